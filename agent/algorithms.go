@@ -1,0 +1,43 @@
+package agent
+
+import "golang.org/x/crypto/ssh"
+
+// The algorithms offered. The lists are explicit so that what clients negotiate does not
+// change with the x/crypto version, and leave out everything with a known weakness:
+// SHA-1 MACs and signatures, CBC, and NIST-curve key exchange. Strict key exchange (the
+// Terrapin fix, CVE-2023-48795) is on in x/crypto ≥ v0.17 whenever the client supports it.
+var (
+	keyExchanges = []string{
+		ssh.KeyExchangeMLKEM768X25519, // what OpenSSH ≥ 9.9 asks for first
+		ssh.KeyExchangeCurve25519,
+		"curve25519-sha256@libssh.org", // the same, under the name older clients use
+		ssh.KeyExchangeDH16SHA512,      // for clients without curve25519
+	}
+	ciphers = []string{
+		ssh.CipherAES128GCM, ssh.CipherAES256GCM, ssh.CipherChaCha20Poly1305,
+		ssh.CipherAES128CTR, ssh.CipherAES192CTR, ssh.CipherAES256CTR,
+	}
+	macs = []string{
+		ssh.HMACSHA256ETM, ssh.HMACSHA512ETM,
+		ssh.HMACSHA256, ssh.HMACSHA512, // paramiko 2.x has no encrypt-then-MAC modes
+	}
+	// publicKeyAuthAlgorithms are the signatures accepted from users: no ssh-rsa (SHA-1).
+	publicKeyAuthAlgorithms = []string{
+		ssh.KeyAlgoED25519, ssh.KeyAlgoSKED25519,
+		ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoSKECDSA256,
+		ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256,
+	}
+)
+
+// hostKeySigner restricts an RSA host key to SHA-2 signatures; other keys sign with
+// their only algorithm.
+func hostKeySigner(s ssh.Signer) (ssh.Signer, error) {
+	if s.PublicKey().Type() != ssh.KeyAlgoRSA {
+		return s, nil
+	}
+	as, ok := s.(ssh.AlgorithmSigner)
+	if !ok {
+		return s, nil
+	}
+	return ssh.NewSignerWithAlgorithms(as, []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256})
+}

@@ -1,0 +1,63 @@
+package agent
+
+import (
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Config is everything the agent needs to serve. The zero value of each field means the
+// default noted beside it; New fills defaults into its own copy and never modifies the
+// caller's.
+type Config struct {
+	User       string // account to serve; required (main resolves the default account)
+	Port       int    // preferred port; 0 means a random free port
+	StrictPort bool   // fail instead of falling back when Port is taken
+	Bind       string // listen address; "" means all interfaces, IPv4 and IPv6
+	StateDir   string // host keys and status.json; required
+	IDFile     string // generated user key; "" means ~USER/id_container
+	KeyType    string // id_container key type: "ed25519" (default) or "rsa"
+	Version    string // reported in status.json and the SSH banner
+
+	// AcceptEnv lists the client-sent variables a session accepts, as names or
+	// prefixes ending in '*'. nil means LANG and LC_*.
+	AcceptEnv []string
+
+	// HandshakeTimeout bounds the time from TCP accept to a logged-in user
+	// (OpenSSH's LoginGraceTime). 0 means 30 seconds.
+	HandshakeTimeout time.Duration
+
+	Logger        *slog.Logger  // nil means discard
+	ConnectInfo   io.Writer     // where the "how to connect" text goes; nil means none
+	LookupAccount AccountLookup // nil means LookupAccount (/etc/passwd)
+	// Environ is the container environment sessions inherit; nil means the agent's own
+	// environment merged over PID 1's (see ContainerEnviron).
+	Environ []string
+}
+
+const (
+	defaultHandshakeTimeout = 30 * time.Second
+	defaultIDFileName       = "id_container"
+)
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.LookupAccount == nil {
+		c.LookupAccount = LookupAccount
+	}
+	if c.AcceptEnv == nil {
+		c.AcceptEnv = []string{"LANG", "LC_*"}
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = defaultHandshakeTimeout
+	}
+	if c.KeyType == "" {
+		c.KeyType = "ed25519"
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	return c
+}

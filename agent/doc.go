@@ -1,0 +1,9 @@
+// Package agent is jobsshd's SSH server: it listens on the preferred port, authenticates
+// the one account it serves by public key, and runs that account's sessions (shell, exec,
+// terminals, environment, signals, exit status) with the account's own credentials.
+//
+// The server is built directly on golang.org/x/crypto/ssh. The session channel is handled
+// here rather than through gliderlabs/ssh, whose session rewrites "\n" to "\r\n" under a
+// pty (gliderlabs/ssh#129), reports exit 0 when a handler forgets to exit, and can lose the
+// tail of the output when it closes the channel; see session.go for the teardown order.
+package agent

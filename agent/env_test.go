@@ -1,0 +1,92 @@
+package agent
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestMergeEnv(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		base, over []string
+		want       []string
+	}{
+		{
+			name: "over replaces base in place",
+			base: []string{"A=1", "VC_WORKER_HOSTS=a,b", "B=2"},
+			over: []string{"B=3", "A=4"},
+			want: []string{"A=4", "VC_WORKER_HOSTS=a,b", "B=3"},
+		},
+		{
+			name: "agent settings and per-process variables dropped",
+			base: []string{"JOBSSHD_PORT=22", "HOME=/root", "PWD=/x", "SSH_AUTH_SOCK=/s", "CUDA_VISIBLE_DEVICES=0"},
+			over: []string{"USER=root", "SHLVL=2", "_=/usr/bin/env"},
+			want: []string{"CUDA_VISIBLE_DEVICES=0"},
+		},
+		{
+			name: "malformed entries skipped",
+			base: []string{"NOEQUALS", "=novalue", "EMPTY="},
+			want: []string{"EMPTY="},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mergeEnv(tt.base, tt.over); !slices.Equal(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSessionEnv(t *testing.T) {
+	t.Parallel()
+	acct := &Account{Name: "work", Home: "/home/work", Shell: "/bin/bash"}
+	ends := endpoints{clientHost: "10.0.0.5", clientPort: "50000", serverHost: "10.0.0.1", serverPort: "2222"}
+	container := []string{"PATH=/opt/conda/bin:/usr/bin", "VC_WORKER_HOSTS=w0,w1", "LANG=C"}
+
+	got := sessionEnv(container, acct, "xterm-256color", "/dev/pts/3", ends, []string{"LANG=en_US.UTF-8"})
+	want := []string{
+		"PATH=/opt/conda/bin:/usr/bin", "VC_WORKER_HOSTS=w0,w1", "LANG=en_US.UTF-8",
+		"HOME=/home/work", "USER=work", "LOGNAME=work", "SHELL=/bin/bash",
+		"SSH_CONNECTION=10.0.0.5 50000 10.0.0.1 2222", "SSH_CLIENT=10.0.0.5 50000 2222",
+		"TERM=xterm-256color", "SSH_TTY=/dev/pts/3",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+
+	got = sessionEnv(nil, acct, "", "", ends, nil)
+	if !slices.Contains(got, "PATH="+defaultPath) {
+		t.Errorf("got %q, want the default PATH when the container has none", got)
+	}
+	for _, kv := range got {
+		if kv[:4] == "TERM" || kv[:7] == "SSH_TTY" {
+			t.Errorf("got %q without a pty", kv)
+		}
+	}
+}
+
+func TestAcceptClientEnv(t *testing.T) {
+	t.Parallel()
+	patterns := []string{"LANG", "LC_*"}
+	tests := []struct {
+		name, value string
+		want        bool
+	}{
+		{"LANG", "C.UTF-8", true},
+		{"LC_ALL", "C", true},
+		{"LC_", "x", true},
+		{"LANGUAGE", "en", false},
+		{"LD_PRELOAD", "/tmp/x.so", false},
+		{"PATH", "/tmp", false},
+		{"LC_X=Y", "z", false},
+		{"LANG", "a\x00b", false},
+		{"", "x", false},
+	}
+	for _, tt := range tests {
+		if got := acceptClientEnv(patterns, tt.name, tt.value); got != tt.want {
+			t.Errorf("acceptClientEnv(%q, %q): got %v, want %v", tt.name, tt.value, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+const (
+	// copyBufferSize matches a full pipe (64 KiB on Linux): one read, two SSH packets.
+	copyBufferSize = 64 << 10
+	// After the program exits, a terminal is drained until it has been quiet this long
+	// (or ptyDrainMax passed): background jobs may hold it open forever, but output the
+	// program wrote just before exiting must still reach the client.
+	ptyDrainIdle = 100 * time.Millisecond
+	ptyDrainMax  = 2 * time.Second
+)
+
+// process is a session's running program and the goroutines that move its bytes.
+type process struct {
+	cmd     *exec.Cmd
+	tty     *terminal  // nil without a pty
+	outputs []*os.File // read ends of stdout and stderr (non-pty only)
+	exited  atomic.Bool
+	exitAt  atomic.Int64 // unix nanoseconds, once exited
+	outDone sync.WaitGroup
+	hangup  sync.Once
+}
+
+// exitResult is how the program ended, in RFC 4254 §6.10 terms.
+type exitResult struct {
+	status     uint32
+	signal     string // without the "SIG" prefix; "" when it exited normally
+	coreDumped bool
+}
+
+// startProcess starts the session's program as the served account: the login shell for
+// a shell request, `shell -c command` for exec (as OpenSSH does, so the user's shell
+// syntax works).
+func (s *Server) startProcess(sess *session, command string) (*process, error) {
+	acct := s.account
+	base := filepath.Base(acct.Shell)
+	args := []string{base, "-c", command}
+	if command == "" {
+		args = []string{"-" + base} // a leading '-' in argv[0] makes it a login shell
+	}
+	var term, ttyName string
+	p := &process{}
+	if sess.ptyReq != nil {
+		t, err := openTerminal(acct.UID, acct.GID, s.credential != nil)
+		if err != nil {
+			return nil, err
+		}
+		p.tty, term, ttyName = t, sess.ptyReq.Term, t.name
+		if err := t.setSize(sess.ptyReq.Cols, sess.ptyReq.Rows, sess.ptyReq.Width, sess.ptyReq.Height); err != nil {
+			t.close()
+			return nil, fmt.Errorf("set terminal size: %w", err)
+		}
+		if err := applyTerminalModes(t, []byte(sess.ptyReq.Modes)); err != nil {
+			sess.log.Debug("apply terminal modes", "err", err)
+		}
+	}
+	cmd := &exec.Cmd{
+		Path: acct.Shell,
+		Args: args,
+		Env:  sessionEnv(s.environ, acct, term, ttyName, sess.ends, sess.clientEnv),
+		Dir:  workingDir(acct.Home),
+		// A new session (and process group) per program: signals and hangup reach the
+		// program and its children, and nothing of the agent's terminal leaks in.
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: s.credential},
+	}
+	if p.tty != nil {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = p.tty.slave, p.tty.slave, p.tty.slave
+		cmd.SysProcAttr.Setctty = true
+		cmd.SysProcAttr.Ctty = 0 // the child's stdin
+		if err := cmd.Start(); err != nil {
+			p.tty.close()
+			return nil, fmt.Errorf("start %s for %s: %w", acct.Shell, acct.Name, err)
+		}
+		p.tty.closeSlave()
+		p.cmd = cmd
+		sess.copiers.Add(1)
+		go func() { defer sess.copiers.Done(); copyInput(p.tty.master, sess.ch, false) }()
+		p.outDone.Add(1)
+		go func() { defer p.outDone.Done(); p.copyTerminalOutput(sess.ch) }()
+		return p, nil
+	}
+	// Stdin is a pipe we write, never the channel itself: with cmd.Stdin set to the
+	// channel, Wait blocks until the client sends more input (golang/go#7990,
+	// gliderlabs/ssh#219).
+	var pipes [3][2]*os.File
+	for i := range pipes {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll(pipes[:i])
+			return nil, fmt.Errorf("create pipe: %w", err)
+		}
+		pipes[i] = [2]*os.File{r, w}
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pipes[0][0], pipes[1][1], pipes[2][1]
+	if err := cmd.Start(); err != nil {
+		closeAll(pipes[:])
+		return nil, fmt.Errorf("start %s for %s: %w", acct.Shell, acct.Name, err)
+	}
+	pipes[0][0].Close()
+	pipes[1][1].Close()
+	pipes[2][1].Close()
+	p.cmd = cmd
+	p.outputs = []*os.File{pipes[1][0], pipes[2][0]}
+	sess.copiers.Add(1)
+	go func() { defer sess.copiers.Done(); copyInput(pipes[0][1], sess.ch, true) }()
+	p.outDone.Add(2)
+	go func() { defer p.outDone.Done(); copyOutput(sess.ch, pipes[1][0]) }()
+	go func() { defer p.outDone.Done(); copyOutput(sess.ch.Stderr(), pipes[2][0]) }()
+	return p, nil
+}
+
+// workingDir is home, or / when home is missing (OpenSSH says "Could not chdir to home
+// directory" and carries on from / too).
+func workingDir(home string) string {
+	if st, err := os.Stat(home); err == nil && st.IsDir() {
+		return home
+	}
+	return "/"
+}
+
+func closeAll(pipes [][2]*os.File) {
+	for _, p := range pipes {
+		for _, f := range p {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}
+}
+
+// copyInput moves the client's stdin to the program. On the client's EOF a pipe is
+// closed so the program sees EOF; a terminal cannot be half-closed and stays open.
+func copyInput(dst *os.File, ch ssh.Channel, closeOnEOF bool) {
+	buf := make([]byte, copyBufferSize)
+	_, _ = io.CopyBuffer(dst, ch, buf) // ends at EOF, a closed channel, or a gone program
+	if closeOnEOF {
+		dst.Close()
+	}
+}
+
+// copyOutput moves one output pipe to the channel until every writer of the pipe is
+// gone (as OpenSSH does, a background job that keeps stdout open keeps the session open)
+// or hangUp closes the pipe.
+func copyOutput(dst io.Writer, src *os.File) {
+	buf := make([]byte, copyBufferSize)
+	_, _ = io.CopyBuffer(dst, src, buf) // a write error means the client is gone
+	src.Close()
+}
+
+// copyTerminalOutput moves the terminal's output to the channel, byte for byte: the
+// kernel's line discipline already did whatever output processing the program asked for.
+func (p *process) copyTerminalOutput(ch ssh.Channel) {
+	buf := make([]byte, copyBufferSize)
+	for {
+		if p.exited.Load() {
+			now := time.Now()
+			if now.Sub(time.Unix(0, p.exitAt.Load())) > ptyDrainMax {
+				return
+			}
+			_ = p.tty.master.SetReadDeadline(now.Add(ptyDrainIdle))
+		}
+		n, err := p.tty.master.Read(buf)
+		if n > 0 {
+			if _, werr := ch.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return // EIO once no process holds the terminal (creack/pty#100), or the drain deadline
+		}
+	}
+}
+
+// wait waits for the program to exit and for its output to be drained, then releases
+// the terminal, which hangs up any background job still attached to it.
+func (p *process) wait() exitResult {
+	err := p.cmd.Wait()
+	p.exitAt.Store(time.Now().UnixNano())
+	p.exited.Store(true)
+	if p.tty != nil {
+		_ = p.tty.master.SetReadDeadline(time.Now().Add(ptyDrainIdle)) // wake a blocked read
+	}
+	p.outDone.Wait()
+	if p.tty != nil {
+		p.tty.close()
+	}
+	return exitResultOf(p.cmd.ProcessState, err)
+}
+
+func exitResultOf(state *os.ProcessState, waitErr error) exitResult {
+	if state == nil {
+		return exitResult{status: 255}
+	}
+	ws, ok := state.Sys().(syscall.WaitStatus)
+	if !ok {
+		return exitResult{status: uint32(state.ExitCode())}
+	}
+	if ws.Signaled() {
+		return exitResult{signal: signalName(ws.Signal()), coreDumped: ws.CoreDump()}
+	}
+	var exitErr *exec.ExitError
+	if waitErr != nil && !errors.As(waitErr, &exitErr) {
+		return exitResult{status: 255}
+	}
+	return exitResult{status: uint32(ws.ExitStatus())}
+}
+
+// hangUp is what a closed channel does to a program still running: SIGHUP to its process
+// group (closing the terminal does the same for a pty session), as a terminal hangup would.
+// Programs started with nohup or setsid survive it, as the user intended. It also closes
+// the output pipes so that a detached job holding them cannot keep the session alive.
+func (p *process) hangUp() {
+	p.hangup.Do(func() {
+		if !p.exited.Load() {
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGHUP) // the group may be gone already
+		}
+		if p.tty != nil {
+			p.tty.master.Close() // the kernel's hangup reaches the terminal's foreground jobs too
+		}
+		for _, f := range p.outputs {
+			f.Close()
+		}
+	})
+}
+
+// signal delivers a client's "signal" request (RFC 4254 §6.9) to the program's process
+// group, as Ctrl-C on a terminal would.
+func (p *process) signal(name string) bool {
+	sig, ok := signalsByName[name]
+	if !ok || p.exited.Load() {
+		return false
+	}
+	return syscall.Kill(-p.cmd.Process.Pid, sig) == nil
+}
+
+// signalsByName are the signals RFC 4254 §6.10 names.
+var signalsByName = map[string]syscall.Signal{
+	"ABRT": syscall.SIGABRT, "ALRM": syscall.SIGALRM, "FPE": syscall.SIGFPE, "HUP": syscall.SIGHUP,
+	"ILL": syscall.SIGILL, "INT": syscall.SIGINT, "KILL": syscall.SIGKILL, "PIPE": syscall.SIGPIPE,
+	"QUIT": syscall.SIGQUIT, "SEGV": syscall.SIGSEGV, "TERM": syscall.SIGTERM, "USR1": syscall.SIGUSR1,
+	"USR2": syscall.SIGUSR2,
+}
+
+// signalName is the RFC 4254 name of sig. A signal the RFC does not list gets a name in
+// the "@openssh.com" namespace, as OpenSSH does for those (RFC 4250 §4.6.1 reserves the
+// plain names).
+func signalName(sig syscall.Signal) string {
+	for name, s := range signalsByName {
+		if s == sig {
+			return name
+		}
+	}
+	return fmt.Sprintf("SIG%d@openssh.com", int(sig))
+}

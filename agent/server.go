@@ -1,0 +1,244 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"jobsshd/keys"
+)
+
+// ConfigError is a problem with the configuration (exit code 2), as opposed to a
+// failure while running (exit code 1).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Server serves one account over SSH. Create it with New, then call Listen and Serve;
+// Shutdown stops it.
+type Server struct {
+	cfg        Config
+	log        *slog.Logger
+	account    *Account
+	credential *syscall.Credential // the account's, when the agent must switch to it
+	environ    []string            // the container environment sessions start from
+	hostKeys   []ssh.Signer
+	userKey    *keys.UserKey
+	sshConfig  *ssh.ServerConfig
+	startedAt  time.Time
+
+	authorizedKeysPath string
+	authorized         *keys.AuthorizedKeysFile
+
+	ln       net.Listener
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	shutdown bool
+	connWG   sync.WaitGroup
+}
+
+// New checks the configuration, resolves the account, loads (or creates) the host keys
+// and the id_container key. It does not listen yet.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}, startedAt: time.Now()}
+	if cfg.StateDir == "" {
+		return nil, &ConfigError{errors.New("no state directory: pass --state-dir DIR")}
+	}
+	if cfg.KeyType != "ed25519" && cfg.KeyType != "rsa" {
+		return nil, &ConfigError{fmt.Errorf("key type %q: use ed25519 or rsa", cfg.KeyType)}
+	}
+	acct, err := cfg.LookupAccount(cfg.User)
+	if err != nil {
+		return nil, &ConfigError{fmt.Errorf("%w: pass --user with an account of this container", err)}
+	}
+	s.account = acct
+	euid := os.Geteuid()
+	switch {
+	case euid == 0:
+		s.credential = &syscall.Credential{Uid: acct.UID, Gid: acct.GID, Groups: acct.Groups}
+	case uint32(euid) != acct.UID:
+		return nil, &ConfigError{fmt.Errorf("jobsshd runs as uid %d and can serve only that account, not %q (uid %d): run it as root or drop --user", euid, acct.Name, acct.UID)}
+	}
+	s.environ = cfg.Environ
+	if s.environ == nil {
+		s.environ = ContainerEnviron(os.Environ())
+	} else {
+		s.environ = mergeEnv(s.environ, nil)
+	}
+
+	hostKeys, err := keys.HostKeys(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("host keys: %w", err)
+	}
+	for _, k := range hostKeys {
+		signer, err := hostKeySigner(k)
+		if err != nil {
+			return nil, fmt.Errorf("host key %s: %w", k.PublicKey().Type(), err)
+		}
+		s.hostKeys = append(s.hostKeys, signer)
+	}
+
+	idFile := cfg.IDFile
+	if idFile == "" {
+		idFile = filepath.Join(acct.Home, defaultIDFileName)
+	}
+	s.userKey, err = keys.EnsureUserKey(idFile, cfg.KeyType, int(acct.UID), int(acct.GID))
+	if err != nil {
+		return nil, fmt.Errorf("id_container key: %w", err)
+	}
+	if s.userKey.Created {
+		s.log.Info("created user key", "path", s.userKey.PrivatePath, "ppk", s.userKey.PPKPath,
+			"fingerprint", ssh.FingerprintSHA256(s.userKey.Public))
+	}
+
+	s.authorizedKeysPath = filepath.Join(acct.Home, ".ssh", "authorized_keys")
+	gids := make([]int, len(acct.Groups))
+	for i, g := range acct.Groups {
+		gids[i] = int(g)
+	}
+	s.authorized = keys.NewAuthorizedKeysFile(s.authorizedKeysPath, int(acct.UID), gids, acct.Home, s.log)
+
+	s.sshConfig = s.newSSHConfig()
+	return s, nil
+}
+
+func (s *Server) newSSHConfig() *ssh.ServerConfig {
+	c := &ssh.ServerConfig{
+		Config: ssh.Config{
+			KeyExchanges: slices.Clone(keyExchanges),
+			Ciphers:      slices.Clone(ciphers),
+			MACs:         slices.Clone(macs),
+		},
+		PublicKeyAuthAlgorithms: slices.Clone(publicKeyAuthAlgorithms),
+		PublicKeyCallback:       s.authenticate,
+		MaxAuthTries:            6,
+		ServerVersion:           "SSH-2.0-jobsshd_" + s.cfg.Version,
+	}
+	for _, k := range s.hostKeys {
+		c.AddHostKey(k)
+	}
+	return c
+}
+
+// Account is the account being served.
+func (s *Server) Account() *Account { return s.account }
+
+// Serve accepts connections on the listener Listen opened until Shutdown. It returns nil
+// after Shutdown, or the accept error that stopped it.
+func (s *Server) Serve() error {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			down := s.shutdown
+			s.mu.Unlock()
+			if down {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				s.log.Warn("accept", "err", err) // out of descriptors: back off, do not spin
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			return fmt.Errorf("accept on %s: %w", s.ln.Addr(), err)
+		}
+		if !s.track(c) {
+			c.Close()
+			continue
+		}
+		go func() {
+			defer s.untrack(c)
+			s.serveConn(c)
+		}()
+	}
+}
+
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutdown {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.connWG.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.connWG.Done()
+}
+
+// Shutdown stops accepting, lets open connections finish until ctx is done, then closes
+// them and waits for their sessions to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutdown = true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	s.mu.Unlock()
+	idle := make(chan struct{})
+	go func() { s.connWG.Wait(); close(idle) }()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	<-idle
+	return ctx.Err()
+}
+
+// serveConn runs one connection: handshake and authentication within the grace time,
+// then its channels until the client leaves.
+func (s *Server) serveConn(c net.Conn) {
+	log := s.log.With("remote", c.RemoteAddr().String())
+	_ = c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout)) // LoginGraceTime
+	conn, chans, reqs, err := ssh.NewServerConn(c, s.sshConfig)
+	if err != nil {
+		c.Close()
+		log.Info("login refused", "reason", refusalReason(err))
+		return
+	}
+	_ = c.SetDeadline(time.Time{})
+	log = log.With("user", conn.User())
+	log.Info("login", "key", conn.Permissions.Extensions[extKeyFingerprint],
+		"key_source", conn.Permissions.Extensions[extKeySource], "client", string(conn.ClientVersion()))
+
+	var sessions sync.WaitGroup
+	sessions.Add(1)
+	go func() { defer sessions.Done(); ssh.DiscardRequests(reqs) }() // no global requests yet
+	for nc := range chans {
+		switch nc.ChannelType() {
+		case "session":
+			sessions.Add(1)
+			go func() { defer sessions.Done(); s.handleSession(conn, nc, log) }()
+		default:
+			log.Info("refused channel", "type", nc.ChannelType())
+			_ = nc.Reject(ssh.UnknownChannelType, fmt.Sprintf("channel type %q is not supported", nc.ChannelType()))
+		}
+	}
+	sessions.Wait()
+	_ = conn.Close() // already closed by the client in the usual case
+	log.Info("connection closed")
+}

@@ -1,0 +1,195 @@
+package agent
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// session is one "session" channel (RFC 4254 §6): requests before the program starts
+// configure it (env, pty-req), shell/exec start it, and later requests steer it
+// (window-change, signal).
+type session struct {
+	srv  *Server
+	ends endpoints // the connection's two ends, for SSH_CONNECTION
+	ch   ssh.Channel
+	log  *slog.Logger
+
+	clientEnv []string
+	ptyReq    *ptyRequest // nil without a terminal
+	started   bool        // shell or exec was accepted
+	proc      *process    // the running program; nil when it could not start
+
+	copiers sync.WaitGroup // the goroutines moving stdin and output; see process.go
+	done    chan struct{}  // closed when the program has ended and the channel is closed
+}
+
+// ptyRequest is the payload of "pty-req", RFC 4254 §6.2.
+type ptyRequest struct {
+	Term                         string
+	Cols, Rows, Width, Height    uint32
+	Modes                        string
+}
+
+// windowChange is the payload of "window-change", RFC 4254 §6.7.
+type windowChange struct {
+	Cols, Rows, Width, Height uint32
+}
+
+// handleSession serves one session channel until the client closes it. It returns only
+// when every goroutine and process of the session is gone (or detached by the user).
+func (s *Server) handleSession(conn *ssh.ServerConn, nc ssh.NewChannel, log *slog.Logger) {
+	ch, reqs, err := nc.Accept()
+	if err != nil {
+		log.Debug("accept session channel", "err", err)
+		return
+	}
+	sess := &session{srv: s, ends: endpointsOf(conn.RemoteAddr(), conn.LocalAddr()), ch: ch, log: log, done: make(chan struct{})}
+	for req := range reqs {
+		ok := sess.handleRequest(req)
+		if req.WantReply {
+			if err := req.Reply(ok, nil); err != nil {
+				log.Debug("reply to session request", "type", req.Type, "err", err)
+			}
+		}
+	}
+	// The channel is closed: by us after the program ended, or by the client (or the
+	// connection) while it still runs. In the second case the program is hung up.
+	if sess.started {
+		if sess.proc != nil {
+			sess.proc.hangUp()
+		}
+		<-sess.done
+	}
+	sess.copiers.Wait()
+}
+
+// handleRequest acts on one channel request and reports whether it succeeded.
+func (sess *session) handleRequest(req *ssh.Request) bool {
+	switch req.Type {
+	case "env":
+		var kv struct{ Name, Value string }
+		if ssh.Unmarshal(req.Payload, &kv) != nil || sess.started {
+			return false
+		}
+		if !acceptClientEnv(sess.srv.cfg.AcceptEnv, kv.Name, kv.Value) {
+			sess.log.Debug("ignored client variable", "name", kv.Name)
+			return false
+		}
+		sess.clientEnv = append(sess.clientEnv, kv.Name+"="+kv.Value)
+		return true
+	case "pty-req":
+		var p ptyRequest
+		if ssh.Unmarshal(req.Payload, &p) != nil || sess.started || sess.ptyReq != nil {
+			return false
+		}
+		sess.ptyReq = &p
+		return true
+	case "window-change":
+		var w windowChange
+		if ssh.Unmarshal(req.Payload, &w) != nil || sess.ptyReq == nil {
+			return false
+		}
+		sess.ptyReq.Cols, sess.ptyReq.Rows, sess.ptyReq.Width, sess.ptyReq.Height = w.Cols, w.Rows, w.Width, w.Height
+		if sess.proc != nil && sess.proc.tty != nil {
+			if err := sess.proc.tty.setSize(w.Cols, w.Rows, w.Width, w.Height); err != nil {
+				sess.log.Debug("resize terminal", "err", err)
+				return false
+			}
+		}
+		return true
+	case "shell":
+		if len(req.Payload) != 0 || sess.started {
+			return false
+		}
+		return sess.start("")
+	case "exec":
+		var cmd struct{ Command string }
+		if ssh.Unmarshal(req.Payload, &cmd) != nil || sess.started {
+			return false
+		}
+		return sess.start(cmd.Command)
+	case "signal":
+		var sig struct{ Name string }
+		if ssh.Unmarshal(req.Payload, &sig) != nil || sess.proc == nil {
+			return false
+		}
+		return sess.proc.signal(sig.Name)
+	default:
+		// subsystem, x11-req, auth-agent-req@openssh.com, ...: not offered (RFC 4254 §5.4:
+		// an unrecognized request gets a failure reply).
+		sess.log.Debug("refused session request", "type", req.Type)
+		return false
+	}
+}
+
+// start runs the user's shell (command "") or a command, then serves it in the
+// background. It always answers true once the channel will carry a result: a program
+// that cannot start is reported on stderr with exit status 127, like a shell would.
+func (sess *session) start(command string) bool {
+	kind := "exec"
+	if command == "" {
+		kind = "shell"
+	}
+	log := sess.log.With("session", kind, "pty", sess.ptyReq != nil)
+	if command != "" {
+		log = log.With("command", command)
+	}
+	sess.started = true
+	p, err := sess.srv.startProcess(sess, command)
+	if err != nil {
+		log.Warn("session could not start", "err", err)
+		go func() {
+			defer close(sess.done)
+			fmt.Fprintf(sess.ch.Stderr(), "jobsshd: %v\r\n", err)
+			sess.finish(exitResult{status: 127}, log, time.Now())
+		}()
+		return true
+	}
+	sess.proc = p
+	log.Info("session started", "pid", p.cmd.Process.Pid)
+	start := time.Now()
+	go func() {
+		defer close(sess.done)
+		sess.finish(p.wait(), log, start)
+	}()
+	return true
+}
+
+// finish ends the channel in the order that loses nothing (CONVENTIONS.md, pinned by
+// TestTeardownOrder): the output has been drained by wait; then EOF, then exit-status or
+// exit-signal (RFC 4254 §6.10), then close.
+func (sess *session) finish(res exitResult, log *slog.Logger, start time.Time) {
+	_ = sess.ch.CloseWrite() // the client may already be gone
+	var err error
+	if res.signal != "" {
+		err = sendExitSignal(sess.ch, res.signal, res.coreDumped)
+		log.Info("session ended", "signal", res.signal, "duration", time.Since(start).Round(time.Millisecond))
+	} else {
+		err = sendExitStatus(sess.ch, res.status)
+		log.Info("session ended", "exit", res.status, "duration", time.Since(start).Round(time.Millisecond))
+	}
+	if err != nil {
+		log.Debug("send exit status", "err", err)
+	}
+	_ = sess.ch.Close() // the client may already have closed its side
+}
+
+func sendExitStatus(ch ssh.Channel, status uint32) error {
+	_, err := ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
+	return err
+}
+
+func sendExitSignal(ch ssh.Channel, signal string, core bool) error {
+	msg := struct {
+		Signal     string
+		CoreDumped bool
+		Message    string
+		Lang       string
+	}{signal, core, "", ""}
+	_, err := ch.SendRequest("exit-signal", false, ssh.Marshal(msg))
+	return err
+}

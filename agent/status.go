@@ -1,0 +1,121 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Status is the content of status.json, which platforms read to learn where the agent
+// listens and which host keys it presents.
+type Status struct {
+	PID       int             `json:"pid"`
+	Port      int             `json:"port"`
+	Bind      string          `json:"bind"`
+	User      string          `json:"user"`
+	HostKeys  []StatusHostKey `json:"host_keys"`
+	IDFile    string          `json:"id_file"`
+	StartedAt string          `json:"started_at"`
+	Version   string          `json:"version"`
+}
+
+// StatusHostKey is one host key as status.json reports it.
+type StatusHostKey struct {
+	Type        string `json:"type"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// StatusFileName is the name of the status file in the state directory.
+const StatusFileName = "status.json"
+
+func (s *Server) status() Status {
+	st := Status{
+		PID:       os.Getpid(),
+		Port:      s.Port(),
+		Bind:      s.ln.Addr().(*net.TCPAddr).IP.String(),
+		User:      s.account.Name,
+		IDFile:    s.userKey.PrivatePath,
+		StartedAt: s.startedAt.UTC().Format(time.RFC3339),
+		Version:   s.cfg.Version,
+	}
+	for _, k := range s.hostKeys {
+		st.HostKeys = append(st.HostKeys, StatusHostKey{Type: k.PublicKey().Type(), Fingerprint: ssh.FingerprintSHA256(k.PublicKey())})
+	}
+	return st
+}
+
+// writeStatus writes status.json atomically (a temporary file renamed over it), so a
+// platform polling for it never reads half a file.
+func (s *Server) writeStatus() error {
+	b, err := json.MarshalIndent(s.status(), "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(s.cfg.StateDir, StatusFileName)
+	tmp, err := os.CreateTemp(s.cfg.StateDir, ".status-*.json")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, werr := tmp.Write(append(b, '\n'))
+	cerr := tmp.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp.Name(), 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, werr)
+	}
+	return nil
+}
+
+// connectHost is the address to show users: the bind address when it is a specific
+// one, else the container's hostname (users behind a platform relay substitute theirs).
+func (s *Server) connectHost() string {
+	ip := s.ln.Addr().(*net.TCPAddr).IP
+	if !ip.IsUnspecified() {
+		return ip.String()
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "127.0.0.1"
+}
+
+// printConnectInfo tells a person how to connect: the ssh command, a ~/.ssh/config block
+// (what VS Code Remote-SSH reads) and the known_hosts lines, so that nobody needs
+// StrictHostKeyChecking=no.
+func (s *Server) printConnectInfo() {
+	w := s.cfg.ConnectInfo
+	if w == nil {
+		return
+	}
+	host, port, user := s.connectHost(), s.Port(), s.account.Name
+	hostPort := host
+	if port != 22 {
+		hostPort = "[" + host + "]:" + strconv.Itoa(port)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "jobsshd is serving %s on port %d.\n\n", user, port)
+	fmt.Fprintf(&b, "Connect (private key %s, PuTTY/WinSCP/FileZilla key %s):\n", s.userKey.PrivatePath, s.userKey.PPKPath)
+	fmt.Fprintf(&b, "  ssh -i id_container -p %d %s@%s\n\n", port, user, host)
+	fmt.Fprintf(&b, "~/.ssh/config block (VS Code Remote-SSH reads it):\n")
+	fmt.Fprintf(&b, "  Host %s\n    HostName %s\n    Port %d\n    User %s\n    IdentityFile ~/.ssh/id_container\n\n", host, host, port, user)
+	fmt.Fprintf(&b, "known_hosts lines (replace host and port if your platform relays the connection):\n")
+	for _, k := range s.hostKeys {
+		fmt.Fprintf(&b, "  %s %s", hostPort, ssh.MarshalAuthorizedKey(k.PublicKey()))
+	}
+	fmt.Fprint(w, b.String())
+}

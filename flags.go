@@ -1,0 +1,104 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"jobsshd/agent"
+)
+
+// serveOptions are the serve command's flags, before defaults that need the system
+// (the account, the state directory) are resolved.
+type serveOptions struct {
+	user       string
+	port       int
+	strictPort bool
+	bind       string
+	stateDir   string
+	idFile     string
+	keyType    string
+	logLevel   slog.Level
+}
+
+// envName is the environment variable that stands for a flag: JOBSSHD_ and the flag's
+// name in upper case with '-' as '_' (--state-dir → JOBSSHD_STATE_DIR).
+func envName(flagName string) string {
+	return "JOBSSHD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseServeFlags parses the serve command line. A flag not given on the command line
+// takes its JOBSSHD_* variable when that is set; a flag always wins over its variable.
+func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveOptions, error) {
+	var o serveOptions
+	fs := flag.NewFlagSet("jobsshd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.user, "user", "", "account to serve (default: the account jobsshd runs as; as root: work, else ma-user)")
+	fs.IntVar(&o.port, "port", 2222, "preferred port; if taken, a free random port is used unless --strict-port; 0 means random")
+	fs.BoolVar(&o.strictPort, "strict-port", false, "fail instead of using another port when --port is taken")
+	fs.StringVar(&o.bind, "bind", "", "listen address (default: all interfaces, IPv4 and IPv6)")
+	fs.StringVar(&o.stateDir, "state-dir", "", "host keys and status.json (default: /var/lib/jobsshd as root, else $XDG_STATE_HOME/jobsshd or ~/.local/state/jobsshd)")
+	fs.StringVar(&o.idFile, "id-file", "", "the generated user key (default: ~USER/id_container, with .pub and .ppk beside it)")
+	fs.StringVar(&o.keyType, "key-type", "ed25519", "type of the generated user key: ed25519 or rsa (RSA-3072, for old clients)")
+	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: jobsshd [serve] [flags] | jobsshd version\n\nEvery flag can also be set as JOBSSHD_<FLAG> (e.g. JOBSSHD_STATE_DIR); a flag wins over its variable.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q: serve takes only flags (see --help)", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", envName(f.Name), v, err))
+			}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return o, err
+	}
+	if o.port < 0 || o.port > 65535 {
+		return o, fmt.Errorf("port %d: use 0-65535 (0 means a random free port)", o.port)
+	}
+	return o, nil
+}
+
+// config turns the options into an agent.Config, resolving the defaults that depend on
+// who jobsshd runs as.
+func (o serveOptions) config(getenv func(string) string) (agent.Config, error) {
+	user := o.user
+	if user == "" {
+		var err error
+		user, err = agent.DefaultAccountName(os.Geteuid(), agent.LookupAccountByUID, agent.LookupAccount)
+		if err != nil {
+			return agent.Config{}, err
+		}
+	}
+	stateDir := o.stateDir
+	if stateDir == "" {
+		stateDir = defaultStateDir(os.Geteuid(), getenv)
+	}
+	return agent.Config{
+		User:       user,
+		Port:       o.port,
+		StrictPort: o.strictPort,
+		Bind:       o.bind,
+		StateDir:   stateDir,
+		IDFile:     o.idFile,
+		KeyType:    o.keyType,
+	}, nil
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestParseServeFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    serveOptions
+		wantErr string
+	}{
+		{
+			name: "defaults",
+			want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo},
+		},
+		{
+			name: "flags",
+			args: []string{"--user", "work", "--port", "0", "--strict-port", "--bind", "::1", "--state-dir", "/s", "--id-file", "/k", "--key-type", "rsa", "--log-level", "debug"},
+			want: serveOptions{user: "work", port: 0, strictPort: true, bind: "::1", stateDir: "/s", idFile: "/k", keyType: "rsa", logLevel: slog.LevelDebug},
+		},
+		{
+			name: "environment",
+			env:  map[string]string{"JOBSSHD_USER": "ma-user", "JOBSSHD_PORT": "2200", "JOBSSHD_STRICT_PORT": "true", "JOBSSHD_STATE_DIR": "/state", "JOBSSHD_ID_FILE": "/id"},
+			want: serveOptions{user: "ma-user", port: 2200, strictPort: true, stateDir: "/state", idFile: "/id", keyType: "ed25519", logLevel: slog.LevelInfo},
+		},
+		{
+			name: "flag wins over environment",
+			args: []string{"--port=3000"},
+			env:  map[string]string{"JOBSSHD_PORT": "2200", "JOBSSHD_USER": "work"},
+			want: serveOptions{user: "work", port: 3000, keyType: "ed25519", logLevel: slog.LevelInfo},
+		},
+		{name: "bad port", args: []string{"--port", "notanumber"}, wantErr: "invalid value"},
+		{name: "port out of range", args: []string{"--port", "70000"}, wantErr: "use 0-65535"},
+		{name: "bad port in environment", env: map[string]string{"JOBSSHD_PORT": "x"}, wantErr: `JOBSSHD_PORT="x"`},
+		{name: "unknown flag", args: []string{"--colour"}, wantErr: "not defined"},
+		{name: "stray argument", args: []string{"--port", "1", "extra"}, wantErr: `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := parseServeFlags(tt.args, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	t.Parallel()
+	for flagName, want := range map[string]string{"state-dir": "JOBSSHD_STATE_DIR", "port": "JOBSSHD_PORT", "strict-port": "JOBSSHD_STRICT_PORT"} {
+		if got := envName(flagName); got != want {
+			t.Errorf("envName(%q): got %q, want %q", flagName, got, want)
+		}
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		args       []string
+		want       int
+		wantStdout string
+		wantStderr string
+	}{
+		{name: "version", args: []string{"version"}, want: exitOK, wantStdout: "jobsshd " + version},
+		{name: "help", args: []string{"--help"}, want: exitOK, wantStderr: "JOBSSHD_"},
+		{name: "unknown command", args: []string{"frobnicate"}, want: exitUsage, wantStderr: `unknown command "frobnicate"`},
+		{name: "bad flag", args: []string{"--port", "x"}, want: exitUsage, wantStderr: "invalid value"},
+		{name: "missing user", args: []string{"--user", "wrok-no-such-user", "--state-dir", t.TempDir()}, want: exitUsage, wantStderr: `user "wrok-no-such-user" not found in /etc/passwd`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			got := run(tt.args, func(string) string { return "" }, &stdout, &stderr)
+			if got != tt.want {
+				t.Errorf("got exit %d, want %d (stderr %q)", got, tt.want, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.wantStdout) || !strings.Contains(stderr.String(), tt.wantStderr) {
+				t.Errorf("got stdout %q stderr %q, want them to contain %q and %q", stdout.String(), stderr.String(), tt.wantStdout, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestDefaultStateDir(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	tests := []struct {
+		name string
+		euid int
+		env  map[string]string
+		want string
+	}{
+		{"root", 0, map[string]string{"XDG_STATE_HOME": "/x"}, "/var/lib/jobsshd"},
+		{"xdg", 1000, map[string]string{"XDG_STATE_HOME": "/x", "HOME": "/home/a"}, "/x/jobsshd"},
+		{"home", 1000, map[string]string{"HOME": "/home/a"}, "/home/a/.local/state/jobsshd"},
+	}
+	for _, tt := range tests {
+		if got := defaultStateDir(tt.euid, env(tt.env)); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,123 @@
+// Command jobsshd is an SSH/SFTP server for the inside of a training or compute
+// container: it serves one account, with keys it makes itself, to OpenSSH, PuTTY and
+// paramiko clients. See README.md for the command line.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"jobsshd/agent"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// shutdownGrace is how long open sessions may run on after SIGTERM before they are cut.
+const shutdownGrace = 5 * time.Second
+
+// Exit codes, DESIGN.md: 0 clean shutdown, 1 runtime failure, 2 bad flags or config.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "version":
+			fmt.Fprintf(stdout, "jobsshd %s\n", version)
+			return exitOK
+		case "serve":
+			args = args[1:]
+		default:
+			fmt.Fprintf(stderr, "jobsshd: unknown command %q: the commands are serve (the default) and version\n", args[0])
+			return exitUsage
+		}
+	}
+	opts, err := parseServeFlags(args, getenv, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
+		return exitUsage
+	}
+	return serve(opts, getenv, stdout, stderr)
+}
+
+func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writer) int {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
+	cfg, err := opts.config(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
+		return exitUsage
+	}
+	cfg.Logger, cfg.ConnectInfo, cfg.Version = logger, stdout, version
+
+	srv, err := agent.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
+		var cerr *agent.ConfigError
+		if errors.As(err, &cerr) {
+			return exitUsage
+		}
+		return exitFailure
+	}
+	if err := srv.Listen(); err != nil {
+		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
+		return exitFailure
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	select {
+	case err := <-served:
+		logger.Error("server stopped", "err", err)
+		return exitFailure
+	case <-ctx.Done():
+	}
+	stop() // a second signal now kills the process the default way
+	logger.Info("shutting down", "grace", shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("sessions cut at shutdown", "err", err)
+	}
+	if err := <-served; err != nil {
+		logger.Error("server stopped", "err", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// defaultStateDir follows DESIGN.md: /var/lib/jobsshd as root, else the XDG state dir.
+func defaultStateDir(euid int, getenv func(string) string) string {
+	if euid == 0 {
+		return "/var/lib/jobsshd"
+	}
+	if x := getenv("XDG_STATE_HOME"); x != "" {
+		return filepath.Join(x, "jobsshd")
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home = "."
+	}
+	return filepath.Join(home, ".local", "state", "jobsshd")
+}

@@ -83,6 +83,3 @@ func TestDefaultAccountName(t *testing.T) {
 		})
 	}
 }
-
-
-

@@ -220,4 +220,3 @@ func TestShutdownClosesConnections(t *testing.T) {
 		t.Error("session ended cleanly, want it cut at shutdown")
 	}
 }
-

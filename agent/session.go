@@ -29,9 +29,9 @@ type session struct {
 
 // ptyRequest is the payload of "pty-req", RFC 4254 §6.2.
 type ptyRequest struct {
-	Term                         string
-	Cols, Rows, Width, Height    uint32
-	Modes                        string
+	Term                      string
+	Cols, Rows, Width, Height uint32
+	Modes                     string
 }
 
 // windowChange is the payload of "window-change", RFC 4254 §6.7.

@@ -1,0 +1,242 @@
+package keys
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+const (
+	aliceKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFerMWZUkhZSSsQthZRJmnkM814LH0Pygz6q5Vy5fGeR"
+	carolKey = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBOX8IxCWKITc2Z0KeetCjraVBXS8YmS64L6KHhquri5PFyORBDDhGRov66UqtX8aaPKeeJ+HmFWCLHfUhMIqzb8="
+)
+
+// wantKey is what a test expects of one AuthorizedKey.
+type wantKey struct {
+	line    int
+	keyType string
+	comment string
+	options []string
+}
+
+func TestParseAuthorizedKeys(t *testing.T) {
+	t.Parallel()
+	// A line of exactly n bytes holding alice's key, padded in the comment.
+	lineOfLen := func(n int) string {
+		prefix := aliceKey + " "
+		return prefix + strings.Repeat("c", n-len(prefix))
+	}
+	// 8192 lines of 128 bytes with the "\n": exactly the 1 MiB limit.
+	fullFile := strings.Repeat(lineOfLen(127)+"\n", maxAuthorizedKeysSize/128)
+	tests := []struct {
+		name        string
+		fixture     string // file under testdata/authorized_keys, or
+		input       string // inline input
+		reader      io.Reader
+		wantKeys    []wantKey
+		wantErrs    []int // line numbers of LineErrors
+		wantErrText []string
+	}{
+		{
+			name:    "basic with comments and blank lines",
+			fixture: "basic",
+			wantKeys: []wantKey{
+				{line: 3, keyType: "ssh-ed25519", comment: "alice@laptop"},
+				{line: 5, keyType: "ssh-rsa", comment: "bob@desk"},
+				{line: 7, keyType: "ecdsa-sha2-nistp256", comment: ""},
+			},
+		},
+		{
+			name:    "options",
+			fixture: "options",
+			wantKeys: []wantKey{
+				{line: 1, keyType: "ssh-ed25519", comment: "alice@laptop", options: []string{`from="1.2.3.4"`, "no-pty"}},
+				{line: 2, keyType: "ssh-rsa", comment: "bob@desk", options: []string{`command="echo \"hi, there\""`, "no-port-forwarding"}},
+				{line: 3, keyType: "ecdsa-sha2-nistp256", options: []string{"restrict", "port-forwarding", `permitopen="localhost:8888"`}},
+				{line: 4, keyType: "ssh-ed25519", comment: "two words", options: []string{`environment="LANG=C.UTF-8"`}},
+			},
+		},
+		{
+			name:    "crlf",
+			fixture: "crlf",
+			wantKeys: []wantKey{
+				{line: 2, keyType: "ssh-ed25519", comment: "alice@laptop"},
+				{line: 4, keyType: "ssh-rsa", comment: "bob@desk"},
+				{line: 5, keyType: "ecdsa-sha2-nistp256"},
+			},
+		},
+		{
+			name:    "malformed lines do not hide the others",
+			fixture: "malformed",
+			wantKeys: []wantKey{
+				{line: 1, keyType: "ssh-ed25519", comment: "alice@laptop"},
+				{line: 7, keyType: "ssh-rsa", comment: "bob@desk"},
+			},
+			wantErrs:    []int{2, 3, 4, 5, 6},
+			wantErrText: []string{"not a public key"},
+		},
+		{name: "empty", input: ""},
+		{name: "only comments and blanks", input: "# a\n\n  \t\n#b\r\n"},
+		{name: "no trailing newline", input: carolKey, wantKeys: []wantKey{{line: 1, keyType: "ecdsa-sha2-nistp256"}}},
+		{
+			name:     "line at the length limit",
+			input:    lineOfLen(maxAuthorizedKeyLine) + "\r\n" + carolKey + "\n",
+			wantKeys: []wantKey{{line: 1, keyType: "ssh-ed25519", comment: strings.Repeat("c", maxAuthorizedKeyLine-len(aliceKey)-1)}, {line: 2, keyType: "ecdsa-sha2-nistp256"}},
+		},
+		{
+			name:        "line over the length limit",
+			input:       lineOfLen(maxAuthorizedKeyLine+1) + "\n" + carolKey + "\n",
+			wantKeys:    []wantKey{{line: 2, keyType: "ecdsa-sha2-nistp256"}},
+			wantErrs:    []int{1},
+			wantErrText: []string{"line longer than 16384 bytes"},
+		},
+		{
+			name:        "huge line without newline",
+			input:       carolKey + "\n" + strings.Repeat("A", 200<<10),
+			wantKeys:    []wantKey{{line: 1, keyType: "ecdsa-sha2-nistp256"}},
+			wantErrs:    []int{2},
+			wantErrText: []string{"line longer"},
+		},
+		{
+			name:     "exactly the size limit",
+			input:    fullFile,
+			wantKeys: nil, // checked by count below
+		},
+		{
+			name:        "over the size limit",
+			input:       fullFile + carolKey + "\n",
+			wantErrs:    []int{maxAuthorizedKeysSize/128 + 1},
+			wantErrText: []string{"file longer than 1048576 bytes"},
+		},
+		{
+			name:        "read error",
+			reader:      io.MultiReader(strings.NewReader(carolKey+"\n"), iotest.ErrReader(errors.New("disk on fire"))),
+			wantKeys:    []wantKey{{line: 1, keyType: "ecdsa-sha2-nistp256"}},
+			wantErrs:    []int{2},
+			wantErrText: []string{"read: disk on fire"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, source := tt.reader, "inline"
+			var content []byte
+			switch {
+			case tt.fixture != "":
+				source = filepath.Join("testdata", "authorized_keys", tt.fixture)
+				var err error
+				if content, err = os.ReadFile(source); err != nil {
+					t.Fatal(err)
+				}
+				r = bytes.NewReader(content)
+			case r == nil:
+				r = strings.NewReader(tt.input)
+			}
+			keys, errs := ParseAuthorizedKeys(r, source)
+
+			if strings.HasPrefix(tt.name, "exactly the size limit") || strings.HasPrefix(tt.name, "over the size limit") {
+				if got, want := len(keys), maxAuthorizedKeysSize/128; got != want {
+					t.Errorf("got %d keys, want %d", got, want)
+				}
+			} else {
+				if got, want := len(keys), len(tt.wantKeys); got != want {
+					t.Fatalf("got %d keys, want %d (errors: %v)", got, want, errs)
+				}
+				for i, w := range tt.wantKeys {
+					k := keys[i]
+					if k.Line != w.line || k.Key.Type() != w.keyType || k.Comment != w.comment || !slices.Equal(k.Options, w.options) || k.Source != source {
+						t.Errorf("key %d: got line %d %s comment %q options %q source %q, want line %d %s comment %q options %q source %q",
+							i, k.Line, k.Key.Type(), k.Comment, k.Options, k.Source, w.line, w.keyType, w.comment, w.options, source)
+					}
+				}
+			}
+
+			var gotLines []int
+			for _, e := range errs {
+				gotLines = append(gotLines, e.Line)
+				if e.Source != source {
+					t.Errorf("error %v: got source %q, want %q", e, e.Source, source)
+				}
+				if !strings.HasPrefix(e.Error(), source+":") {
+					t.Errorf("error %q: want it to start with %q", e, source+":")
+				}
+				for _, want := range tt.wantErrText {
+					if !strings.Contains(e.Error(), want) {
+						t.Errorf("error %q: want it to say %q", e, want)
+					}
+				}
+				// The message never quotes the line: it may be someone else's file.
+				for _, secret := range []string{"notbase64", "unterminated", "words", "AAAA"} {
+					if strings.Contains(e.Error(), secret) {
+						t.Errorf("error %q: contains line content %q", e, secret)
+					}
+				}
+			}
+			if !slices.Equal(gotLines, tt.wantErrs) {
+				t.Errorf("got errors on lines %v, want %v (%v)", gotLines, tt.wantErrs, errs)
+			}
+		})
+	}
+}
+
+func TestLineErrorUnwraps(t *testing.T) {
+	t.Parallel()
+	_, errs := ParseAuthorizedKeys(strings.NewReader(strings.Repeat("x", maxAuthorizedKeyLine+1)), "s")
+	if len(errs) != 1 || !errors.Is(errs[0], errLineTooLong) {
+		t.Fatalf("got %v, want one error wrapping errLineTooLong", errs)
+	}
+}
+
+// FuzzParseAuthorizedKeys checks that no input panics the parser, and that every key
+// and every error it reports points at a line that exists, each line at most once.
+func FuzzParseAuthorizedKeys(f *testing.F) {
+	fixtures, err := filepath.Glob(filepath.Join("testdata", "authorized_keys", "*"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range fixtures {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`from="a\"b",command="x" ` + aliceKey + "\r\n\r\n#\n"))
+	f.Add([]byte("\n\n\n" + carolKey))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		keys, errs := ParseAuthorizedKeys(bytes.NewReader(data), "fuzz")
+		read := data[:min(len(data), maxAuthorizedKeysSize+1)]
+		lines := bytes.Count(read, []byte("\n")) + 1
+		seen := map[int]bool{}
+		for _, k := range keys {
+			if k.Line < 1 || k.Line > lines {
+				t.Fatalf("key on line %d, input has %d lines", k.Line, lines)
+			}
+			if k.Key == nil || k.Source != "fuzz" {
+				t.Fatalf("key on line %d: got Key %v source %q", k.Line, k.Key, k.Source)
+			}
+			if seen[k.Line] {
+				t.Fatalf("line %d reported twice", k.Line)
+			}
+			seen[k.Line] = true
+		}
+		for _, e := range errs {
+			if e.Line < 1 || e.Line > lines {
+				t.Fatalf("error on line %d, input has %d lines", e.Line, lines)
+			}
+			if e.Err == nil {
+				t.Fatalf("error on line %d has no reason", e.Line)
+			}
+			if seen[e.Line] {
+				t.Fatalf("line %d reported twice", e.Line)
+			}
+			seen[e.Line] = true
+		}
+	})
+}

@@ -1,0 +1,119 @@
+package keys
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// HostKeys returns the server's host keys from dir, ed25519 first and RSA second,
+// creating each one that is missing, so that clients see the same host key on every
+// start of the agent.
+//
+// The files are ssh_host_ed25519_key and ssh_host_rsa_key (RSA-3072), unencrypted
+// OpenSSH private keys ("OPENSSH PRIVATE KEY", as ssh-keygen writes them). A missing
+// key is created with mode 0600 atomically (temporary file, fsync, link), so a crash
+// never leaves a half-written key; dir is created 0700 if it does not exist. An
+// existing file that does not parse, or holds the wrong type of key, is an error naming
+// the file: it is never silently replaced, since that would change the host key users
+// have already accepted. Beside each key the public half is kept in <file>.pub (0644)
+// for operators; it is rewritten when missing or stale.
+func HostKeys(dir string) ([]ssh.Signer, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create host key directory %q: %w", dir, err)
+	}
+	specs := [...]struct{ file, keyType, sshType string }{
+		{"ssh_host_ed25519_key", KeyTypeEd25519, ssh.KeyAlgoED25519},
+		{"ssh_host_rsa_key", KeyTypeRSA, ssh.KeyAlgoRSA},
+	}
+	signers := make([]ssh.Signer, 0, len(specs))
+	for _, spec := range specs {
+		path := filepath.Join(dir, spec.file)
+		signer, err := hostKeyFileOrCreate(path, spec.keyType, spec.sshType)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeHostPublicKey(path+".pub", signer.PublicKey()); err != nil {
+			return nil, err
+		}
+		signers = append(signers, signer)
+	}
+	return signers, nil
+}
+
+// hostKeyFileOrCreate loads the host key at path, or creates it if there is none.
+func hostKeyFileOrCreate(path, keyType, sshType string) (ssh.Signer, error) {
+	signer, err := loadHostKey(path, sshType)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return signer, err
+	}
+	key, err := generateKey(keyType)
+	if err != nil {
+		return nil, fmt.Errorf("create host key %q: %w", path, err)
+	}
+	data, err := marshalOpenSSHPrivateKey(key, keyComment("jobsshd"))
+	if err != nil {
+		return nil, fmt.Errorf("create host key %q: %w", path, err)
+	}
+	err = writeNewFile(path, data, 0o600, nil)
+	if errors.Is(err, fs.ErrExist) {
+		// Another jobsshd sharing the state dir created it first: use that one, so
+		// both serve the key that is on disk.
+		return loadHostKey(path, sshType)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create host key %q: %w", path, err)
+	}
+	signer, err = ssh.NewSignerFromKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("create host key %q: %w", path, err)
+	}
+	return signer, nil
+}
+
+// loadHostKey parses the host key at path; the error satisfies
+// errors.Is(err, fs.ErrNotExist) only when there is no file at all.
+func loadHostKey(path, sshType string) (ssh.Signer, error) {
+	data, err := readRegularFile(path, maxKeyFileSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load host key %q: %w", path, err)
+	}
+	signer, err := ssh.ParsePrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("load host key %q: %w: move the file away (mv %s %s.bad) to have a new key generated",
+			path, err, path, path)
+	}
+	if got := signer.PublicKey().Type(); got != sshType {
+		return nil, fmt.Errorf("load host key %q: holds a %s key, want %s: move the file away (mv %s %s.bad) to have a new key generated",
+			path, got, sshType, path, path)
+	}
+	return signer, nil
+}
+
+// writeHostPublicKey keeps path (the .pub beside a host key) in step with pub. It is
+// only for operators, so it is rewritten whenever it does not match.
+func writeHostPublicKey(path string, pub ssh.PublicKey) error {
+	want := authorizedKeyLine(pub, keyComment("jobsshd"))
+	got, err := readRegularFile(path, maxKeyFileSize)
+	if err == nil && bytes.Equal(got, want) {
+		return nil
+	}
+	if err == nil {
+		// Same key under another hostname (the container moved) is not stale.
+		if old, _, _, _, perr := ssh.ParseAuthorizedKey(got); perr == nil && bytes.Equal(old.Marshal(), pub.Marshal()) {
+			return nil
+		}
+	}
+	if err := replaceFile(path, want, 0o644, nil); err != nil {
+		return fmt.Errorf("write host public key: %w", err)
+	}
+	return nil
+}

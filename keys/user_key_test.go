@@ -1,0 +1,356 @@
+package keys
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+)
+
+func TestEnsureUserKeyCreateThenReuse(t *testing.T) {
+	t.Parallel()
+	puttygen := requireTool(t, "puttygen")
+	tests := []struct {
+		name     string
+		keyType  string
+		wantType string
+	}{
+		{name: "default", keyType: "", wantType: ssh.KeyAlgoED25519},
+		{name: "ed25519", keyType: "ed25519", wantType: ssh.KeyAlgoED25519},
+		{name: "rsa", keyType: "rsa", wantType: ssh.KeyAlgoRSA},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			uid, gid := testAccount(t)
+			_, home := makeHome(t, uid, gid)
+			path := filepath.Join(home, "id_container")
+
+			uk, err := EnsureUserKey(path, tt.keyType, uid, gid)
+			if err != nil {
+				t.Fatalf("EnsureUserKey (create): %v", err)
+			}
+			if !uk.Created {
+				t.Error("got Created false on first call, want true")
+			}
+			if uk.PrivatePath != path || uk.PublicPath != path+".pub" || uk.PPKPath != path+".ppk" {
+				t.Errorf("got paths %q %q %q, want %q with .pub and .ppk", uk.PrivatePath, uk.PublicPath, uk.PPKPath, path)
+			}
+			if got := uk.Public.Type(); got != tt.wantType {
+				t.Errorf("got key type %s, want %s", got, tt.wantType)
+			}
+			if tt.wantType == ssh.KeyAlgoRSA {
+				n := uk.Public.(ssh.CryptoPublicKey).CryptoPublicKey().(*rsa.PublicKey).N.BitLen()
+				if n != 3072 {
+					t.Errorf("got %d-bit rsa key, want 3072", n)
+				}
+			}
+			for _, f := range []struct {
+				path string
+				mode os.FileMode
+			}{{uk.PrivatePath, 0o600}, {uk.PublicPath, 0o644}, {uk.PPKPath, 0o600}} {
+				if got := fileMode(t, f.path); got != f.mode {
+					t.Errorf("%s: got mode %v, want %v", filepath.Base(f.path), got, f.mode)
+				}
+				if gotUID, gotGID := fileOwnerOf(t, f.path); gotUID != uid || gotGID != gid {
+					t.Errorf("%s: got owner %d:%d, want %d:%d", filepath.Base(f.path), gotUID, gotGID, uid, gid)
+				}
+			}
+			assertUserKeyFilesMatch(t, puttygen, uk)
+			before := readAll(t, uk.PrivatePath, uk.PublicPath, uk.PPKPath)
+
+			again, err := EnsureUserKey(path, tt.keyType, uid, gid)
+			if err != nil {
+				t.Fatalf("EnsureUserKey (reuse): %v", err)
+			}
+			if again.Created {
+				t.Error("got Created true on second call, want false")
+			}
+			if !bytes.Equal(again.Public.Marshal(), uk.Public.Marshal()) {
+				t.Errorf("got key %s on second call, want %s", ssh.FingerprintSHA256(again.Public), ssh.FingerprintSHA256(uk.Public))
+			}
+			if after := readAll(t, uk.PrivatePath, uk.PublicPath, uk.PPKPath); !equalContents(before, after) {
+				t.Error("second call changed the key files, want them untouched")
+			}
+		})
+	}
+}
+
+func TestEnsureUserKeyKeepsExistingKey(t *testing.T) {
+	t.Parallel()
+	puttygen := requireTool(t, "puttygen")
+	uid, gid := testAccount(t)
+	_, home := makeHome(t, uid, gid)
+	path := filepath.Join(home, "id_container")
+	// The user's own RSA key where an ed25519 one would be generated.
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemData, err := marshalOpenSSHPrivateKey(rsaKey, "mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeOwned(t, path, pemData, 0o600, uid, gid)
+	customPPK := []byte("the user's own ppk\n")
+	writeOwned(t, path+".ppk", customPPK, 0o600, uid, gid)
+
+	uk, err := EnsureUserKey(path, "ed25519", uid, gid)
+	if err != nil {
+		t.Fatalf("EnsureUserKey: %v", err)
+	}
+	if uk.Created {
+		t.Error("got Created true, want false for an existing key")
+	}
+	if got := uk.Public.Type(); got != ssh.KeyAlgoRSA {
+		t.Errorf("got key type %s, want the existing ssh-rsa", got)
+	}
+	if got := readAll(t, path)[0]; !bytes.Equal(got, pemData) {
+		t.Error("private key was rewritten, want it untouched")
+	}
+	if got := readAll(t, path+".ppk")[0]; !bytes.Equal(got, customPPK) {
+		t.Errorf("existing .ppk: got %q, want it untouched", got)
+	}
+	pubLine := readAll(t, path+".pub")[0]
+	if got, want := keyTypeAndBlob(string(pubLine)), keyTypeAndBlob(string(ssh.MarshalAuthorizedKey(uk.Public))); got != want {
+		t.Errorf("created .pub: got %q, want %q", got, want)
+	}
+
+	// A missing .ppk is made from the existing key.
+	if err := os.Remove(path + ".ppk"); err != nil {
+		t.Fatal(err)
+	}
+	uk, err = EnsureUserKey(path, "ed25519", uid, gid)
+	if err != nil {
+		t.Fatalf("EnsureUserKey: %v", err)
+	}
+	assertUserKeyFilesMatch(t, puttygen, uk)
+}
+
+func TestEnsureUserKeyReplacesStaleTwins(t *testing.T) {
+	t.Parallel()
+	uid, gid := testAccount(t)
+	_, home := makeHome(t, uid, gid)
+	path := filepath.Join(home, "id_container")
+	old, err := EnsureUserKey(path, "", uid, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil { // the user deleted the private key only
+		t.Fatal(err)
+	}
+	uk, err := EnsureUserKey(path, "", uid, gid)
+	if err != nil {
+		t.Fatalf("EnsureUserKey: %v", err)
+	}
+	if !uk.Created || bytes.Equal(uk.Public.Marshal(), old.Public.Marshal()) {
+		t.Fatalf("got Created %v with the old key, want a new key", uk.Created)
+	}
+	pubLine := readAll(t, path+".pub")[0]
+	if got, want := keyTypeAndBlob(string(pubLine)), keyTypeAndBlob(string(ssh.MarshalAuthorizedKey(uk.Public))); got != want {
+		t.Errorf(".pub after regeneration: got %q, want %q", got, want)
+	}
+}
+
+func TestEnsureUserKeyRefusesSymlinks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		linkAt   string // suffix of the id path that is a symlink
+		dangling bool
+	}{
+		{name: "private key", linkAt: ""},
+		{name: "private key dangling", linkAt: "", dangling: true},
+		{name: "public key", linkAt: ".pub"},
+		{name: "public key dangling", linkAt: ".pub", dangling: true},
+		{name: "ppk", linkAt: ".ppk"},
+		{name: "ppk dangling", linkAt: ".ppk", dangling: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			uid, gid := testAccount(t)
+			base, home := makeHome(t, uid, gid)
+			path := filepath.Join(home, "id_container")
+			target := filepath.Join(base, "victim")
+			content := []byte("root:$6$secret:19000:0:99999:7:::\n")
+			if !tt.dangling {
+				if err := os.WriteFile(target, content, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink(target, path+tt.linkAt); err != nil {
+				t.Fatal(err)
+			}
+			chown(t, path+tt.linkAt, uid, gid)
+
+			_, err := EnsureUserKey(path, "", uid, gid)
+			if err == nil || !strings.Contains(err.Error(), "symlink") || !strings.Contains(err.Error(), path+tt.linkAt) {
+				t.Fatalf("got error %v, want one naming the symlink %q", err, path+tt.linkAt)
+			}
+			got, rerr := os.ReadFile(target)
+			switch {
+			case tt.dangling && rerr == nil:
+				t.Errorf("symlink target was created (%q), want nothing written through the symlink", got)
+			case !tt.dangling && !bytes.Equal(got, content):
+				t.Errorf("symlink target: got %q, want it untouched", got)
+			}
+			if fileMode(t, path+tt.linkAt)&os.ModeSymlink == 0 {
+				t.Error("the symlink was replaced, want it left for the user to see")
+			}
+		})
+	}
+}
+
+func TestEnsureUserKeyErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T, path string, uid, gid int)
+		keyType string
+		wantMsg string
+	}{
+		{
+			name:    "unknown key type",
+			keyType: "dsa",
+			wantMsg: `key type "dsa"`,
+		},
+		{
+			name: "corrupt private key",
+			setup: func(t *testing.T, path string, uid, gid int) {
+				writeOwned(t, path, []byte("-----BEGIN OPENSSH PRIVATE KEY-----\ngarbage\n"), 0o600, uid, gid)
+			},
+			wantMsg: "move it away",
+		},
+		{
+			name: "directory in place of the key",
+			setup: func(t *testing.T, path string, uid, gid int) {
+				mkdirOwned(t, path, 0o700, uid, gid)
+			},
+			wantMsg: "not a regular file",
+		},
+		{
+			name: "missing directory",
+			setup: func(t *testing.T, path string, uid, gid int) {
+				if err := os.Remove(filepath.Dir(path)); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantMsg: "no such file or directory",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			uid, gid := testAccount(t)
+			_, home := makeHome(t, uid, gid)
+			path := filepath.Join(home, ".ssh", "id_container")
+			var before []byte
+			if tt.setup != nil {
+				tt.setup(t, path, uid, gid)
+				before, _ = os.ReadFile(path)
+			}
+			_, err := EnsureUserKey(path, tt.keyType, uid, gid)
+			if err == nil || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Fatalf("got error %v, want one saying %q", err, tt.wantMsg)
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+				t.Error("the existing file was modified")
+			}
+		})
+	}
+}
+
+// TestEnsureUserKeyActsAsAccount pins that files are written with the account's rights:
+// a directory symlink the user plants cannot make root create files where the user
+// could not.
+func TestEnsureUserKeyActsAsAccount(t *testing.T) {
+	t.Parallel()
+	needRoot(t)
+	uid, gid := testAccount(t)
+	base, home := makeHome(t, uid, gid)
+	rootOnly := filepath.Join(base, "root-only")
+	if err := os.Mkdir(rootOnly, 0o755); err != nil { // root's, not writable by the account
+		t.Fatal(err)
+	}
+	link := filepath.Join(home, "keys")
+	if err := os.Symlink(rootOnly, link); err != nil {
+		t.Fatal(err)
+	}
+	chown(t, link, uid, gid)
+
+	_, err := EnsureUserKey(filepath.Join(link, "id_container"), "", uid, gid)
+	if err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("got error %v, want permission denied", err)
+	}
+	entries, err := os.ReadDir(rootOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("got %d files in the root-only directory, want none", len(entries))
+	}
+}
+
+// assertUserKeyFilesMatch checks that the private key, .pub and .ppk all hold uk.Public,
+// the .ppk as read by puttygen.
+func assertUserKeyFilesMatch(t *testing.T, puttygen string, uk *UserKey) {
+	t.Helper()
+	want := keyTypeAndBlob(string(ssh.MarshalAuthorizedKey(uk.Public)))
+	priv, err := ssh.ParseRawPrivateKey(readAll(t, uk.PrivatePath)[0])
+	if err != nil {
+		t.Fatalf("parse private key: %v", err)
+	}
+	if k, ok := priv.(*ed25519.PrivateKey); ok {
+		priv = *k
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keyTypeAndBlob(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))); got != want {
+		t.Errorf("private key: got public half %q, want %q", got, want)
+	}
+	if got := keyTypeAndBlob(string(readAll(t, uk.PublicPath)[0])); got != want {
+		t.Errorf(".pub: got %q, want %q", got, want)
+	}
+	out, err := exec.Command(puttygen, uk.PPKPath, "-O", "public-openssh").CombinedOutput()
+	if err != nil {
+		t.Fatalf("puttygen %s: %v\n%s", uk.PPKPath, err, out)
+	}
+	if got := keyTypeAndBlob(string(out)); got != want {
+		t.Errorf(".ppk via puttygen: got %q, want %q", got, want)
+	}
+}
+
+func readAll(t *testing.T, paths ...string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, data)
+	}
+	return out
+}
+
+func equalContents(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}

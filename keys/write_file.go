@@ -1,0 +1,152 @@
+package keys
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// fileOwner is who a written file must belong to; nil leaves it to the creating
+// process (and, under asAccount, to the account).
+type fileOwner struct{ uid, gid int }
+
+// writeNewFile creates path holding data with exactly mode, atomically and without ever
+// replacing anything: the data goes to a temporary file in the same directory, is
+// fsynced, and is then hard-linked to path. link(2) fails with EEXIST when path exists
+// in any form, a dangling symlink included, so nothing is overwritten and no symlink is
+// followed; the error then satisfies errors.Is(err, fs.ErrExist).
+//
+// Filesystems without hard links (vfat, many FUSE mounts such as s3fs) fall back to an
+// O_EXCL|O_NOFOLLOW create written in place: still never overwriting or following, but
+// a crash can leave a short file behind.
+func writeNewFile(path string, data []byte, mode fs.FileMode, owner *fileOwner) error {
+	tmp, err := writeTempFile(path, data, mode, owner)
+	if err != nil {
+		return err
+	}
+	linkErr := os.Link(tmp, path)
+	if err := os.Remove(tmp); err != nil && linkErr == nil {
+		return fmt.Errorf("remove temporary file %q: %w", tmp, err)
+	}
+	switch {
+	case linkErr == nil:
+		return syncDir(filepath.Dir(path))
+	case errors.Is(linkErr, fs.ErrExist):
+		return fmt.Errorf("create %q: %w", path, fs.ErrExist)
+	case errors.Is(linkErr, syscall.EPERM), errors.Is(linkErr, syscall.ENOTSUP),
+		errors.Is(linkErr, syscall.ENOSYS), errors.Is(linkErr, syscall.EMLINK):
+		return writeNewFileInPlace(path, data, mode, owner)
+	default:
+		return fmt.Errorf("create %q: %w", path, linkErr)
+	}
+}
+
+// writeNewFileInPlace is writeNewFile's fallback for filesystems without link(2).
+func writeNewFileInPlace(path string, data []byte, mode fs.FileMode, owner *fileOwner) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %q: %w", path, err)
+	}
+	if err := fillFile(f, data, mode, owner); err != nil {
+		_ = os.Remove(path) // a partial key file would be kept forever as "existing"
+		return fmt.Errorf("write %q: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// replaceFile writes path atomically (temporary file, fsync, rename). rename(2)
+// replaces the directory entry itself, so a symlink at path is replaced, not followed.
+func replaceFile(path string, data []byte, mode fs.FileMode, owner *fileOwner) error {
+	tmp, err := writeTempFile(path, data, mode, owner)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp) // best effort; the rename error is the one to report
+		return fmt.Errorf("replace %q: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// writeTempFile writes data to a new, uniquely named file beside path (created with
+// O_EXCL by os.CreateTemp) and returns its name.
+func writeTempFile(path string, data []byte, mode fs.FileMode, owner *fileOwner) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("create temporary file for %q: %w", path, err)
+	}
+	if err := fillFile(f, data, mode, owner); err != nil {
+		_ = os.Remove(f.Name()) // best effort; the write error is the one to report
+		return "", fmt.Errorf("write temporary file for %q: %w", path, err)
+	}
+	return f.Name(), nil
+}
+
+// fillFile sets f's mode and owner through the descriptor (fchmod ignores the umask,
+// fchown cannot be redirected), writes data, fsyncs and closes f.
+func fillFile(f *os.File, data []byte, mode fs.FileMode, owner *fileOwner) error {
+	err := f.Chmod(mode)
+	if err == nil && owner != nil {
+		err = f.Chown(owner.uid, owner.gid)
+	}
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// syncDir makes a new directory entry durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open directory %q: %w", dir, err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	// Some filesystems (FUSE, 9p) cannot fsync a directory; the file itself is synced.
+	if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
+		return fmt.Errorf("sync directory %q: %w", dir, err)
+	}
+	return nil
+}
+
+// readRegularFile reads at most limit bytes of path, refusing a symlink at path itself
+// (O_NOFOLLOW) and anything that is not a regular file. O_NONBLOCK keeps a FIFO planted
+// at path from blocking the open.
+func readRegularFile(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("open %q: it is a symlink, which jobsshd does not follow here", path)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("open %q: not a regular file (%s)", path, st.Mode().Type())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %q: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("read %q: larger than %d bytes", path, limit)
+	}
+	return data, nil
+}

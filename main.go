@@ -45,8 +45,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			return exitOK
 		case "serve":
 			args = args[1:]
+		case "sftp-server":
+			return sftpServer(os.Stdin, stdout, stderr, getenv)
 		default:
-			fmt.Fprintf(stderr, "jobsshd: unknown command %q: the commands are serve (the default) and version\n", args[0])
+			fmt.Fprintf(stderr, "jobsshd: unknown command %q: the commands are serve (the default), sftp-server and version\n", args[0])
 			return exitUsage
 		}
 	}

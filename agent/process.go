@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -43,19 +42,13 @@ type exitResult struct {
 	coreDumped bool
 }
 
-// startProcess starts the session's program as the served account: the login shell for
-// a shell request, `shell -c command` for exec (as OpenSSH does, so the user's shell
-// syntax works).
-func (s *Server) startProcess(sess *session, command string) (*process, error) {
+// startProcess starts the session's program as the served account, in the account's
+// home, with the session's environment.
+func (s *Server) startProcess(sess *session, prog program) (*process, error) {
 	acct := s.account
-	base := filepath.Base(acct.Shell)
-	args := []string{base, "-c", command}
-	if command == "" {
-		args = []string{"-" + base} // a leading '-' in argv[0] makes it a login shell
-	}
 	var term, ttyName string
 	p := &process{}
-	if sess.ptyReq != nil {
+	if sess.ptyReq != nil && prog.usesTerminal {
 		t, err := openTerminal(acct.UID, acct.GID, s.credential != nil)
 		if err != nil {
 			return nil, err
@@ -70,8 +63,8 @@ func (s *Server) startProcess(sess *session, command string) (*process, error) {
 		}
 	}
 	cmd := &exec.Cmd{
-		Path: acct.Shell,
-		Args: args,
+		Path: prog.path,
+		Args: prog.args,
 		Env:  sessionEnv(s.environ, acct, term, ttyName, sess.ends, sess.clientEnv),
 		Dir:  workingDir(acct.Home),
 		// A new session (and process group) per program: signals and hangup reach the
@@ -84,7 +77,7 @@ func (s *Server) startProcess(sess *session, command string) (*process, error) {
 		cmd.SysProcAttr.Ctty = 0 // the child's stdin
 		if err := cmd.Start(); err != nil {
 			p.tty.close()
-			return nil, fmt.Errorf("start %s for %s: %w", acct.Shell, acct.Name, err)
+			return nil, fmt.Errorf("start %s for %s: %w", prog.path, acct.Name, err)
 		}
 		p.tty.closeSlave()
 		p.cmd = cmd
@@ -109,7 +102,7 @@ func (s *Server) startProcess(sess *session, command string) (*process, error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = pipes[0][0], pipes[1][1], pipes[2][1]
 	if err := cmd.Start(); err != nil {
 		closeAll(pipes[:])
-		return nil, fmt.Errorf("start %s for %s: %w", acct.Shell, acct.Name, err)
+		return nil, fmt.Errorf("start %s for %s: %w", prog.path, acct.Name, err)
 	}
 	pipes[0][0].Close()
 	pipes[1][1].Close()

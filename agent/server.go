@@ -33,6 +33,7 @@ type Server struct {
 	account    *Account
 	credential *syscall.Credential // the account's, when the agent must switch to it
 	environ    []string            // the container environment sessions start from
+	selfExe    string              // this binary, which serves sftp-server and scp
 	hostKeys   []ssh.Signer
 	userKey    *keys.UserKey
 	sshConfig  *ssh.ServerConfig
@@ -56,7 +57,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.StateDir == "" {
 		return nil, &ConfigError{errors.New("no state directory: pass --state-dir DIR")}
 	}
-	if cfg.KeyType != "ed25519" && cfg.KeyType != "rsa" {
+	if cfg.KeyType != keys.KeyTypeEd25519 && cfg.KeyType != keys.KeyTypeRSA {
 		return nil, &ConfigError{fmt.Errorf("key type %q: use ed25519 or rsa", cfg.KeyType)}
 	}
 	acct, err := cfg.LookupAccount(cfg.User)
@@ -70,6 +71,10 @@ func New(cfg Config) (*Server, error) {
 		s.credential = &syscall.Credential{Uid: acct.UID, Gid: acct.GID, Groups: acct.Groups}
 	case uint32(euid) != acct.UID:
 		return nil, &ConfigError{fmt.Errorf("jobsshd runs as uid %d and can serve only that account, not %q (uid %d): run it as root or drop --user", euid, acct.Name, acct.UID)}
+	}
+	s.selfExe, err = selfExecutable()
+	if err != nil {
+		return nil, err
 	}
 	s.environ = cfg.Environ
 	if s.environ == nil {
@@ -131,9 +136,6 @@ func (s *Server) newSSHConfig() *ssh.ServerConfig {
 	}
 	return c
 }
-
-// Account is the account being served.
-func (s *Server) Account() *Account { return s.account }
 
 // Serve accepts connections on the listener Listen opened until Shutdown. It returns nil
 // after Shutdown, or the accept error that stopped it.
@@ -241,4 +243,15 @@ func (s *Server) serveConn(c net.Conn) {
 	sessions.Wait()
 	_ = conn.Close() // already closed by the client in the usual case
 	log.Info("connection closed")
+}
+
+// selfExecutable is the path this binary runs from; file transfer sessions start it
+// again, as the user, so it must be executable by the user (install it 0755, e.g. in
+// /usr/local/bin).
+func selfExecutable() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find the jobsshd binary (for sftp-server): %w", err)
+	}
+	return exe, nil
 }

@@ -105,13 +105,24 @@ func (sess *session) handleRequest(req *ssh.Request) bool {
 		if len(req.Payload) != 0 || sess.started {
 			return false
 		}
-		return sess.start("")
+		return sess.start(sess.srv.shellProgram(""), "")
 	case "exec":
 		var cmd struct{ Command string }
 		if ssh.Unmarshal(req.Payload, &cmd) != nil || sess.started {
 			return false
 		}
-		return sess.start(cmd.Command)
+		return sess.start(sess.srv.execProgram(cmd.Command), cmd.Command)
+	case "subsystem":
+		var sub struct{ Name string }
+		if ssh.Unmarshal(req.Payload, &sub) != nil || sess.started {
+			return false
+		}
+		prog, err := sess.srv.subsystemProgram(sub.Name)
+		if err != nil {
+			sess.log.Info("refused subsystem", "err", err)
+			return false
+		}
+		return sess.start(prog, "")
 	case "signal":
 		var sig struct{ Name string }
 		if ssh.Unmarshal(req.Payload, &sig) != nil || sess.proc == nil {
@@ -119,27 +130,23 @@ func (sess *session) handleRequest(req *ssh.Request) bool {
 		}
 		return sess.proc.signal(sig.Name)
 	default:
-		// subsystem, x11-req, auth-agent-req@openssh.com, ...: not offered (RFC 4254 §5.4:
+		// x11-req, auth-agent-req@openssh.com, ...: not offered (RFC 4254 §5.4:
 		// an unrecognized request gets a failure reply).
 		sess.log.Debug("refused session request", "type", req.Type)
 		return false
 	}
 }
 
-// start runs the user's shell (command "") or a command, then serves it in the
+// start runs prog (command is the client's, for the log), then serves it in the
 // background. It always answers true once the channel will carry a result: a program
 // that cannot start is reported on stderr with exit status 127, like a shell would.
-func (sess *session) start(command string) bool {
-	kind := "exec"
-	if command == "" {
-		kind = "shell"
-	}
-	log := sess.log.With("session", kind, "pty", sess.ptyReq != nil)
+func (sess *session) start(prog program, command string) bool {
+	log := sess.log.With("session", prog.kind, "pty", sess.ptyReq != nil && prog.usesTerminal)
 	if command != "" {
 		log = log.With("command", command)
 	}
 	sess.started = true
-	p, err := sess.srv.startProcess(sess, command)
+	p, err := sess.srv.startProcess(sess, prog)
 	if err != nil {
 		log.Warn("session could not start", "err", err)
 		go func() {

@@ -119,7 +119,7 @@ func TestTeardownOrder(t *testing.T) {
 			t.Parallel()
 			ch := &recordingChannel{input: strings.NewReader("")}
 			sess := &session{srv: testServer(t), ch: ch, log: slog.New(slog.DiscardHandler), done: make(chan struct{})}
-			if !sess.start(tt.command) {
+			if !sess.start(sess.srv.shellProgram(tt.command), tt.command) {
 				t.Fatal("start refused")
 			}
 			<-sess.done
@@ -144,7 +144,7 @@ func TestStartFailureIsReported(t *testing.T) {
 	srv.account.Shell = "/nonexistent/shell"
 	ch := &recordingChannel{input: strings.NewReader("")}
 	sess := &session{srv: srv, ch: ch, log: slog.New(slog.DiscardHandler), done: make(chan struct{})}
-	sess.start("true")
+	sess.start(srv.shellProgram("true"), "true")
 	<-sess.done
 	ch.mu.Lock()
 	defer ch.mu.Unlock()

@@ -1,0 +1,42 @@
+package agent
+
+import (
+	"fmt"
+	"path/filepath"
+)
+
+// program is what a session runs, decided from its request.
+type program struct {
+	kind string // for the log: shell, exec, sftp, scp
+	path string
+	args []string
+	// usesTerminal: a pty the client asked for is used. The file transfer programs
+	// speak a binary protocol, which a terminal would mangle, so they never get one.
+	usesTerminal bool
+}
+
+// shellProgram is the account's login shell (a leading '-' in argv[0] makes it a login
+// shell, as OpenSSH starts it) or, for exec, `shell -c command`, so that the user's shell
+// syntax, PATH and rc files apply as with OpenSSH.
+func (s *Server) shellProgram(command string) program {
+	base := filepath.Base(s.account.Shell)
+	if command == "" {
+		return program{kind: "shell", path: s.account.Shell, args: []string{"-" + base}, usesTerminal: true}
+	}
+	return program{kind: "exec", path: s.account.Shell, args: []string{base, "-c", command}, usesTerminal: true}
+}
+
+// subsystemProgram serves a "subsystem" request (RFC 4254 §6.5). SFTP is this binary's
+// own `sftp-server` command, started directly (never through the user's shell, whose rc
+// files may print and corrupt the protocol) with the user's credentials.
+func (s *Server) subsystemProgram(name string) (program, error) {
+	if name != "sftp" {
+		return program{}, fmt.Errorf("subsystem %q is not supported (only sftp)", name)
+	}
+	return program{kind: "sftp", path: s.selfExe, args: []string{"jobsshd", "sftp-server"}}, nil
+}
+
+// execProgram runs an exec request's command through the account's shell.
+func (s *Server) execProgram(command string) program {
+	return s.shellProgram(command)
+}

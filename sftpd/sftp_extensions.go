@@ -1,0 +1,130 @@
+package sftpd
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// extensions are announced in VERSION, as OpenSSH's sftp-server names them
+// (PROTOCOL in openssh-portable describes each).
+var extensions = []struct{ name, version string }{
+	{"posix-rename@openssh.com", "1"},
+	{"statvfs@openssh.com", "2"},
+	{"fstatvfs@openssh.com", "2"},
+	{"hardlink@openssh.com", "1"},
+	{"fsync@openssh.com", "1"},
+	{"lsetstat@openssh.com", "1"},
+	{"limits@openssh.com", "1"},
+	{"expand-path@openssh.com", "1"},
+	{"home-directory", "1"},
+}
+
+func (s *Server) handleExtended(id uint32, r *reader) error {
+	name := r.string()
+	if r.err != nil {
+		return s.sendError(id, r.err)
+	}
+	switch name {
+	case "posix-rename@openssh.com":
+		from, to := r.string(), r.string()
+		if r.err != nil {
+			return s.sendError(id, r.err)
+		}
+		return s.sendError(id, os.Rename(s.abs(from), s.abs(to)))
+	case "hardlink@openssh.com":
+		from, to := r.string(), r.string()
+		if r.err != nil {
+			return s.sendError(id, r.err)
+		}
+		return s.sendError(id, os.Link(s.abs(from), s.abs(to)))
+	case "statvfs@openssh.com", "fstatvfs@openssh.com":
+		var st unix.Statfs_t
+		var err error
+		if name == "statvfs@openssh.com" {
+			path := r.string()
+			if r.err != nil {
+				return s.sendError(id, r.err)
+			}
+			err = pathErr("statvfs", path, unix.Statfs(s.abs(path), &st))
+		} else {
+			h, herr := s.lookupAny(r.bytes())
+			if herr != nil {
+				return s.sendError(id, herr)
+			}
+			err = pathErr("fstatvfs", h.path, unix.Fstatfs(int(h.f.Fd()), &st))
+		}
+		if err != nil {
+			return s.sendError(id, err)
+		}
+		return s.sendStatVFS(id, &st)
+	case "fsync@openssh.com":
+		h, err := s.lookup(r.bytes(), false)
+		if err != nil {
+			return s.sendError(id, err)
+		}
+		return s.sendError(id, h.f.Sync())
+	case "lsetstat@openssh.com":
+		path, a := r.string(), r.attrs()
+		if r.err != nil {
+			return s.sendError(id, r.err)
+		}
+		return s.sendError(id, setAttrs(s.abs(path), a, false))
+	case "limits@openssh.com":
+		s.w.start(fxpExtendedReply, id)
+		s.w.uint64(maxMessage)     // max packet length
+		s.w.uint64(maxReadWrite)   // max read length
+		s.w.uint64(maxReadWrite)   // max write length
+		s.w.uint64(maxOpenHandles) // max open handles
+		return s.send(s.w.finish())
+	case "expand-path@openssh.com":
+		path := r.string()
+		if r.err != nil {
+			return s.sendError(id, r.err)
+		}
+		p, err := s.expandPath(path)
+		if err != nil {
+			return s.sendError(id, err)
+		}
+		return s.sendName(id, p, fileAttrs{})
+	case "home-directory":
+		user := r.string()
+		if r.err != nil {
+			return s.sendError(id, r.err)
+		}
+		if user != "" && user != currentUserName() {
+			return s.sendError(id, fmt.Errorf("home directory of %q: only the served user's is known: %w", user, os.ErrNotExist))
+		}
+		return s.sendName(id, s.home, fileAttrs{})
+	default:
+		return s.sendStatus(id, fxOpUnsupported, fmt.Sprintf("extension %q is not supported", name))
+	}
+}
+
+// sendStatVFS answers statvfs@openssh.com in its wire layout (PROTOCOL §4.4): eleven
+// uint64 fields.
+func (s *Server) sendStatVFS(id uint32, st *unix.Statfs_t) error {
+	const stRdonly, stNosuid = 0x1, 0x2
+	var flag uint64
+	if st.Flags&unix.ST_RDONLY != 0 {
+		flag |= stRdonly
+	}
+	if st.Flags&unix.ST_NOSUID != 0 {
+		flag |= stNosuid
+	}
+	fsid := uint64(uint32(st.Fsid.Val[0]))<<32 | uint64(uint32(st.Fsid.Val[1]))
+	s.w.start(fxpExtendedReply, id)
+	for _, v := range []uint64{
+		uint64(st.Bsize), uint64(st.Frsize), st.Blocks, st.Bfree, st.Bavail,
+		st.Files, st.Ffree, st.Ffree, fsid, flag, uint64(st.Namelen),
+	} {
+		s.w.uint64(v)
+	}
+	return s.send(s.w.finish())
+}
+
+// currentUserName is the name of the account this process runs as ("" if unknown).
+func currentUserName() string {
+	return readIDNames("/etc/passwd")[uint32(os.Getuid())]
+}

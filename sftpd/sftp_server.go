@@ -18,7 +18,7 @@ import (
 // announced in limits@openssh.com so that OpenSSH ≥ 8.6 clients use 255 KiB requests
 // instead of falling back to 32 KiB.
 const (
-	maxMessage     = 256 << 10        // largest request accepted
+	maxMessage     = 256 << 10         // largest request accepted
 	maxReadWrite   = maxMessage - 1024 // largest READ answered / WRITE announced
 	maxOpenHandles = 1024
 	ioBufferSize   = 512 << 10 // request and reply buffering: several packets per syscall

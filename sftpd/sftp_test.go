@@ -296,7 +296,6 @@ func TestReaddirListsEverything(t *testing.T) {
 	}
 }
 
-
 func TestOversizedRequestEndsSession(t *testing.T) {
 	t.Parallel()
 	var hdr [4]byte
@@ -324,7 +323,12 @@ func FuzzServe(f *testing.F) {
 		func() { w.start(fxpRealpath, 4); w.string("a/../b") },
 		func() { w.start(fxpExtended, 5); w.string("statvfs@openssh.com"); w.string(".") },
 		func() { w.start(fxpExtended, 6); w.string("expand-path@openssh.com"); w.string("~/x") },
-		func() { w.start(fxpOpen, 7); w.string("x"); w.uint32(fxfRead); w.attrs(fileAttrs{flags: attrSize | attrExtended}) },
+		func() {
+			w.start(fxpOpen, 7)
+			w.string("x")
+			w.uint32(fxfRead)
+			w.attrs(fileAttrs{flags: attrSize | attrExtended})
+		},
 	} {
 		req()
 		f.Add(append(append([]byte(nil), initPkt...), w.finish()...))

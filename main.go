@@ -47,8 +47,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			args = args[1:]
 		case "sftp-server":
 			return sftpServer(os.Stdin, stdout, stderr, getenv)
+		case "scp":
+			return scpServer(args[1:], os.Stdin, stdout, stderr, getenv)
 		default:
-			fmt.Fprintf(stderr, "jobsshd: unknown command %q: the commands are serve (the default), sftp-server and version\n", args[0])
+			fmt.Fprintf(stderr, "jobsshd: unknown command %q: the commands are serve (the default), sftp-server, scp and version\n", args[0])
 			return exitUsage
 		}
 	}

@@ -26,6 +26,28 @@ func sftpServer(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 	return exitOK
 }
 
+// scpServer is `jobsshd scp 'scp -t PATH'`: the legacy scp protocol on stdin/stdout as
+// the current user, for the scp command line a client sent (one argument, as the client
+// sent it). The agent runs it, with the user's credentials, for exec requests that are
+// scp server invocations.
+func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) != 1 {
+		fmt.Fprintf(stderr, "jobsshd scp: want one argument, the scp command line (e.g. 'scp -t /tmp'), got %d\n", len(args))
+		return exitUsage
+	}
+	scpArgs, ok := sftpd.ParseSCPCommand(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "jobsshd scp: %q is not an scp server command line (scp -t or scp -f)\n", args[0])
+		return exitUsage
+	}
+	home, err := homeDir(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "jobsshd scp: %v\n", err)
+		return exitFailure
+	}
+	return sftpd.ServeSCP(scpArgs, home, stdin, stdout, stderr)
+}
+
 // homeDir is $HOME when it is an absolute path (the agent and sshd both set it), else
 // the home of the account this process runs as.
 func homeDir(getenv func(string) string) (string, error) {

@@ -3,6 +3,8 @@ package agent
 import (
 	"fmt"
 	"path/filepath"
+
+	"jobsshd/sftpd"
 )
 
 // program is what a session runs, decided from its request.
@@ -36,7 +38,13 @@ func (s *Server) subsystemProgram(name string) (program, error) {
 	return program{kind: "sftp", path: s.selfExe, args: []string{"jobsshd", "sftp-server"}}, nil
 }
 
-// execProgram runs an exec request's command through the account's shell.
+// execProgram runs an exec request's command through the account's shell, except a
+// legacy scp server invocation ("scp -t ...", "scp -f ..." from `scp -O`, `pscp -scp`,
+// WinSCP's SCP mode), which this binary's own `scp` command serves as the user, so that
+// scp works in images without an scp binary and whatever the user's rc files print.
 func (s *Server) execProgram(command string) program {
+	if _, ok := sftpd.ParseSCPCommand(command); ok {
+		return program{kind: "scp", path: s.selfExe, args: []string{"jobsshd", "scp", command}}
+	}
 	return s.shellProgram(command)
 }

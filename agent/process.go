@@ -149,7 +149,9 @@ func closeAll(pipes [][2]*os.File) {
 // closed so the program sees EOF; a terminal cannot be half-closed and stays open.
 func copyInput(dst *os.File, ch ssh.Channel, closeOnEOF bool) {
 	buf := make([]byte, copyBufferSize)
-	_, _ = io.CopyBuffer(dst, ch, buf) // ends at EOF, a closed channel, or a gone program
+	// onlyWriter hides *os.File's ReadFrom, which would copy through its own 32 KiB
+	// buffer: with ours, one write to the pipe carries several SSH packets.
+	_, _ = io.CopyBuffer(onlyWriter{dst}, ch, buf) // ends at EOF, a closed channel, or a gone program
 	if closeOnEOF {
 		dst.Close()
 	}
@@ -160,9 +162,14 @@ func copyInput(dst *os.File, ch ssh.Channel, closeOnEOF bool) {
 // or hangUp closes the pipe.
 func copyOutput(dst io.Writer, src *os.File) {
 	buf := make([]byte, copyBufferSize)
-	_, _ = io.CopyBuffer(dst, src, buf) // a write error means the client is gone
+	_, _ = io.CopyBuffer(dst, onlyReader{src}, buf) // a write error means the client is gone
 	src.Close()
 }
+
+// onlyWriter and onlyReader hide the io.ReaderFrom and io.WriterTo of an *os.File, so
+// that io.CopyBuffer uses the buffer it is given.
+type onlyWriter struct{ io.Writer }
+type onlyReader struct{ io.Reader }
 
 // copyTerminalOutput moves the terminal's output to the channel, byte for byte: the
 // kernel's line discipline already did whatever output processing the program asked for.

@@ -216,7 +216,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) serveConn(c net.Conn) {
 	log := s.log.With("remote", c.RemoteAddr().String())
 	_ = c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout)) // LoginGraceTime
-	conn, chans, reqs, err := ssh.NewServerConn(c, s.sshConfig)
+	conn, chans, reqs, err := ssh.NewServerConn(newBufferedConn(c), s.sshConfig)
 	if err != nil {
 		c.Close()
 		log.Info("login refused", "reason", refusalReason(err))

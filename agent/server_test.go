@@ -19,7 +19,7 @@ import (
 
 // startTestServer runs a Server on 127.0.0.1:0 serving the account the test runs as
 // (with /bin/sh), and returns it with a client signer its id_container key accepts.
-func startTestServer(t *testing.T) (*Server, ssh.Signer) {
+func startTestServer(t testing.TB) (*Server, ssh.Signer) {
 	t.Helper()
 	dir := t.TempDir()
 	acct := &Account{Name: "tester", UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Home: dir, Shell: "/bin/sh"}
@@ -60,7 +60,7 @@ func startTestServer(t *testing.T) (*Server, ssh.Signer) {
 	return srv, signer
 }
 
-func dial(t *testing.T, srv *Server, user string, signer ssh.Signer) (*ssh.Client, error) {
+func dial(t testing.TB, srv *Server, user string, signer ssh.Signer) (*ssh.Client, error) {
 	t.Helper()
 	c, err := ssh.Dial("tcp", srv.ln.Addr().String(), &ssh.ClientConfig{
 		User:            user,

@@ -1,0 +1,64 @@
+package agent
+
+import (
+	"io"
+	"strconv"
+	"testing"
+)
+
+// BenchmarkExecUpload streams data into `cat > /dev/null` over one session: the
+// channel-to-program path every upload (exec, scp, sftp) crosses. Run with -cpuprofile
+// to see where the server's time goes; compare.sh measures it against OpenSSH.
+func BenchmarkExecUpload(b *testing.B) {
+	benchmarkExec(b, "cat > /dev/null", func(s sessionIO) error {
+		buf := make([]byte, 256<<10)
+		for i := 0; i < b.N; i++ {
+			if _, err := s.stdin.Write(buf); err != nil {
+				return err
+			}
+		}
+		return s.stdin.Close()
+	}, 256<<10)
+}
+
+// BenchmarkExecDownload streams data out of `cat /dev/zero`-like output.
+func BenchmarkExecDownload(b *testing.B) {
+	benchmarkExec(b, "", func(s sessionIO) error {
+		_, err := io.CopyN(io.Discard, s.stdout, int64(b.N)*(256<<10))
+		return err
+	}, 256<<10)
+}
+
+type sessionIO struct {
+	stdin  io.WriteCloser
+	stdout io.Reader
+}
+
+func benchmarkExec(b *testing.B, command string, drive func(sessionIO) error, bytesPerOp int64) {
+	srv, signer := startTestServer(b)
+	client, err := dial(b, srv, "tester", signer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := client.NewSession()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	stdin, _ := s.StdinPipe()
+	stdout, _ := s.StdoutPipe()
+	if command == "" {
+		command = "head -c " + strconv.FormatInt(int64(b.N)*bytesPerOp, 10) + " /dev/zero"
+	}
+	if err := s.Start(command); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(bytesPerOp)
+	b.ResetTimer()
+	if err := drive(sessionIO{stdin, stdout}); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Wait(); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -45,6 +45,12 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "find repo root:", err)
 		return 1
 	}
+	// The agent starts this binary again as the served account (`jobsshd sftp-server`,
+	// built-in scp), so the account must be able to reach it: MkdirTemp makes 0700.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "make build dir reachable:", err)
+		return 1
+	}
 	binPath = filepath.Join(dir, "jobsshd")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -127,6 +133,10 @@ type agentOptions struct {
 	// NoFlags passes only Args, for tests that configure the agent through JOBSSHD_*
 	// variables; StateDir must then name the state dir those variables choose.
 	NoFlags bool
+	// Wrapper, when set, is a command that starts the agent: the binary's path and its
+	// arguments are appended to it. It must exec the binary (unshare, sh -c '... exec
+	// "$0" "$@"'), so that the agent keeps the pid the test started.
+	Wrapper []string
 }
 
 // agent is a running jobsshd.
@@ -191,7 +201,11 @@ func (a *agent) args() []string {
 func (a *agent) start() {
 	t := a.t
 	t.Helper()
-	a.cmd = exec.Command(binPath, a.args()...)
+	if w := a.opts.Wrapper; len(w) > 0 {
+		a.cmd = exec.Command(w[0], append(append(w[1:len(w):len(w)], binPath), a.args()...)...)
+	} else {
+		a.cmd = exec.Command(binPath, a.args()...)
+	}
 	a.cmd.Env = agentEnv(a.opts.Env)
 	a.cmd.Stdout = a.stdout
 	a.cmd.Stderr = a.stderr

@@ -207,9 +207,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.Close()
 	}
 	s.mu.Unlock()
-	<-idle
+	// Closing a connection hangs up its programs, and their sessions end when they
+	// exit. A program that ignores SIGHUP (nohup as the command itself) keeps its
+	// session waiting; Shutdown does not wait for it beyond this.
+	select {
+	case <-idle:
+	case <-time.After(shutdownHangupWait):
+		s.log.Warn("sessions still running after hangup; leaving them", "wait", shutdownHangupWait)
+	}
 	return ctx.Err()
 }
+
+// shutdownHangupWait is how long Shutdown waits, once it closed the connections, for
+// their programs to exit.
+const shutdownHangupWait = 2 * time.Second
 
 // serveConn runs one connection: handshake and authentication within the grace time,
 // then its channels until the client leaves.

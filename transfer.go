@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"jobsshd/agent"
 	"jobsshd/sftpd"
@@ -26,11 +27,23 @@ func sftpServer(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 	return exitOK
 }
 
-// scpServer is `jobsshd scp 'scp -t PATH'`: the legacy scp protocol on stdin/stdout as
-// the current user, for the scp command line a client sent (one argument, as the client
-// sent it). The agent runs it, with the user's credentials, for exec requests that are
-// scp server invocations.
+// scpServer is `jobsshd scp [--log-fd N] 'scp -t PATH'`: the legacy scp protocol on
+// stdin/stdout as the current user, for the scp command line a client sent (one
+// argument, as the client sent it). The agent runs it, with the user's credentials, for
+// exec requests that are scp server invocations, and reads the errors it reports to the
+// client from the log descriptor (stdout and stderr belong to the client).
 func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	var errLog io.Writer
+	if len(args) == 3 && args[0] == "--log-fd" {
+		fd, err := strconv.Atoi(args[1])
+		if err != nil || fd < 3 {
+			fmt.Fprintf(stderr, "jobsshd scp: --log-fd %q: want a descriptor number of 3 or more\n", args[1])
+			return exitUsage
+		}
+		logFile := os.NewFile(uintptr(fd), "scp-log")
+		defer logFile.Close()
+		errLog, args = logFile, args[2:]
+	}
 	if len(args) != 1 {
 		fmt.Fprintf(stderr, "jobsshd scp: want one argument, the scp command line (e.g. 'scp -t /tmp'), got %d\n", len(args))
 		return exitUsage
@@ -40,12 +53,15 @@ func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 		fmt.Fprintf(stderr, "jobsshd scp: %q is not an scp server command line (scp -t or scp -f)\n", args[0])
 		return exitUsage
 	}
+	if errLog == nil && scpArgs.Verbose {
+		errLog = stderr
+	}
 	home, err := homeDir(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "jobsshd scp: %v\n", err)
 		return exitFailure
 	}
-	return sftpd.ServeSCP(scpArgs, home, stdin, stdout, stderr)
+	return sftpd.ServeSCP(scpArgs, home, stdin, stdout, errLog)
 }
 
 // homeDir is $HOME when it is an absolute path (the agent and sshd both set it), else

@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"sync"
@@ -109,15 +111,31 @@ func (s *Server) startProcess(sess *session, prog program) (*process, error) {
 		}
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = pipes[0][0], pipes[1][1], pipes[2][1]
+	var logR, logW *os.File
+	if prog.logsOnFD3 {
+		var err error
+		if logR, logW, err = os.Pipe(); err != nil {
+			closeAll(pipes[:])
+			return nil, fmt.Errorf("create pipe: %w", err)
+		}
+		cmd.ExtraFiles = []*os.File{logW} // descriptor 3 in the child
+	}
 	if err := cmd.Start(); err != nil {
 		closeAll(pipes[:])
+		closeAll([][2]*os.File{{logR, logW}})
 		return nil, fmt.Errorf("start %s for %s: %w", prog.path, acct.Name, err)
 	}
 	pipes[0][0].Close()
 	pipes[1][1].Close()
 	pipes[2][1].Close()
+	if logR != nil {
+		logW.Close()
+		p.outputs = append(p.outputs, logR)
+		p.outDone.Add(1)
+		go func() { defer p.outDone.Done(); logProgramLines(logR, sess.log.With("session", prog.kind)) }()
+	}
 	p.cmd = cmd
-	p.outputs = []*os.File{pipes[1][0], pipes[2][0]}
+	p.outputs = append(p.outputs, pipes[1][0], pipes[2][0])
 	sess.copiers.Add(1)
 	go func() { defer sess.copiers.Done(); copyInput(pipes[0][1], sess.ch, true) }()
 	p.outDone.Add(2)
@@ -164,6 +182,29 @@ func copyOutput(dst io.Writer, src *os.File) {
 	buf := make([]byte, copyBufferSize)
 	_, _ = io.CopyBuffer(dst, onlyReader{src}, buf) // a write error means the client is gone
 	src.Close()
+}
+
+// Bounds on what a program may put into the agent's log.
+const (
+	maxProgramLogLine  = 4 << 10
+	maxProgramLogLines = 100
+)
+
+// logProgramLines logs the lines a program writes to its log descriptor (the errors the
+// built-in scp reports to the client), up to maxProgramLogLines of maxProgramLogLine
+// bytes; the rest is read and dropped so the program never blocks on it.
+func logProgramLines(r *os.File, log *slog.Logger) {
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 512), maxProgramLogLine)
+	for n := 0; sc.Scan(); n++ {
+		if n < maxProgramLogLines {
+			log.Warn("transfer error", "detail", sc.Text())
+		}
+	}
+	if sc.Err() != nil {
+		_, _ = io.Copy(io.Discard, r) // an over-long line: drain the rest
+	}
 }
 
 // onlyWriter and onlyReader hide the io.ReaderFrom and io.WriterTo of an *os.File, so

@@ -15,6 +15,9 @@ type program struct {
 	// usesTerminal: a pty the client asked for is used. The file transfer programs
 	// speak a binary protocol, which a terminal would mangle, so they never get one.
 	usesTerminal bool
+	// logsOnFD3: the program writes lines for the agent's log to descriptor 3 (its
+	// stdout and stderr belong to the client).
+	logsOnFD3 bool
 }
 
 // shellProgram is the account's login shell (a leading '-' in argv[0] makes it a login
@@ -44,7 +47,7 @@ func (s *Server) subsystemProgram(name string) (program, error) {
 // scp works in images without an scp binary and whatever the user's rc files print.
 func (s *Server) execProgram(command string) program {
 	if _, ok := sftpd.ParseSCPCommand(command); ok {
-		return program{kind: "scp", path: s.selfExe, args: []string{"jobsshd", "scp", command}}
+		return program{kind: "scp", path: s.selfExe, args: []string{"jobsshd", "scp", "--log-fd", "3", command}, logsOnFD3: true}
 	}
 	return s.shellProgram(command)
 }

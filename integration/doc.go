@@ -1,13 +1,15 @@
-// Package integration drives the built jobsshd binary with real clients: OpenSSH ssh and
-// ssh-keyscan, PuTTY plink and puttygen, and paramiko (through testdata/*.py run by
-// Debian's /usr/bin/python3).
+// Package integration drives the built jobsshd binary with real clients: OpenSSH ssh,
+// scp, sftp and ssh-keyscan, PuTTY plink, pscp, psftp and puttygen, rsync, and paramiko
+// (through testdata/*.py run by Debian's /usr/bin/python3).
 //
 // The tests build the binary once (TestMain), start one agent per test on 127.0.0.1 with
 // a random port and its own state directory and id_container key, and serve local test
-// accounts (jobtest; jobtest-ak-* for tests that rewrite ~/.ssh; jobtest-other), which they
-// create with useradd when missing, members of the group jobtest-sup. They must run as
-// root, because the agent switches to the served account; a missing client is a failure,
-// never a skip, so CI cannot pass by not testing.
+// accounts (jobtest; jobtest-ak-* for tests that rewrite ~/.ssh; jobtest-other;
+// jobtest-chatty, whose rc files print), which they create with useradd when missing,
+// members of the group jobtest-sup. They must run as root, because the agent switches to
+// the served account, and some mount a tmpfs or hide binaries in a private mount
+// namespace; a missing client is a failure, never a skip, so CI cannot pass by not
+// testing.
 //
 //	go test -race -count=1 ./integration/
 package integration

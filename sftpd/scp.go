@@ -40,7 +40,7 @@ type SCPArgs struct {
 	Recursive     bool // -r: directories are copied with their contents
 	PreserveTimes bool // -p: modes, modification and access times are kept
 	TargetIsDir   bool // -d: the sink target must be an existing directory
-	Verbose       bool // -v: log protocol lines to ServeSCP's errOut
+	Verbose       bool // -v: also log protocol lines to ServeSCP's errOut
 	// Paths are the operands with the shell's quoting removed. A leading unquoted "~"
 	// (the home directory) is written "." so that it resolves against home like any
 	// relative path.
@@ -85,8 +85,9 @@ type scpSession struct {
 // relative paths resolved against home (the empty string means the working directory).
 // It returns the exit status to report: 0 when everything was copied, 1 when anything
 // failed (like OpenSSH's scp: a missing source file is reported to the client and the
-// rest are still sent, then the status is 1). errOut receives only -v protocol logging;
-// errors go to the client in the protocol, which prints them.
+// rest are still sent, then the status is 1). Errors go to the client in the protocol,
+// which prints them; errOut gets each of them too, one line per error, for the agent's
+// log (plus the protocol lines with -v). It may be nil.
 //
 // The caller runs it with the user's credentials (a child process already switched to
 // the user): it opens and creates whatever the user can. With -d the sink target must be
@@ -116,11 +117,12 @@ func ServeSCP(args SCPArgs, home string, in io.Reader, out io.Writer, errOut io.
 	var fatal *scpFatal
 	switch {
 	case errors.Is(err, errSCPPeerGone), errors.As(err, &fatal):
-		s.logf("scp: %v", err)
+		fmt.Fprintf(s.errOut, "scp: %v\n", err)
 		return 1
 	case err != nil:
 		// Best effort: the client may already be gone, and we fail either way.
 		msg := strings.ReplaceAll(err.Error(), "\n", "\\n")
+		fmt.Fprintf(s.errOut, "scp: %s\n", msg)
 		_, _ = io.WriteString(s.out, "\x02scp: "+msg+"\n")
 		return 1
 	case s.errs > 0:
@@ -161,6 +163,7 @@ func (s *scpSession) ack() error { return s.send("\x00") }
 func (s *scpSession) warn(format string, a ...any) error {
 	s.errs++
 	msg := strings.ReplaceAll(fmt.Sprintf(format, a...), "\n", "\\n")
+	fmt.Fprintf(s.errOut, "scp: %s\n", msg)
 	return s.send("\x01scp: " + msg + "\n")
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"jobsshd/agent"
 	"jobsshd/sftpd"
@@ -62,6 +63,30 @@ func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 		return exitFailure
 	}
 	return sftpd.ServeSCP(scpArgs, home, stdin, stdout, errLog)
+}
+
+// scpFromShell serves an scp server command that reached this binary through the
+// "scp" name on a session's PATH, with its arguments already split by the user's shell:
+// WinSCP's SCP mode types `scp -r -d -t -- "/dir/"` into a shell session instead of
+// sending an exec request. Only the server side (-t, -f) is built in.
+func scpFromShell(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	command := scpCommandLine(args)
+	if _, ok := sftpd.ParseSCPCommand(command); !ok {
+		fmt.Fprintln(stderr, "scp: this container has only jobsshd's built-in scp, which serves transfers from clients (scp -t, scp -f); to copy from here, install an scp client (e.g. openssh-client)")
+		return exitFailure
+	}
+	return scpServer([]string{command}, stdin, stdout, stderr, getenv)
+}
+
+// scpCommandLine rebuilds the command line of an scp invocation from its arguments,
+// each single-quoted so that the parser takes it literally (the shell already expanded
+// globs and ~).
+func scpCommandLine(args []string) string {
+	quoted := []string{"scp"}
+	for _, a := range args {
+		quoted = append(quoted, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
+	}
+	return strings.Join(quoted, " ")
 }
 
 // homeDir is $HOME when it is an absolute path (the agent and sshd both set it), else

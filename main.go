@@ -35,8 +35,8 @@ const (
 
 func main() {
 	if filepath.Base(os.Args[0]) == "scp" {
-		// Started through the "scp" link the agent puts at the end of sessions' PATH:
-		// a client typed an scp server command into a shell.
+		// Started as "scp" through a link an image provides (README): a client such as
+		// WinSCP in SCP mode typed an scp server command into a shell.
 		os.Exit(scpFromShell(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 	}
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))

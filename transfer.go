@@ -65,8 +65,8 @@ func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 	return sftpd.ServeSCP(scpArgs, home, stdin, stdout, errLog)
 }
 
-// scpFromShell serves an scp server command that reached this binary through the
-// "scp" name on a session's PATH, with its arguments already split by the user's shell:
+// scpFromShell serves an scp server command that reached this binary through an "scp"
+// link on a session's PATH, with its arguments already split by the user's shell:
 // WinSCP's SCP mode types `scp -r -d -t -- "/dir/"` into a shell session instead of
 // sending an exec request. Only the server side (-t, -f) is built in.
 func scpFromShell(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {

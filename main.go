@@ -37,7 +37,7 @@ func main() {
 	if filepath.Base(os.Args[0]) == "scp" {
 		// Started as "scp" through a link an image provides (README): a client such as
 		// WinSCP in SCP mode typed an scp server command into a shell.
-		os.Exit(scpFromShell(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+		os.Exit(scpFromShell(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
@@ -53,7 +53,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		case "sftp-server":
 			return sftpServer(os.Stdin, stdout, stderr, getenv)
 		case "scp":
-			return scpServer(args[1:], os.Stdin, stdout, stderr, getenv)
+			return scpServer(args[1:], os.Stdin, stdout, stderr)
 		default:
 			fmt.Fprintf(stderr, "jobsshd: unknown command %q: the commands are serve (the default), sftp-server, scp and version\n", args[0])
 			return exitUsage

@@ -33,7 +33,7 @@ func sftpServer(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 // argument, as the client sent it). The agent runs it, with the user's credentials, for
 // exec requests that are scp server invocations, and reads the errors it reports to the
 // client from the log descriptor (stdout and stderr belong to the client).
-func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var errLog io.Writer
 	if len(args) == 3 && args[0] == "--log-fd" {
 		fd, err := strconv.Atoi(args[1])
@@ -57,25 +57,22 @@ func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 	if errLog == nil && scpArgs.Verbose {
 		errLog = stderr
 	}
-	home, err := homeDir(getenv)
-	if err != nil {
-		fmt.Fprintf(stderr, "jobsshd scp: %v\n", err)
-		return exitFailure
-	}
-	return sftpd.ServeSCP(scpArgs, home, stdin, stdout, errLog)
+	// Relative paths are relative to the working directory, as with OpenSSH's scp: the
+	// agent starts this in the user's home, a shell wherever it is.
+	return sftpd.ServeSCP(scpArgs, "", stdin, stdout, errLog)
 }
 
 // scpFromShell serves an scp server command that reached this binary through an "scp"
 // link on a session's PATH, with its arguments already split by the user's shell:
 // WinSCP's SCP mode types `scp -r -d -t -- "/dir/"` into a shell session instead of
 // sending an exec request. Only the server side (-t, -f) is built in.
-func scpFromShell(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+func scpFromShell(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	command := scpCommandLine(args)
 	if _, ok := sftpd.ParseSCPCommand(command); !ok {
 		fmt.Fprintln(stderr, "scp: this container has only jobsshd's built-in scp, which serves transfers from clients (scp -t, scp -f); to copy from here, install an scp client (e.g. openssh-client)")
 		return exitFailure
 	}
-	return scpServer([]string{command}, stdin, stdout, stderr, getenv)
+	return scpServer([]string{command}, stdin, stdout, stderr)
 }
 
 // scpCommandLine rebuilds the command line of an scp invocation from its arguments,

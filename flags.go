@@ -23,6 +23,11 @@ type serveOptions struct {
 	idFile     string
 	keyType    string
 	logLevel   slog.Level
+
+	allowTCPForwarding   bool
+	allowUnixForwarding  bool
+	allowAgentForwarding bool
+	gatewayPorts         bool
 }
 
 // envName is the environment variable that stands for a flag: JOBSSHD_ and the flag's
@@ -45,6 +50,10 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&o.idFile, "id-file", "", "the generated user key (default: ~USER/id_container, with .pub and .ppk beside it)")
 	fs.StringVar(&o.keyType, "key-type", "ed25519", "type of the generated user key: ed25519 or rsa (RSA-3072, for old clients)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.BoolVar(&o.allowTCPForwarding, "allow-tcp-forwarding", true, "allow TCP forwarding: ssh -L, -R and -D (--allow-tcp-forwarding=false refuses them)")
+	fs.BoolVar(&o.allowUnixForwarding, "allow-unix-forwarding", true, "allow unix socket forwarding: ssh -L PORT:/path.sock and -R /path.sock:HOST:PORT")
+	fs.BoolVar(&o.allowAgentForwarding, "allow-agent-forwarding", true, "allow ssh-agent forwarding (ssh -A)")
+	fs.BoolVar(&o.gatewayPorts, "gateway-ports", false, "let remote forwards (ssh -R) listen on all interfaces when the client asks; otherwise they listen on loopback only")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: jobsshd [serve] [flags] | jobsshd version\n\nEvery flag can also be set as JOBSSHD_<FLAG> (e.g. JOBSSHD_STATE_DIR); a flag wins over its variable.\n\n")
 		fs.PrintDefaults()
@@ -100,5 +109,10 @@ func (o serveOptions) config(getenv func(string) string) (agent.Config, error) {
 		StateDir:   stateDir,
 		IDFile:     o.idFile,
 		KeyType:    o.keyType,
+
+		DisableTCPForwarding:   !o.allowTCPForwarding,
+		DisableUnixForwarding:  !o.allowUnixForwarding,
+		DisableAgentForwarding: !o.allowAgentForwarding,
+		GatewayPorts:           o.gatewayPorts,
 	}, nil
 }

@@ -18,24 +18,41 @@ func TestParseServeFlags(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo},
+			want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo}),
 		},
 		{
 			name: "flags",
 			args: []string{"--user", "work", "--port", "0", "--strict-port", "--bind", "::1", "--state-dir", "/s", "--id-file", "/k", "--key-type", "rsa", "--log-level", "debug"},
-			want: serveOptions{user: "work", port: 0, strictPort: true, bind: "::1", stateDir: "/s", idFile: "/k", keyType: "rsa", logLevel: slog.LevelDebug},
+			want: forwardingOn(serveOptions{user: "work", port: 0, strictPort: true, bind: "::1", stateDir: "/s", idFile: "/k", keyType: "rsa", logLevel: slog.LevelDebug}),
 		},
 		{
 			name: "environment",
 			env:  map[string]string{"JOBSSHD_USER": "ma-user", "JOBSSHD_PORT": "2200", "JOBSSHD_STRICT_PORT": "true", "JOBSSHD_STATE_DIR": "/state", "JOBSSHD_ID_FILE": "/id"},
-			want: serveOptions{user: "ma-user", port: 2200, strictPort: true, stateDir: "/state", idFile: "/id", keyType: "ed25519", logLevel: slog.LevelInfo},
+			want: forwardingOn(serveOptions{user: "ma-user", port: 2200, strictPort: true, stateDir: "/state", idFile: "/id", keyType: "ed25519", logLevel: slog.LevelInfo}),
 		},
 		{
 			name: "flag wins over environment",
 			args: []string{"--port=3000"},
 			env:  map[string]string{"JOBSSHD_PORT": "2200", "JOBSSHD_USER": "work"},
-			want: serveOptions{user: "work", port: 3000, keyType: "ed25519", logLevel: slog.LevelInfo},
+			want: forwardingOn(serveOptions{user: "work", port: 3000, keyType: "ed25519", logLevel: slog.LevelInfo}),
 		},
+		{
+			name: "forwarding flags",
+			args: []string{"--allow-tcp-forwarding=false", "--allow-unix-forwarding=false", "--allow-agent-forwarding=false", "--gateway-ports"},
+			want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, gatewayPorts: true},
+		},
+		{
+			name: "forwarding environment",
+			env:  map[string]string{"JOBSSHD_ALLOW_TCP_FORWARDING": "false", "JOBSSHD_ALLOW_UNIX_FORWARDING": "0", "JOBSSHD_ALLOW_AGENT_FORWARDING": "false", "JOBSSHD_GATEWAY_PORTS": "true"},
+			want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, gatewayPorts: true},
+		},
+		{
+			name: "forwarding flag wins over environment",
+			args: []string{"--allow-tcp-forwarding=true"},
+			env:  map[string]string{"JOBSSHD_ALLOW_TCP_FORWARDING": "false"},
+			want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo}),
+		},
+		{name: "bad forwarding value in environment", env: map[string]string{"JOBSSHD_GATEWAY_PORTS": "sometimes"}, wantErr: `JOBSSHD_GATEWAY_PORTS="sometimes"`},
 		{name: "bad port", args: []string{"--port", "notanumber"}, wantErr: "invalid value"},
 		{name: "port out of range", args: []string{"--port", "70000"}, wantErr: "use 0-65535"},
 		{name: "bad port in environment", env: map[string]string{"JOBSSHD_PORT": "x"}, wantErr: `JOBSSHD_PORT="x"`},
@@ -62,9 +79,43 @@ func TestParseServeFlags(t *testing.T) {
 	}
 }
 
+// forwardingOn is o with the forwarding flags at their defaults: TCP, unix-socket and
+// agent forwarding allowed.
+func forwardingOn(o serveOptions) serveOptions {
+	o.allowTCPForwarding, o.allowUnixForwarding, o.allowAgentForwarding = true, true, true
+	return o
+}
+
+func TestServeOptionsForwardingConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		opts serveOptions
+		want [4]bool // DisableTCPForwarding, DisableUnixForwarding, DisableAgentForwarding, GatewayPorts
+	}{
+		{name: "defaults", opts: forwardingOn(serveOptions{}), want: [4]bool{false, false, false, false}},
+		{name: "all off, gateway ports on", opts: serveOptions{gatewayPorts: true}, want: [4]bool{true, true, true, true}},
+		{name: "only tcp off", opts: serveOptions{allowUnixForwarding: true, allowAgentForwarding: true}, want: [4]bool{true, false, false, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.user, tt.opts.stateDir = "work", "/s"
+			cfg, err := tt.opts.config(func(string) string { return "" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := [4]bool{cfg.DisableTCPForwarding, cfg.DisableUnixForwarding, cfg.DisableAgentForwarding, cfg.GatewayPorts}
+			if got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestEnvName(t *testing.T) {
 	t.Parallel()
-	for flagName, want := range map[string]string{"state-dir": "JOBSSHD_STATE_DIR", "port": "JOBSSHD_PORT", "strict-port": "JOBSSHD_STRICT_PORT"} {
+	for flagName, want := range map[string]string{"state-dir": "JOBSSHD_STATE_DIR", "port": "JOBSSHD_PORT", "strict-port": "JOBSSHD_STRICT_PORT", "allow-tcp-forwarding": "JOBSSHD_ALLOW_TCP_FORWARDING"} {
 		if got := envName(flagName); got != want {
 			t.Errorf("envName(%q): got %q, want %q", flagName, got, want)
 		}

@@ -23,6 +23,18 @@ type Config struct {
 	// prefixes ending in '*'. nil means LANG and LC_*.
 	AcceptEnv []string
 
+	// Forwarding policy, OpenSSH's AllowTcpForwarding, AllowStreamLocalForwarding,
+	// AllowAgentForwarding and GatewayPorts. The zero value allows TCP (-L, -R, -D),
+	// unix-socket and agent (-A) forwarding, and lets remote forwards listen on loopback
+	// only.
+	DisableTCPForwarding   bool // refuse direct-tcpip and tcpip-forward
+	DisableUnixForwarding  bool // refuse direct-streamlocal and streamlocal-forward
+	DisableAgentForwarding bool // refuse auth-agent-req
+	// GatewayPorts lets a remote forward listen on all interfaces when the client asks
+	// for "" or "*" (or on the address it names), like OpenSSH's GatewayPorts
+	// clientspecified; otherwise every remote forward listens on loopback.
+	GatewayPorts bool
+
 	// HandshakeTimeout bounds the time from TCP accept to a logged-in user
 	// (OpenSSH's LoginGraceTime). 0 means 30 seconds.
 	HandshakeTimeout time.Duration

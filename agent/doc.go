@@ -1,6 +1,8 @@
 // Package agent is jobsshd's SSH server: it listens on the preferred port, authenticates
-// the one account it serves by public key, and runs that account's sessions (shell, exec,
-// terminals, environment, signals, exit status) with the account's own credentials.
+// the one account it serves by public key, runs that account's sessions (shell, exec,
+// terminals, environment, signals, exit status) with the account's own credentials, and
+// forwards TCP ports, unix sockets and the client's ssh-agent (forward_*.go), reaching and
+// creating unix sockets as the account.
 //
 // The server is built directly on golang.org/x/crypto/ssh. The session channel is handled
 // here rather than through gliderlabs/ssh, whose session rewrites "\n" to "\r\n" under a

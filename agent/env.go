@@ -82,9 +82,9 @@ func endpointsOf(remote, local net.Addr) endpoints {
 
 // sessionEnv is the environment of one session's process: the container's (already
 // filtered by mergeEnv), then the variables a login sets (RFC 4254 §6.4 leaves the choice
-// to the server; these are the ones OpenSSH sets), then what the client sent and the
-// server accepted.
-func sessionEnv(container []string, acct *Account, term, tty string, ends endpoints, clientEnv []string) []string {
+// to the server; these are the ones OpenSSH sets, SSH_AUTH_SOCK when the session forwards
+// an agent), then what the client sent and the server accepted.
+func sessionEnv(container []string, acct *Account, term, tty, authSock string, ends endpoints, clientEnv []string) []string {
 	path := defaultPath
 	for _, kv := range container {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok && v != "" {
@@ -105,6 +105,9 @@ func sessionEnv(container []string, acct *Account, term, tty string, ends endpoi
 	}
 	if tty != "" {
 		login = append(login, "SSH_TTY="+tty)
+	}
+	if authSock != "" {
+		login = append(login, "SSH_AUTH_SOCK="+authSock)
 	}
 	return overlay(overlay(container, login), clientEnv)
 }

@@ -42,6 +42,10 @@ type Server struct {
 	authorizedKeysPath string
 	authorized         *keys.AuthorizedKeysFile
 
+	// copyBuffers holds *[]byte of copyBufferSize for forwarded connections in a bulk
+	// transfer (forward_pipe.go): a SOCKS proxy opens and closes many of them.
+	copyBuffers sync.Pool
+
 	ln       net.Listener
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
@@ -54,6 +58,7 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}, startedAt: time.Now()}
+	s.copyBuffers.New = func() any { b := make([]byte, copyBufferSize); return &b }
 	if cfg.StateDir == "" {
 		return nil, &ConfigError{errors.New("no state directory: pass --state-dir DIR")}
 	}
@@ -223,7 +228,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 const shutdownHangupWait = 2 * time.Second
 
 // serveConn runs one connection: handshake and authentication within the grace time,
-// then its channels until the client leaves.
+// then its channels and requests until the client leaves (see connection).
 func (s *Server) serveConn(c net.Conn) {
 	log := s.log.With("remote", c.RemoteAddr().String())
 	_ = c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout)) // LoginGraceTime
@@ -238,20 +243,7 @@ func (s *Server) serveConn(c net.Conn) {
 	log.Info("login", "key", conn.Permissions.Extensions[extKeyFingerprint],
 		"key_source", conn.Permissions.Extensions[extKeySource], "client", string(conn.ClientVersion()))
 
-	var sessions sync.WaitGroup
-	sessions.Add(1)
-	go func() { defer sessions.Done(); ssh.DiscardRequests(reqs) }() // no global requests yet
-	for nc := range chans {
-		switch nc.ChannelType() {
-		case "session":
-			sessions.Add(1)
-			go func() { defer sessions.Done(); s.handleSession(conn, nc, log) }()
-		default:
-			log.Info("refused channel", "type", nc.ChannelType())
-			_ = nc.Reject(ssh.UnknownChannelType, fmt.Sprintf("channel type %q is not supported", nc.ChannelType()))
-		}
-	}
-	sessions.Wait()
+	newConnection(s, conn, log).serve(chans, reqs)
 	_ = conn.Close() // already closed by the client in the usual case
 	log.Info("connection closed")
 }

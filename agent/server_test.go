@@ -23,14 +23,25 @@ func startTestServer(t testing.TB) (*Server, ssh.Signer) {
 	t.Helper()
 	dir := t.TempDir()
 	acct := &Account{Name: "tester", UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Home: dir, Shell: "/bin/sh"}
-	srv, err := New(Config{
+	return startTestServerFor(t, acct, nil)
+}
+
+// startTestServerFor is startTestServer serving acct (named "tester"), with the Config
+// changed by configure when it is not nil.
+func startTestServerFor(t testing.TB, acct *Account, configure func(*Config)) (*Server, ssh.Signer) {
+	t.Helper()
+	cfg := Config{
 		User:          "tester",
 		Bind:          "127.0.0.1",
-		StateDir:      filepath.Join(dir, "state"),
+		StateDir:      filepath.Join(t.TempDir(), "state"),
 		LookupAccount: func(string) (*Account, error) { return acct, nil },
 		Environ:       []string{"PATH=" + os.Getenv("PATH"), "VC_WORKER_HOSTS=w0,w1", "JOBSSHD_SECRET=x"},
 		Logger:        slog.New(slog.DiscardHandler),
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -14,11 +15,13 @@ import (
 // (window-change, signal).
 type session struct {
 	srv  *Server
-	ends endpoints // the connection's two ends, for SSH_CONNECTION
+	conn *connection // for agent forwarding; nil in tests that build a session directly
+	ends endpoints   // the connection's two ends, for SSH_CONNECTION
 	ch   ssh.Channel
 	log  *slog.Logger
 
 	clientEnv []string
+	authSock  string      // SSH_AUTH_SOCK, once the client asked for agent forwarding
 	ptyReq    *ptyRequest // nil without a terminal
 	started   bool        // shell or exec was accepted
 	proc      *process    // the running program; nil when it could not start
@@ -41,18 +44,18 @@ type windowChange struct {
 
 // handleSession serves one session channel until the client closes it. It returns only
 // when every goroutine and process of the session is gone (or detached by the user).
-func (s *Server) handleSession(conn *ssh.ServerConn, nc ssh.NewChannel, log *slog.Logger) {
+func (s *Server) handleSession(c *connection, nc ssh.NewChannel) {
 	ch, reqs, err := nc.Accept()
 	if err != nil {
-		log.Debug("accept session channel", "err", err)
+		c.log.Debug("accept session channel", "err", err)
 		return
 	}
-	sess := &session{srv: s, ends: endpointsOf(conn.RemoteAddr(), conn.LocalAddr()), ch: ch, log: log, done: make(chan struct{})}
+	sess := &session{srv: s, conn: c, ends: endpointsOf(c.conn.RemoteAddr(), c.conn.LocalAddr()), ch: ch, log: c.log, done: make(chan struct{})}
 	for req := range reqs {
 		ok := sess.handleRequest(req)
 		if req.WantReply {
 			if err := req.Reply(ok, nil); err != nil {
-				log.Debug("reply to session request", "type", req.Type, "err", err)
+				c.log.Debug("reply to session request", "type", req.Type, "err", err)
 			}
 		}
 	}
@@ -129,9 +132,24 @@ func (sess *session) handleRequest(req *ssh.Request) bool {
 			return false
 		}
 		return sess.proc.signal(sig.Name)
+	case string(forwardAgent):
+		// OpenSSH's client asks before shell or exec, without wanting a reply; the
+		// program then finds the socket in SSH_AUTH_SOCK.
+		if sess.started || sess.conn == nil {
+			return false
+		}
+		path, err := sess.conn.agentSocketPath()
+		if err != nil {
+			if !errors.Is(err, errProhibited) { // refusals are logged by the policy
+				sess.log.Warn("agent forwarding failed", "err", err)
+			}
+			return false
+		}
+		sess.authSock = path
+		return true
 	default:
-		// x11-req, auth-agent-req@openssh.com, ...: not offered (RFC 4254 §5.4:
-		// an unrecognized request gets a failure reply).
+		// x11-req, ...: not offered (RFC 4254 §5.4: an unrecognized request gets a
+		// failure reply).
 		sess.log.Debug("refused session request", "type", req.Type)
 		return false
 	}

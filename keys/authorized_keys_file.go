@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"jobsshd/internal/asuser"
 )
 
 // AuthorizedKeysFile is one account's authorized_keys file, re-read whenever it
@@ -67,7 +69,7 @@ func (f *AuthorizedKeysFile) Keys() ([]AuthorizedKey, error) {
 	// has side effects, a file the account cannot read). O_NONBLOCK keeps a FIFO from
 	// hanging the open.
 	var file *os.File
-	err := asAccount(f.uid, f.fsgid(), f.gids, func() error {
+	err := asuser.Do(f.uid, f.fsgid(), f.gids, func() error {
 		var err error
 		file, err = os.OpenFile(f.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		return err

@@ -9,5 +9,5 @@
 // filesystem identity and never through a symlink, and authorized_keys is trusted only
 // when the account could have read it itself.
 //
-// The package is Linux-only: it relies on per-thread filesystem credentials (setfsuid).
+// The package is Linux-only: it relies on per-thread credentials (internal/asuser).
 package keys

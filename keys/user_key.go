@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/asuser"
 )
 
 // UserKey describes the generated id_container keypair: the key users download from
@@ -36,7 +38,7 @@ type UserKey struct {
 //
 // path is usually in the account's home directory, which the account controls, while
 // the agent runs as root. So the files are created with the account's filesystem
-// identity (setfsuid; the kernel checks every path component as for the account) and
+// identity (asuser.Do; the kernel checks every path component as for the account) and
 // only ever with O_EXCL semantics or rename, never through a symlink: a symlink at any
 // of the three paths is refused with an error. When the process is not root, uid must
 // be its own.
@@ -52,7 +54,7 @@ func EnsureUserKey(path, keyType string, uid, gid int) (*UserKey, error) {
 		owner = &fileOwner{uid: uid, gid: gid}
 	}
 	uk := &UserKey{PrivatePath: path, PublicPath: path + ".pub", PPKPath: path + ".ppk"}
-	err := asAccount(uid, gid, []int{gid}, func() error { return ensureUserKeyFiles(uk, keyType, owner) })
+	err := asuser.Do(uid, gid, []int{gid}, func() error { return ensureUserKeyFiles(uk, keyType, owner) })
 	if err != nil {
 		return nil, fmt.Errorf("user key %q: %w", path, err)
 	}

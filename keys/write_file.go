@@ -11,7 +11,7 @@ import (
 )
 
 // fileOwner is who a written file must belong to; nil leaves it to the creating
-// process (and, under asAccount, to the account).
+// process (and, under asuser.Do, to the account).
 type fileOwner struct{ uid, gid int }
 
 // writeNewFile creates path holding data with exactly mode, atomically and without ever

@@ -1,0 +1,140 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// connection is one logged-in SSH connection. It hands the client's channels and global
+// requests to their handlers, owns the forwards they set up (listeners, the agent
+// socket), and when the client leaves closes those and waits for every goroutine it
+// started: sessions, forwarded channels, accept loops.
+type connection struct {
+	srv  *Server
+	conn *ssh.ServerConn
+	log  *slog.Logger
+	// ctx is done once the client has gone, which stops dials still in progress.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	ending bool // set by endForwards: nothing new may be added
+	// Remote forwards are the connection's own, keyed by what its client asked for and
+	// got, so that no other connection can cancel them (gravitational/teleport#66892,
+	// gliderlabs/ssh#167 keyed one shared map by the requested address).
+	tcpForwards  map[tcpForwardKey]*remoteForward
+	unixForwards map[string]*remoteForward // by socket path as requested
+	agent        *agentSocket              // nil until a session asks for agent forwarding
+}
+
+func newConnection(s *Server, conn *ssh.ServerConn, log *slog.Logger) *connection {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &connection{
+		srv: s, conn: conn, log: log, ctx: ctx, cancel: cancel,
+		tcpForwards:  map[tcpForwardKey]*remoteForward{},
+		unixForwards: map[string]*remoteForward{},
+	}
+}
+
+// serve runs the connection until the client leaves (chans and reqs close when the
+// transport ends) and everything it started has ended.
+func (c *connection) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request) {
+	c.spawn(func() { c.handleGlobalRequests(reqs) })
+	for nc := range chans {
+		switch nc.ChannelType() {
+		case "session":
+			c.spawn(func() { c.srv.handleSession(c, nc) })
+		case string(forwardDirectTCP):
+			c.spawn(func() { c.handleDirectTCPIP(nc) })
+		case string(forwardDirectUnix):
+			c.spawn(func() { c.handleDirectStreamLocal(nc) })
+		default:
+			c.log.Info("refused channel", "type", nc.ChannelType())
+			_ = nc.Reject(ssh.UnknownChannelType, fmt.Sprintf("channel type %q is not supported", nc.ChannelType()))
+		}
+	}
+	c.cancel()
+	c.endForwards()
+	c.wg.Wait()
+}
+
+// spawn runs fn in a goroutine the connection waits for. Only the connection's own
+// goroutines call it, while they are counted, so Add never races with Wait at zero.
+func (c *connection) spawn(fn func()) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		fn()
+	}()
+}
+
+var errUnsupportedRequest = errors.New("request not supported")
+
+// handleGlobalRequests answers the connection's global requests (RFC 4254 §4) in
+// order. Each is quick (a bind at most): x/crypto queues only 16 of them, and a full
+// queue stalls every channel of the connection.
+func (c *connection) handleGlobalRequests(reqs <-chan *ssh.Request) {
+	for req := range reqs {
+		var reply []byte
+		var err error
+		switch req.Type {
+		case string(forwardRemoteTCP):
+			reply, err = c.remoteTCPForward(req.Payload)
+		case "cancel-tcpip-forward":
+			err = c.cancelRemoteTCPForward(req.Payload)
+		case string(forwardRemoteUnix):
+			err = c.remoteStreamLocalForward(req.Payload)
+		case "cancel-streamlocal-forward@openssh.com":
+			err = c.cancelRemoteStreamLocalForward(req.Payload)
+		default:
+			// keepalive@openssh.com, no-more-sessions@openssh.com, hostkeys-*: a
+			// request the server does not know gets a failure (RFC 4254 §4).
+			err = errUnsupportedRequest
+		}
+		switch {
+		case errors.Is(err, errUnsupportedRequest):
+			c.log.Debug("refused global request", "type", req.Type)
+		case errors.Is(err, errProhibited):
+			// logged by permitForward
+		case err != nil:
+			c.log.Info("global request failed", "type", req.Type, "err", err)
+		}
+		if req.WantReply {
+			if rerr := req.Reply(err == nil, reply); rerr != nil {
+				c.log.Debug("reply to global request", "type", req.Type, "err", rerr)
+			}
+		}
+	}
+}
+
+// endForwards closes every listener the connection opened and removes the unix sockets
+// it created. Connections already forwarded end with their channels, which the
+// transport's end closes.
+func (c *connection) endForwards() {
+	c.mu.Lock()
+	c.ending = true
+	var ends []*remoteForward
+	for _, f := range c.tcpForwards {
+		ends = append(ends, f)
+	}
+	for _, f := range c.unixForwards {
+		ends = append(ends, f)
+	}
+	clear(c.tcpForwards)
+	clear(c.unixForwards)
+	agent := c.agent
+	c.agent = nil
+	c.mu.Unlock()
+	for _, f := range ends {
+		f.close()
+	}
+	if agent != nil {
+		agent.close()
+	}
+}

@@ -1,0 +1,103 @@
+package agent
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// A forwarded connection reads through a small buffer until one read fills it, the sign
+// of a bulk transfer, and then through a pooled copyBufferSize one: hundreds of idle or
+// interactive tunnels then hold little memory, while a bulk one moves in large writes
+// (one write of 256 KiB to the channel goes out as eight packets in a row; one write to
+// the socket carries several packets' worth). copyBufferSize is process.go's.
+const smallCopyBufferSize = 32 << 10
+
+// localStream is the agent's end of a forwarded connection: a TCP or unix socket, both of
+// which can be half-closed.
+type localStream interface {
+	net.Conn
+	CloseWrite() error
+}
+
+// forwardDrainTimeout bounds how long what a client sent before closing its channel may
+// take to reach a socket that does not read it.
+const forwardDrainTimeout = 10 * time.Second
+
+// pipe joins a forwarded channel to its local stream until both directions have ended
+// or the channel is closed, then closes both. An EOF ends one direction only (RFC 4254
+// §5.3): the client's EOF becomes a shutdown(SHUT_WR) of the socket and the socket's EOF
+// a channel EOF, while the other direction keeps flowing, as request-then-shutdown
+// protocols need. gliderlabs/ssh closes both sides at the first EOF instead
+// (lima-vm/lima#5329, cli/cli#6888).
+//
+// The channel's requests end when the channel is closed: by us once both directions
+// ended, by the client, or by the end of the connection. Then nothing more is read from
+// the socket, so that no goroutine or descriptor outlives the channel, but what the
+// client sent before closing is still written to it (within forwardDrainTimeout), as
+// OpenSSH drains a channel's output before it closes the socket.
+func (s *Server) pipe(ch ssh.Channel, reqs <-chan *ssh.Request, local localStream) {
+	var copies sync.WaitGroup
+	copies.Add(2)
+	go func() {
+		defer copies.Done()
+		_ = s.copyStream(local, ch) // ends at the client's EOF or a gone socket, either way the end of this direction
+		_ = local.CloseWrite()      // the socket may already be closed
+	}()
+	go func() {
+		defer copies.Done()
+		_ = s.copyStream(ch, local) // ends at the socket's EOF, a closed channel, or the deadline below
+		_ = ch.CloseWrite()         // the channel may already be closed
+	}()
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		copies.Wait()
+		local.Close()
+		_ = ch.Close() // the client may have closed it first
+	}()
+	for req := range reqs {
+		if req.WantReply {
+			_ = req.Reply(false, nil) // no requests on forwarded channels; the client may be gone
+		}
+	}
+	_ = local.SetReadDeadline(time.Unix(1, 0)) // wakes a read that would wait forever
+	_ = local.SetWriteDeadline(time.Now().Add(forwardDrainTimeout))
+	<-closed
+	local.Close()
+}
+
+// copyStream copies src to dst until src ends (nil) or either fails. It does its own
+// loop rather than io.CopyBuffer, which would hand the copy to *net.TCPConn's ReadFrom
+// or WriteTo and their 32 KiB buffers (see onlyWriter in process.go).
+func (s *Server) copyStream(dst io.Writer, src io.Reader) error {
+	buf := make([]byte, smallCopyBufferSize)
+	var large *[]byte
+	defer func() {
+		if large != nil {
+			s.copyBuffers.Put(large)
+		}
+	}()
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			if n == len(buf) && large == nil {
+				large = s.copyBuffers.Get().(*[]byte)
+				buf = *large
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

@@ -144,7 +144,6 @@ func (w *writer) start(typ byte, id uint32) {
 	w.uint32(id)
 }
 
-func (w *writer) byte(v byte)     { w.b = append(w.b, v) }
 func (w *writer) uint32(v uint32) { w.b = binary.BigEndian.AppendUint32(w.b, v) }
 func (w *writer) uint64(v uint64) { w.b = binary.BigEndian.AppendUint64(w.b, v) }
 func (w *writer) string(s string) { w.uint32(uint32(len(s))); w.b = append(w.b, s...) }

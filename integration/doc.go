@@ -1,6 +1,7 @@
 // Package integration drives the built jobsshd binary with real clients: OpenSSH ssh,
-// scp, sftp and ssh-keyscan, PuTTY plink, pscp, psftp and puttygen, rsync, and paramiko
-// (through testdata/*.py run by Debian's /usr/bin/python3).
+// scp, sftp, ssh-keyscan and ssh-agent, PuTTY plink, pscp, psftp and puttygen, rsync,
+// curl (through -D tunnels), and paramiko (through testdata/*.py run by Debian's
+// /usr/bin/python3).
 //
 // The tests build the binary once (TestMain), start one agent per test on 127.0.0.1 with
 // a random port and its own state directory and id_container key, and serve local test

@@ -79,7 +79,7 @@ func hostKeyFileOrCreate(path, keyType, sshType string) (ssh.Signer, error) {
 // loadHostKey parses the host key at path; the error satisfies
 // errors.Is(err, fs.ErrNotExist) only when there is no file at all.
 func loadHostKey(path, sshType string) (ssh.Signer, error) {
-	data, err := readRegularFile(path, maxKeyFileSize)
+	data, err := readPrivateFile(path, maxKeyFileSize, os.Geteuid())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}

@@ -54,15 +54,15 @@ func EnsureUserKey(path, keyType string, uid, gid int) (*UserKey, error) {
 		owner = &fileOwner{uid: uid, gid: gid}
 	}
 	uk := &UserKey{PrivatePath: path, PublicPath: path + ".pub", PPKPath: path + ".ppk"}
-	err := asuser.Do(uid, gid, []int{gid}, func() error { return ensureUserKeyFiles(uk, keyType, owner) })
+	err := asuser.Do(uid, gid, []int{gid}, func() error { return ensureUserKeyFiles(uk, keyType, uid, owner) })
 	if err != nil {
 		return nil, fmt.Errorf("user key %q: %w", path, err)
 	}
 	return uk, nil
 }
 
-// ensureUserKeyFiles does EnsureUserKey's work once the identity is the account's.
-func ensureUserKeyFiles(uk *UserKey, keyType string, owner *fileOwner) error {
+// ensureUserKeyFiles does EnsureUserKey's work once the identity is the account's (uid).
+func ensureUserKeyFiles(uk *UserKey, keyType string, uid int, owner *fileOwner) error {
 	comment := keyComment("id_container")
 	for _, p := range []string{uk.PrivatePath, uk.PublicPath, uk.PPKPath} {
 		if err := refuseSymlink(p); err != nil {
@@ -70,7 +70,7 @@ func ensureUserKeyFiles(uk *UserKey, keyType string, owner *fileOwner) error {
 		}
 	}
 
-	priv, pub, err := loadUserKey(uk.PrivatePath)
+	priv, pub, err := loadUserKey(uk.PrivatePath, uid)
 	if errors.Is(err, fs.ErrNotExist) {
 		priv, err = generateKey(keyType)
 		if err != nil {
@@ -88,7 +88,7 @@ func ensureUserKeyFiles(uk *UserKey, keyType string, owner *fileOwner) error {
 			// Created by someone else since loadUserKey looked (another agent
 			// start, or a symlink planted meanwhile): treat it as existing.
 			if err = refuseSymlink(uk.PrivatePath); err == nil {
-				priv, pub, err = loadUserKey(uk.PrivatePath)
+				priv, pub, err = loadUserKey(uk.PrivatePath, uid)
 			}
 		}
 	}
@@ -115,10 +115,11 @@ func ensureUserKeyFiles(uk *UserKey, keyType string, owner *fileOwner) error {
 	})
 }
 
-// loadUserKey parses the private key at path. For a passphrase-protected key it
-// returns a nil private key and the public key from the file's unencrypted part.
-func loadUserKey(path string) (crypto.PrivateKey, ssh.PublicKey, error) {
-	data, err := readRegularFile(path, maxKeyFileSize)
+// loadUserKey parses the private key at path, which must belong to uid and be private
+// to it (readPrivateFile). For a passphrase-protected key it returns a nil private key
+// and the public key from the file's unencrypted part.
+func loadUserKey(path string, uid int) (crypto.PrivateKey, ssh.PublicKey, error) {
+	data, err := readPrivateFile(path, maxKeyFileSize, uid)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, err
 	}

@@ -354,3 +354,41 @@ func equalContents(a, b [][]byte) bool {
 	}
 	return true
 }
+
+// TestEnsureUserKeyRefusesUntrustedKey: an existing id_container that another account
+// owns, or that group or others can read, was possibly planted or copied; its key would
+// log in as the served user, so it is refused rather than used.
+func TestEnsureUserKeyRefusesUntrustedKey(t *testing.T) {
+	t.Parallel()
+	needRoot(t)
+	uid, gid := testAccount(t)
+	key, err := generateKey(KeyTypeEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemData, err := marshalOpenSSHPrivateKey(key, "planted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		mode     os.FileMode
+		owner    int
+		wantText string
+	}{
+		{"owned by another account", 0o644, 65534, "belongs to uid 65534"},
+		{"readable by others", 0o644, uid, "chmod 600"},
+		{"readable by the group", 0o640, uid, "chmod 600"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, home := makeHome(t, uid, gid)
+			path := filepath.Join(home, "id_container")
+			writeOwned(t, path, pemData, tt.mode, tt.owner, gid)
+			uk, err := EnsureUserKey(path, KeyTypeEd25519, uid, gid)
+			if err == nil || !strings.Contains(err.Error(), tt.wantText) {
+				t.Fatalf("got %+v, %v; want an error containing %q", uk, err, tt.wantText)
+			}
+		})
+	}
+}

@@ -126,6 +126,32 @@ func syncDir(dir string) error {
 // (O_NOFOLLOW) and anything that is not a regular file. O_NONBLOCK keeps a FIFO planted
 // at path from blocking the open.
 func readRegularFile(path string, limit int64) ([]byte, error) {
+	return readFileChecked(path, limit, nil)
+}
+
+// readPrivateFile is readRegularFile for a private key: the opened file must belong to
+// uid and be unreadable by group and others, as ssh refuses to use a private key that
+// is not ("UNPROTECTED PRIVATE KEY FILE"). A key someone else could have written or
+// read is no key to trust for logins.
+func readPrivateFile(path string, limit int64, uid int) ([]byte, error) {
+	return readFileChecked(path, limit, func(st fs.FileInfo) error {
+		sys, ok := st.Sys().(*syscall.Stat_t)
+		if !ok {
+			return nil
+		}
+		if int(sys.Uid) != uid {
+			return fmt.Errorf("private key %q belongs to uid %d, not %d: remove it to have a new one generated, or chown it", path, sys.Uid, uid)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			return fmt.Errorf("private key %q is accessible by group or others (mode %04o): chmod 600 %s", path, st.Mode().Perm(), path)
+		}
+		return nil
+	})
+}
+
+// readFileChecked opens path without following a symlink, requires a regular file that
+// passes check (when not nil) as opened, and reads at most limit bytes of it.
+func readFileChecked(path string, limit int64, check func(fs.FileInfo) error) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
@@ -140,6 +166,11 @@ func readRegularFile(path string, limit int64) ([]byte, error) {
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("open %q: not a regular file (%s)", path, st.Mode().Type())
+	}
+	if check != nil {
+		if err := check(st); err != nil {
+			return nil, err
+		}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {

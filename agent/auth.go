@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -34,10 +35,23 @@ func (s *Server) authenticate(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Pe
 		return permit(s.userKey.PrivatePath), nil
 	}
 	authorized, err := s.authorized.Keys()
+	var restricted error
 	for _, ak := range authorized {
-		if bytes.Equal(wire, ak.Key.Marshal()) {
-			return permit(fmt.Sprintf("%s:%d", ak.Source, ak.Line)), nil
+		if !bytes.Equal(wire, ak.Key.Marshal()) {
+			continue
 		}
+		if len(ak.Options) > 0 {
+			// Options (from=, command=, restrict, no-port-forwarding, cert-authority, ...)
+			// restrict a key; until they are enforced, honouring the line without them
+			// would grant more than its author allowed.
+			restricted = fmt.Errorf("key %s matches %s:%d, whose options %q jobsshd does not enforce yet: refused rather than allowed without them (remove the options to use the key)",
+				fp, ak.Source, ak.Line, strings.Join(ak.Options, ","))
+			continue
+		}
+		return permit(fmt.Sprintf("%s:%d", ak.Source, ak.Line)), nil
+	}
+	if restricted != nil {
+		return nil, restricted
 	}
 	if err != nil {
 		return nil, fmt.Errorf("key %s not accepted: %w", fp, err)

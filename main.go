@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,16 @@ const (
 )
 
 func main() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		// One OS thread runs Go code unless the operator says otherwise. Every SSH packet
+		// hops between goroutines (x/crypto's read loop, its mux, the session's copy);
+		// on one thread those hops are plain switches, on several they are cross-core
+		// wakeups. Measured on 2 vCPUs (BENCHMARKS.md): a 1 GiB upload took half the
+		// agent CPU and less time, downloads no more. The price is that all connections
+		// together use at most one core for crypto (~0.6 GB/s with AES-GCM), which an
+		// agent sharing a container with a training job should not exceed anyway.
+		runtime.GOMAXPROCS(1)
+	}
 	if filepath.Base(os.Args[0]) == "scp" {
 		// Started as "scp" through a link an image provides (README): a client such as
 		// WinSCP in SCP mode typed an scp server command into a shell.

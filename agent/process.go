@@ -37,6 +37,7 @@ type process struct {
 	cmd     *exec.Cmd
 	tty     *terminal  // nil without a pty
 	outputs []*os.File // read ends of stdout and stderr (non-pty only)
+	stdin   *os.File   // write end of stdin (non-pty only)
 	exited  atomic.Bool
 	exitAt  atomic.Int64 // unix nanoseconds, once exited
 	outDone sync.WaitGroup
@@ -137,7 +138,8 @@ func (s *Server) startProcess(sess *session, prog program) (*process, error) {
 	p.cmd = cmd
 	p.outputs = append(p.outputs, pipes[1][0], pipes[2][0])
 	sess.copiers.Add(1)
-	go func() { defer sess.copiers.Done(); copyInput(pipes[0][1], sess.ch, true) }()
+	p.stdin = pipes[0][1]
+	go func() { defer sess.copiers.Done(); copyInput(p.stdin, sess.ch, true) }()
 	p.outDone.Add(2)
 	go func() { defer p.outDone.Done(); copyOutput(sess.ch, pipes[1][0]) }()
 	go func() { defer p.outDone.Done(); copyOutput(sess.ch.Stderr(), pipes[2][0]) }()
@@ -273,7 +275,8 @@ func exitResultOf(state *os.ProcessState, waitErr error) exitResult {
 // hangUp is what a closed channel does to a program still running: SIGHUP to its process
 // group (closing the terminal does the same for a pty session), as a terminal hangup would.
 // Programs started with nohup or setsid survive it, as the user intended. It also closes
-// the output pipes so that a detached job holding them cannot keep the session alive.
+// the agent's ends of the pipes, so that a detached job holding them (or not reading its
+// stdin) cannot keep the session alive.
 func (p *process) hangUp() {
 	p.hangup.Do(func() {
 		if !p.exited.Load() {
@@ -284,6 +287,9 @@ func (p *process) hangUp() {
 		}
 		for _, f := range p.outputs {
 			f.Close()
+		}
+		if p.stdin != nil {
+			p.stdin.Close() // unblocks copyInput stuck writing to a full pipe
 		}
 	})
 }

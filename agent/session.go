@@ -30,6 +30,11 @@ type session struct {
 	done    chan struct{}  // closed when the program has ended and the channel is closed
 }
 
+// maxClientEnv bounds the variables one session accepts from the client, as OpenSSH
+// bounds them (session.c: 1000 env requests); a client could otherwise grow the agent's
+// memory without limit.
+const maxClientEnv = 128
+
 // ptyRequest is the payload of "pty-req", RFC 4254 §6.2.
 type ptyRequest struct {
 	Term                      string
@@ -80,6 +85,10 @@ func (sess *session) handleRequest(req *ssh.Request) bool {
 		}
 		if !acceptClientEnv(sess.srv.cfg.AcceptEnv, kv.Name, kv.Value) {
 			sess.log.Debug("ignored client variable", "name", kv.Name)
+			return false
+		}
+		if len(sess.clientEnv) >= maxClientEnv {
+			sess.log.Info("ignored client variable: too many", "name", kv.Name, "max", maxClientEnv)
 			return false
 		}
 		sess.clientEnv = append(sess.clientEnv, kv.Name+"="+kv.Value)

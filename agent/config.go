@@ -39,6 +39,11 @@ type Config struct {
 	// (OpenSSH's LoginGraceTime). 0 means 30 seconds.
 	HandshakeTimeout time.Duration
 
+	// MaxUnauthenticated bounds the connections that have not logged in yet (OpenSSH's
+	// MaxStartups), so that a flood of idle or slow connections cannot exhaust memory
+	// and descriptors; more are closed at once. 0 means 64.
+	MaxUnauthenticated int
+
 	Logger        *slog.Logger  // nil means discard
 	ConnectInfo   io.Writer     // where the "how to connect" text goes; nil means none
 	LookupAccount AccountLookup // nil means LookupAccount (/etc/passwd)
@@ -48,8 +53,9 @@ type Config struct {
 }
 
 const (
-	defaultHandshakeTimeout = 30 * time.Second
-	defaultIDFileName       = "id_container"
+	defaultHandshakeTimeout   = 30 * time.Second
+	defaultMaxUnauthenticated = 64
+	defaultIDFileName         = "id_container"
 )
 
 func (c Config) withDefaults() Config {
@@ -61,6 +67,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AcceptEnv == nil {
 		c.AcceptEnv = []string{"LANG", "LC_*"}
+	}
+	if c.MaxUnauthenticated == 0 {
+		c.MaxUnauthenticated = defaultMaxUnauthenticated
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = defaultHandshakeTimeout

@@ -46,6 +46,8 @@ type Server struct {
 	// transfer (forward_pipe.go): a SOCKS proxy opens and closes many of them.
 	copyBuffers sync.Pool
 
+	unauthenticated chan struct{} // one token per connection not logged in yet
+
 	ln       net.Listener
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
@@ -57,7 +59,8 @@ type Server struct {
 // and the id_container key. It does not listen yet.
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}, startedAt: time.Now()}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}, startedAt: time.Now(),
+		unauthenticated: make(chan struct{}, cfg.MaxUnauthenticated)}
 	s.copyBuffers.New = func() any { b := make([]byte, copyBufferSize); return &b }
 	if cfg.StateDir == "" {
 		return nil, &ConfigError{errors.New("no state directory: pass --state-dir DIR")}
@@ -231,8 +234,19 @@ const shutdownHangupWait = 2 * time.Second
 // then its channels and requests until the client leaves (see connection).
 func (s *Server) serveConn(c net.Conn) {
 	log := s.log.With("remote", c.RemoteAddr().String())
+	select {
+	case s.unauthenticated <- struct{}{}:
+	default:
+		// RFC 4253 §4.2 lets a server send lines before its version string; OpenSSH
+		// clients show them with -v.
+		_, _ = fmt.Fprintf(c, "jobsshd: too many unauthenticated connections (%d), try again later\r\n", s.cfg.MaxUnauthenticated)
+		c.Close()
+		log.Warn("connection refused: too many unauthenticated connections", "max", s.cfg.MaxUnauthenticated)
+		return
+	}
 	_ = c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout)) // LoginGraceTime
 	conn, chans, reqs, err := ssh.NewServerConn(newBufferedConn(c), s.sshConfig)
+	<-s.unauthenticated
 	if err != nil {
 		c.Close()
 		log.Info("login refused", "reason", refusalReason(err))

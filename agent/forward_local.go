@@ -43,8 +43,17 @@ func (c *connection) handleDirectTCPIP(nc ssh.NewChannel) {
 		return
 	}
 	addr := net.JoinHostPort(msg.DestHost, strconv.FormatUint(uint64(msg.DestPort), 10))
-	d := net.Dialer{Timeout: forwardDialTimeout}
-	conn, err := d.DialContext(c.ctx, "tcp", addr)
+	// The socket is made as the account, so that rules keyed on the owner of a socket
+	// (iptables -m owner, e.g. a job user kept off the metadata service) apply to the
+	// user's tunnels as to the user's own programs. FallbackDelay < 0 keeps the dial in
+	// this goroutine (no parallel Happy Eyeballs attempt on another, unswitched thread).
+	var conn net.Conn
+	err := c.srv.asAccount(func() error {
+		d := net.Dialer{Timeout: forwardDialTimeout, FallbackDelay: -1}
+		var err error
+		conn, err = d.DialContext(c.ctx, "tcp", addr)
+		return err
+	})
 	if err != nil {
 		c.rejectForward(nc, fmt.Errorf("connect to %s: %w", addr, dialReason(err)))
 		return

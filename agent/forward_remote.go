@@ -149,7 +149,15 @@ func (c *connection) remoteTCPForward(payload []byte) ([]byte, error) {
 	if msg.BindPort > 65535 {
 		return nil, fmt.Errorf("tcpip-forward %s: port out of range", target)
 	}
-	lns, port, err := listenTCP(bindAddresses(msg.BindHost, c.srv.cfg.GatewayPorts), msg.BindPort)
+	// Listening sockets are made as the account too: owner-based rules apply, and the
+	// kernel applies its own privileged-port rule (ip_unprivileged_port_start) to the user.
+	var lns []net.Listener
+	var port uint32
+	err := c.srv.asAccount(func() error {
+		var err error
+		lns, port, err = listenTCP(bindAddresses(msg.BindHost, c.srv.cfg.GatewayPorts), msg.BindPort)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("tcpip-forward %s: %w", target, err)
 	}

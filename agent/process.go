@@ -42,6 +42,7 @@ type process struct {
 	exitAt  atomic.Int64 // unix nanoseconds, once exited
 	outDone sync.WaitGroup
 	hangup  sync.Once
+	killMu  sync.Mutex // held while signalling the process group; see wait
 }
 
 // exitResult is how the program ended, in RFC 4254 §6.10 terms.
@@ -241,9 +242,15 @@ func (p *process) copyTerminalOutput(ch ssh.Channel) {
 // wait waits for the program to exit and for its output to be drained, then releases
 // the terminal, which hangs up any background job still attached to it.
 func (p *process) wait() exitResult {
-	err := p.cmd.Wait()
+	// First wait without reaping: until cmd.Wait reaps it, the exited program keeps its
+	// pid, and so its process group id, from being reused, and signal and hangUp, which
+	// hold killMu, can never reach an unrelated group that got the number.
+	awaitExit(p.cmd.Process.Pid)
+	p.killMu.Lock()
 	p.exitAt.Store(time.Now().UnixNano())
 	p.exited.Store(true)
+	p.killMu.Unlock()
+	err := p.cmd.Wait()
 	if p.tty != nil {
 		_ = p.tty.master.SetReadDeadline(time.Now().Add(ptyDrainIdle)) // wake a blocked read
 	}
@@ -279,9 +286,7 @@ func exitResultOf(state *os.ProcessState, waitErr error) exitResult {
 // stdin) cannot keep the session alive.
 func (p *process) hangUp() {
 	p.hangup.Do(func() {
-		if !p.exited.Load() {
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGHUP) // the group may be gone already
-		}
+		_ = p.killGroup(syscall.SIGHUP) // the group may be gone already
 		if p.tty != nil {
 			p.tty.master.Close() // the kernel's hangup reaches the terminal's foreground jobs too
 		}
@@ -298,10 +303,29 @@ func (p *process) hangUp() {
 // group, as Ctrl-C on a terminal would.
 func (p *process) signal(name string) bool {
 	sig, ok := signalsByName[name]
-	if !ok || p.exited.Load() {
-		return false
+	return ok && p.killGroup(sig) == nil
+}
+
+// killGroup sends sig to the program's process group while the program has not been
+// reaped (see wait).
+func (p *process) killGroup(sig syscall.Signal) error {
+	p.killMu.Lock()
+	defer p.killMu.Unlock()
+	if p.exited.Load() {
+		return errors.New("program has exited")
 	}
-	return syscall.Kill(-p.cmd.Process.Pid, sig) == nil
+	return syscall.Kill(-p.cmd.Process.Pid, sig)
+}
+
+// awaitExit blocks until the process pid has exited, leaving it unreaped (WNOWAIT).
+func awaitExit(pid int) {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			return // on any other error, cmd.Wait reports what happened
+		}
+	}
 }
 
 // signalsByName are the signals RFC 4254 §6.10 names.

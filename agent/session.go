@@ -28,6 +28,7 @@ type session struct {
 
 	copiers sync.WaitGroup // the goroutines moving stdin and output; see process.go
 	done    chan struct{}  // closed when the program has ended and the channel is closed
+	serve   func()         // set by start: waits for the program, then ends the channel
 }
 
 // maxClientEnv bounds the variables one session accepts from the client, as OpenSSH
@@ -63,6 +64,7 @@ func (s *Server) handleSession(c *connection, nc ssh.NewChannel) {
 				c.log.Debug("reply to session request", "type", req.Type, "err", err)
 			}
 		}
+		sess.afterReply()
 	}
 	// The channel is closed: by us after the program ended, or by the client (or the
 	// connection) while it still runs. In the second case the program is hung up.
@@ -176,21 +178,32 @@ func (sess *session) start(prog program, command string) bool {
 	p, err := sess.srv.startProcess(sess, prog)
 	if err != nil {
 		log.Warn("session could not start", "err", err)
-		go func() {
+		sess.serve = func() {
 			defer close(sess.done)
 			fmt.Fprintf(sess.ch.Stderr(), "jobsshd: %v\r\n", err)
 			sess.finish(exitResult{status: 127}, log, time.Now())
-		}()
+		}
 		return true
 	}
 	sess.proc = p
 	log.Info("session started", "pid", p.cmd.Process.Pid)
 	start := time.Now()
-	go func() {
+	sess.serve = func() {
 		defer close(sess.done)
 		sess.finish(p.wait(), log, start)
-	}()
+	}
 	return true
+}
+
+// afterReply starts serving a program that shell, exec or subsystem just started, once
+// the request's reply is sent: a program that exits at once must not get its exit
+// status and channel close to the client before the success reply (the client then
+// sees the channel closed under its request, io.EOF).
+func (sess *session) afterReply() {
+	if sess.serve != nil {
+		go sess.serve()
+		sess.serve = nil
+	}
 }
 
 // finish ends the channel in the order that loses nothing (CONVENTIONS.md, pinned by

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -124,6 +125,7 @@ func TestTeardownOrder(t *testing.T) {
 			if !sess.start(sess.srv.shellProgram(tt.command), tt.command) {
 				t.Fatal("start refused")
 			}
+			sess.afterReply()
 			<-sess.done
 			sess.copiers.Wait()
 			ch.mu.Lock()
@@ -153,6 +155,7 @@ func TestStartFailureIsReported(t *testing.T) {
 	ch := &recordingChannel{input: strings.NewReader("")}
 	sess := &session{srv: srv, ch: ch, log: slog.New(slog.DiscardHandler), done: make(chan struct{})}
 	sess.start(srv.shellProgram("true"), "true")
+	sess.afterReply()
 	<-sess.done
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
@@ -161,5 +164,33 @@ func TestStartFailureIsReported(t *testing.T) {
 	}
 	if !strings.Contains(ch.stderr.String(), "/nonexistent/shell") {
 		t.Errorf("got stderr %q, want it to name the shell", ch.stderr.String())
+	}
+}
+
+// TestNoEndBeforeTheReply pins that a program which exits at once does not end its
+// channel until the request that started it has been answered: an exit-status and close
+// arriving before the reply make clients fail the request with EOF. (Output may flow
+// already; clients buffer it.)
+func TestNoEndBeforeTheReply(t *testing.T) {
+	t.Parallel()
+	ch := &recordingChannel{input: strings.NewReader("")}
+	sess := &session{srv: testServer(t), ch: ch, log: slog.New(slog.DiscardHandler), done: make(chan struct{})}
+	if !sess.start(sess.srv.shellProgram("echo quick"), "echo quick") {
+		t.Fatal("start refused")
+	}
+	time.Sleep(200 * time.Millisecond) // ample time for the program to exit
+	ch.mu.Lock()
+	early := strings.Join(ch.events, ", ")
+	ch.mu.Unlock()
+	if early != "" && early != "write stdout" {
+		t.Errorf("got events %s before the reply, want at most output", early)
+	}
+	sess.afterReply()
+	<-sess.done
+	sess.copiers.Wait()
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if got := strings.Join(ch.events, ", "); got != "write stdout, eof, exit-status 0, close" {
+		t.Errorf("got events %s after the reply, want the output, eof, exit-status 0, close", got)
 	}
 }

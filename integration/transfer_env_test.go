@@ -41,29 +41,7 @@ func TestTransferChattyRCFiles(t *testing.T) {
 	orig := filepath.Join(local, "orig.bin")
 	writeRandomFile(t, orig, 1<<20+1, 6, 0o644)
 
-	t.Run("sftp", func(t *testing.T) {
-		res := a.sftpBatch(t, "put "+orig+" "+rel+"/sftp.bin\nget "+rel+"/sftp.bin "+filepath.Join(local, "sftp.back")+"\n")
-		if res.ExitCode != 0 {
-			t.Fatalf("sftp -b put, get: %s, want exit 0", res)
-		}
-		requireSameContent(t, orig, filepath.Join(abs, "sftp.bin"))
-		requireSameContent(t, orig, filepath.Join(local, "sftp.back"))
-	})
-	for _, mode := range scpModes {
-		t.Run("scp "+mode.name, func(t *testing.T) {
-			up := append(append([]string(nil), mode.flags...), orig, a.remote(rel+"/scp-"+mode.name+".bin"))
-			if res := a.scp(t, up...); res.ExitCode != 0 {
-				t.Fatalf("scp %s: %s, want exit 0", strings.Join(up, " "), res)
-			}
-			requireSameContent(t, orig, filepath.Join(abs, "scp-"+mode.name+".bin"))
-			back := filepath.Join(local, "scp-"+mode.name+".back")
-			down := append(append([]string(nil), mode.flags...), a.remote(rel+"/scp-"+mode.name+".bin"), back)
-			if res := a.scp(t, down...); res.ExitCode != 0 {
-				t.Fatalf("scp %s: %s, want exit 0", strings.Join(down, " "), res)
-			}
-			requireSameContent(t, orig, back)
-		})
-	}
+	roundTripSFTPAndSCP(t, a, orig, local, rel, abs)
 	requireOwnedBy(t, abs, acct)
 }
 
@@ -109,6 +87,25 @@ func TestTransferWithoutSystemBinaries(t *testing.T) {
 	local := t.TempDir()
 	orig := filepath.Join(local, "orig.bin")
 	writeRandomFile(t, orig, 1<<20+2, 7, 0o644)
+	roundTripSFTPAndSCP(t, a, orig, local, rel, abs)
+	t.Run("pscp -scp", func(t *testing.T) {
+		if res := a.pscp(t, "-scp", orig, a.remote(rel+"/pscp.bin")); res.ExitCode != 0 {
+			t.Fatalf("pscp -scp upload: %s, want exit 0", res)
+		}
+		requireSameContent(t, orig, filepath.Join(abs, "pscp.bin"))
+		if res := a.pscp(t, "-scp", a.remote(rel+"/pscp.bin"), filepath.Join(local, "pscp.back")); res.ExitCode != 0 {
+			t.Fatalf("pscp -scp download: %s, want exit 0", res)
+		}
+		requireSameContent(t, orig, filepath.Join(local, "pscp.back"))
+	})
+	requireOwnedBy(t, abs, a.Account)
+}
+
+// roundTripSFTPAndSCP uploads orig into the account's directory (rel for the client,
+// abs on disk) and downloads it into local with sftp and with scp in both protocols,
+// checking the content each way.
+func roundTripSFTPAndSCP(t *testing.T, a *agent, orig, local, rel, abs string) {
+	t.Helper()
 	t.Run("sftp", func(t *testing.T) {
 		res := a.sftpBatch(t, "put "+orig+" "+rel+"/sftp.bin\nget "+rel+"/sftp.bin "+filepath.Join(local, "sftp.back")+"\n")
 		if res.ExitCode != 0 {
@@ -132,15 +129,4 @@ func TestTransferWithoutSystemBinaries(t *testing.T) {
 			requireSameContent(t, orig, back)
 		})
 	}
-	t.Run("pscp -scp", func(t *testing.T) {
-		if res := a.pscp(t, "-scp", orig, a.remote(rel+"/pscp.bin")); res.ExitCode != 0 {
-			t.Fatalf("pscp -scp upload: %s, want exit 0", res)
-		}
-		requireSameContent(t, orig, filepath.Join(abs, "pscp.bin"))
-		if res := a.pscp(t, "-scp", a.remote(rel+"/pscp.bin"), filepath.Join(local, "pscp.back")); res.ExitCode != 0 {
-			t.Fatalf("pscp -scp download: %s, want exit 0", res)
-		}
-		requireSameContent(t, orig, filepath.Join(local, "pscp.back"))
-	})
-	requireOwnedBy(t, abs, a.Account)
 }

@@ -93,7 +93,7 @@ func (s *Server) handleExtended(id uint32, r *reader) error {
 		if r.err != nil {
 			return s.sendError(id, r.err)
 		}
-		if user != "" && user != currentUserName() {
+		if user != "" && user != s.names.user(uint32(os.Getuid())) {
 			return s.sendError(id, fmt.Errorf("home directory of %q: only the served user's is known: %w", user, os.ErrNotExist))
 		}
 		return s.sendName(id, s.home, fileAttrs{})
@@ -122,9 +122,4 @@ func (s *Server) sendStatVFS(id uint32, st *unix.Statfs_t) error {
 		s.w.uint64(v)
 	}
 	return s.send(s.w.finish())
-}
-
-// currentUserName is the name of the account this process runs as ("" if unknown).
-func currentUserName() string {
-	return readIDNames("/etc/passwd")[uint32(os.Getuid())]
 }

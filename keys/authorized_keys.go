@@ -31,6 +31,9 @@ type AuthorizedKey struct {
 	// Options are the line's options as ssh.ParseAuthorizedKey returns them
 	// (`from="1.2.3.4"`, `no-pty`, ...), uninterpreted.
 	Options []string
+	// Opts are the same options interpreted (ParseKeyOptions). Its slices may be
+	// shared between copies, like Options: do not modify them.
+	Opts KeyOptions
 	// Source is where the line came from (a file path or another source name) and
 	// Line its 1-based line number there, for log messages.
 	Source string
@@ -57,8 +60,9 @@ func (e *LineError) Unwrap() error { return e.Err }
 // the results. Blank lines and lines whose first non-blank character is '#' are
 // skipped; "\n" and "\r\n" line endings are both accepted.
 //
-// A line that is not a key becomes a LineError and the other lines still count, as in
-// OpenSSH. Input is bounded: a line longer than 16 KiB is a LineError, and at most
+// A line that is not a key, or whose options ParseKeyOptions refuses, becomes a
+// LineError and the other lines still count, as in OpenSSH. An options error names the
+// option (an *OptionError), never the key. Input is bounded: a line longer than 16 KiB is a LineError, and at most
 // 1 MiB is read; a line cut by that limit is a LineError too, never a key. A read
 // error ends the input with a LineError on the line where it happened.
 func ParseAuthorizedKeys(r io.Reader, source string) ([]AuthorizedKey, []*LineError) {
@@ -138,5 +142,9 @@ func parseAuthorizedKeyLine(line []byte) (k AuthorizedKey, ok bool, err error) {
 	if err != nil {
 		return AuthorizedKey{}, false, errNotAKey
 	}
-	return AuthorizedKey{Key: pub, Comment: comment, Options: options}, true, nil
+	opts, err := ParseKeyOptions(options)
+	if err != nil {
+		return AuthorizedKey{}, false, err
+	}
+	return AuthorizedKey{Key: pub, Comment: comment, Options: options, Opts: opts}, true, nil
 }

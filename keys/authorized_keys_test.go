@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +24,7 @@ type wantKey struct {
 	keyType string
 	comment string
 	options []string
+	opts    KeyOptions // the interpreted options
 }
 
 func TestParseAuthorizedKeys(t *testing.T) {
@@ -56,11 +58,26 @@ func TestParseAuthorizedKeys(t *testing.T) {
 			name:    "options",
 			fixture: "options",
 			wantKeys: []wantKey{
-				{line: 1, keyType: "ssh-ed25519", comment: "alice@laptop", options: []string{`from="1.2.3.4"`, "no-pty"}},
-				{line: 2, keyType: "ssh-rsa", comment: "bob@desk", options: []string{`command="echo \"hi, there\""`, "no-port-forwarding"}},
-				{line: 3, keyType: "ecdsa-sha2-nistp256", options: []string{"restrict", "port-forwarding", `permitopen="localhost:8888"`}},
-				{line: 4, keyType: "ssh-ed25519", comment: "two words", options: []string{`environment="LANG=C.UTF-8"`}},
+				{line: 1, keyType: "ssh-ed25519", comment: "alice@laptop", options: []string{`from="1.2.3.4"`, "no-pty"},
+					opts: KeyOptions{From: []string{"1.2.3.4"}, NoPTY: true}},
+				{line: 2, keyType: "ssh-rsa", comment: "bob@desk", options: []string{`command="echo \"hi, there\""`, "no-port-forwarding"},
+					opts: KeyOptions{Command: `echo "hi, there"`, HasCommand: true, NoPortForwarding: true}},
+				{line: 3, keyType: "ecdsa-sha2-nistp256", options: []string{"restrict", "port-forwarding", `permitopen="localhost:8888"`},
+					opts: KeyOptions{NoPTY: true, NoAgentForwarding: true, NoX11Forwarding: true, NoUserRC: true, PermitOpen: []HostPort{{"localhost", 8888}}}},
+				{line: 4, keyType: "ssh-ed25519", comment: "two words", options: []string{`environment="LANG=C.UTF-8"`},
+					opts: KeyOptions{Environment: []string{"LANG=C.UTF-8"}}},
 			},
+		},
+		{
+			name:    "options that do not parse skip their line only",
+			fixture: "bad_options",
+			wantKeys: []wantKey{
+				{line: 1, keyType: "ssh-ed25519", comment: "alice@laptop", options: []string{"no-pty"}, opts: KeyOptions{NoPTY: true}},
+				{line: 6, keyType: "ecdsa-sha2-nistp256", comment: "restricted", options: []string{"restrict", "pty", `from="10.0.0.0/8,!10.9.*"`},
+					opts: KeyOptions{From: []string{"10.0.0.0/8,!10.9.*"}, NoPortForwarding: true, NoAgentForwarding: true, NoX11Forwarding: true, NoUserRC: true}},
+			},
+			wantErrs:    []int{2, 3, 4, 5, 7},
+			wantErrText: []string{`: option "`},
 		},
 		{
 			name:    "crlf",
@@ -154,6 +171,9 @@ func TestParseAuthorizedKeys(t *testing.T) {
 						t.Errorf("key %d: got line %d %s comment %q options %q source %q, want line %d %s comment %q options %q source %q",
 							i, k.Line, k.Key.Type(), k.Comment, k.Options, k.Source, w.line, w.keyType, w.comment, w.options, source)
 					}
+					if !reflect.DeepEqual(k.Opts, w.opts) {
+						t.Errorf("key %d (line %d): got interpreted options %+v, want %+v", i, k.Line, k.Opts, w.opts)
+					}
 				}
 			}
 
@@ -172,7 +192,7 @@ func TestParseAuthorizedKeys(t *testing.T) {
 					}
 				}
 				// The message never quotes the line: it may be someone else's file.
-				for _, secret := range []string{"notbase64", "unterminated", "words", "AAAA"} {
+				for _, secret := range []string{"notbase64", "unterminated", "words", "AAAA", "uptime", "reboot", "2030"} {
 					if strings.Contains(e.Error(), secret) {
 						t.Errorf("error %q: contains line content %q", e, secret)
 					}
@@ -182,6 +202,28 @@ func TestParseAuthorizedKeys(t *testing.T) {
 				t.Errorf("got errors on lines %v, want %v (%v)", gotLines, tt.wantErrs, errs)
 			}
 		})
+	}
+}
+
+// TestParseAuthorizedKeysNamesBadOption pins that a line refused for its options says
+// which option, so that the log points the user at what to fix.
+func TestParseAuthorizedKeysNamesBadOption(t *testing.T) {
+	t.Parallel()
+	source := filepath.Join("testdata", "authorized_keys", "bad_options")
+	content, err := os.ReadFile(source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errs := ParseAuthorizedKeys(bytes.NewReader(content), source)
+	want := map[int]string{2: "no-such-option", 3: "command", 4: "from", 5: "permitopen", 7: "expiry-time"}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors %v, want %d", len(errs), errs, len(want))
+	}
+	for _, e := range errs {
+		var oe *OptionError
+		if !errors.As(e, &oe) || oe.Option != want[e.Line] {
+			t.Errorf("line %d: got error %v, want an *OptionError naming %q", e.Line, e, want[e.Line])
+		}
 	}
 }
 

@@ -28,6 +28,8 @@ type serveOptions struct {
 	allowUnixForwarding  bool
 	allowAgentForwarding bool
 	gatewayPorts         bool
+
+	access accessOptions
 }
 
 // envName is the environment variable that stands for a flag: JOBSSHD_ and the flag's
@@ -54,6 +56,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.BoolVar(&o.allowUnixForwarding, "allow-unix-forwarding", true, "allow unix socket forwarding: ssh -L PORT:/path.sock and -R /path.sock:HOST:PORT")
 	fs.BoolVar(&o.allowAgentForwarding, "allow-agent-forwarding", true, "allow ssh-agent forwarding (ssh -A)")
 	fs.BoolVar(&o.gatewayPorts, "gateway-ports", false, "let remote forwards (ssh -R) listen on all interfaces when the client asks; otherwise they listen on loopback only")
+	o.access.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: jobsshd [serve] [flags] | jobsshd version\n\nEvery flag can also be set as JOBSSHD_<FLAG> (e.g. JOBSSHD_STATE_DIR); a flag wins over its variable.\n\n")
 		fs.PrintDefaults()
@@ -68,7 +71,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] {
+		if given[f.Name] || flagsWithoutVariable[f.Name] {
 			return
 		}
 		if v := getenv(envName(f.Name)); v != "" {
@@ -78,6 +81,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
+		return o, err
+	}
+	if err := o.access.check(); err != nil {
 		return o, err
 	}
 	if o.port < 0 || o.port > 65535 {
@@ -101,7 +107,7 @@ func (o serveOptions) config(getenv func(string) string) (agent.Config, error) {
 	if stateDir == "" {
 		stateDir = defaultStateDir(os.Geteuid(), getenv)
 	}
-	return agent.Config{
+	cfg := agent.Config{
 		User:       user,
 		Port:       o.port,
 		StrictPort: o.strictPort,
@@ -114,5 +120,7 @@ func (o serveOptions) config(getenv func(string) string) (agent.Config, error) {
 		DisableUnixForwarding:  !o.allowUnixForwarding,
 		DisableAgentForwarding: !o.allowAgentForwarding,
 		GatewayPorts:           o.gatewayPorts,
-	}, nil
+	}
+	o.access.apply(&cfg, getenv(inlineKeysVariable))
+	return cfg, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"bytes"
 	"log/slog"
 	"strings"
@@ -72,7 +73,11 @@ func TestParseServeFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got.access, defaultAccess) {
+				t.Errorf("access options: got %+v, want the defaults %+v", got.access, defaultAccess)
+			}
+			got.access = accessOptions{} // TestAccessFlags checks them
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})

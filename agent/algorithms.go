@@ -22,15 +22,16 @@ var (
 		ssh.CipherAES128GCM, ssh.CipherAES256GCM,
 		ssh.CipherAES128CTR, ssh.CipherAES192CTR, ssh.CipherAES256CTR,
 	}
-	macs = []string{
-		ssh.HMACSHA256ETM, ssh.HMACSHA512ETM,
-		ssh.HMACSHA256, ssh.HMACSHA512, // paramiko 2.x has no encrypt-then-MAC modes
-	}
+	// macs are the encrypt-then-MAC modes only (ssh-audit warns on encrypt-and-MAC);
+	// OpenSSH ≥ 6.2, PuTTY and paramiko ≥ 2.12 have them, and AES-GCM needs no MAC.
+	macs = []string{ssh.HMACSHA256ETM, ssh.HMACSHA512ETM}
 	// publicKeyAuthAlgorithms are the signatures accepted from users: no ssh-rsa (SHA-1).
 	publicKeyAuthAlgorithms = []string{
 		ssh.KeyAlgoED25519, ssh.KeyAlgoSKED25519,
 		ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoSKECDSA256,
 		ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256,
+		// User certificates need no entries of their own: x/crypto checks a
+		// certificate's underlying signature algorithm against this list.
 	}
 )
 

@@ -4,59 +4,127 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strings"
+	"net"
+	"net/netip"
 
 	"golang.org/x/crypto/ssh"
-)
 
-// Extension keys under which authentication records, in ssh.Permissions, which key
-// logged in and where it came from, for the login log line.
-const (
-	extKeyFingerprint = "jobsshd-key-fingerprint"
-	extKeySource      = "jobsshd-key-source"
+	"jobsshd/keys"
 )
 
 var errNotServedUser = errors.New("not the served account")
 
-// authenticate is the PublicKeyCallback: it accepts key for the served account when it is
-// the id_container key or a line of the account's authorized_keys (re-read when the file
-// changed, so keys added while the agent runs work at the next login). There is no other
-// method: no password, no keyboard-interactive, no "none".
+// keySource is a list of authorized keys: the account's ~/.ssh/authorized_keys, a file
+// the platform mounted (--authorized-keys) or keys passed inline
+// (JOBSSHD_AUTHORIZED_KEYS). Keys is called at every login, so a file's changes apply
+// at the next one.
+type keySource interface {
+	Keys() ([]keys.AuthorizedKey, error)
+}
+
+// inlineKeys is a key source parsed once, at start.
+type inlineKeys []keys.AuthorizedKey
+
+func (k inlineKeys) Keys() ([]keys.AuthorizedKey, error) { return k, nil }
+
+// authenticate is the PublicKeyCallback. It accepts, for the served account only, the
+// id_container key, a key listed in one of the key sources (honouring the line's
+// options: from=, expiry-time=, ...), or a user certificate signed by a trusted CA
+// (--trusted-user-ca, or a cert-authority line). There is no other method: no
+// password, no keyboard-interactive, no "none". Every decision is logged (auth.accept
+// by serveConn, auth.reject here) with the key's fingerprint and the reason.
 func (s *Server) authenticate(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-	fp := ssh.FingerprintSHA256(key)
+	g, err := s.authorize(meta, key)
+	if err != nil {
+		s.log.Info("key refused", "event", "auth.reject", "remote", meta.RemoteAddr().String(),
+			"user", meta.User(), "key", keyFingerprint(key), "reason", err)
+		return nil, err
+	}
+	return g.permissions(), nil
+}
+
+// authorize decides whether key may log in over the connection meta describes.
+func (s *Server) authorize(meta ssh.ConnMetadata, key ssh.PublicKey) (*grant, error) {
 	if meta.User() != s.account.Name {
 		return nil, fmt.Errorf("user %q: %w (only %q may log in here)", meta.User(), errNotServedUser, s.account.Name)
 	}
+	from := remoteAddr(meta.RemoteAddr())
+	if cert, ok := key.(*ssh.Certificate); ok {
+		return s.authorizeCertificate(cert, from)
+	}
+	fp := ssh.FingerprintSHA256(key)
 	wire := key.Marshal()
-	permit := func(source string) *ssh.Permissions {
-		return &ssh.Permissions{Extensions: map[string]string{extKeyFingerprint: fp, extKeySource: source}}
-	}
 	if s.userKey != nil && bytes.Equal(wire, s.userKey.Public.Marshal()) {
-		return permit(s.userKey.PrivatePath), nil
+		return &grant{fingerprint: fp, source: s.userKey.PrivatePath}, nil
 	}
-	authorized, err := s.authorized.Keys()
-	var restricted error
-	for _, ak := range authorized {
-		if !bytes.Equal(wire, ak.Key.Marshal()) {
-			continue
+	var refusals []error
+	for _, src := range s.keySources {
+		authorized, err := src.Keys()
+		if err != nil {
+			refusals = append(refusals, err)
 		}
-		if len(ak.Options) > 0 {
-			// Options (from=, command=, restrict, no-port-forwarding, cert-authority, ...)
-			// restrict a key; until they are enforced, honouring the line without them
-			// would grant more than its author allowed.
-			restricted = fmt.Errorf("key %s matches %s:%d, whose options %q jobsshd does not enforce yet: refused rather than allowed without them (remove the options to use the key)",
-				fp, ak.Source, ak.Line, strings.Join(ak.Options, ","))
-			continue
+		for _, ak := range authorized {
+			if ak.Opts.CertAuthority || !bytes.Equal(wire, ak.Key.Marshal()) {
+				continue
+			}
+			if err := s.checkKeyLine(ak, from); err != nil {
+				refusals = append(refusals, err)
+				continue
+			}
+			return grantForKeyLine(fp, ak), nil
 		}
-		return permit(fmt.Sprintf("%s:%d", ak.Source, ak.Line)), nil
 	}
-	if restricted != nil {
-		return nil, restricted
+	if len(refusals) > 0 {
+		return nil, fmt.Errorf("key %s not accepted: %w", fp, errors.Join(refusals...))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("key %s not accepted: %w", fp, err)
+	return nil, fmt.Errorf("key %s is not in %s or the id_container key", fp, s.keySourceNames())
+}
+
+// checkKeyLine applies the conditions of an authorized_keys line that decide whether it
+// may be used at all: expiry-time= and from=.
+func (s *Server) checkKeyLine(ak keys.AuthorizedKey, from netip.Addr) error {
+	where := fmt.Sprintf("%s:%d", ak.Source, ak.Line)
+	if ak.Opts.Expired(s.now()) {
+		return fmt.Errorf("%s: the key expired at %s (expiry-time)", where, ak.Opts.ExpiryTime.Format("2006-01-02 15:04:05 MST"))
 	}
-	return nil, fmt.Errorf("key %s is not in %s or the id_container key", fp, s.authorizedKeysPath)
+	for _, patterns := range ak.Opts.From {
+		// No DNS lookups (OpenSSH's UseDNS no): only address patterns can match.
+		if !from.IsValid() || !keys.MatchFrom(patterns, from, "") {
+			return fmt.Errorf("%s: source %s does not match from=%q", where, from, patterns)
+		}
+	}
+	return nil
+}
+
+// keySourceNames lists where keys are looked up, for the refusal message.
+func (s *Server) keySourceNames() string {
+	names := s.authorizedKeysPath
+	for _, p := range s.cfg.AuthorizedKeysFiles {
+		names += ", " + p
+	}
+	if s.cfg.AuthorizedKeys != "" {
+		names += ", " + inlineKeysSource
+	}
+	return names
+}
+
+// keyFingerprint names a key for the log: a certificate by its own key's fingerprint.
+func keyFingerprint(key ssh.PublicKey) string {
+	if cert, ok := key.(*ssh.Certificate); ok {
+		return ssh.FingerprintSHA256(cert.Key)
+	}
+	return ssh.FingerprintSHA256(key)
+}
+
+// remoteAddr is the client's IP address; IPv4-mapped IPv6 addresses are unmapped so
+// that 10.0.0.0/8 matches a client on a dual-stack listener.
+func remoteAddr(a net.Addr) netip.Addr {
+	if tcp, ok := a.(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(tcp.IP); ok {
+			return ip.Unmap()
+		}
+	}
+	return netip.Addr{}
 }
 
 // refusalReason condenses an authentication failure for the log: the distinct reasons

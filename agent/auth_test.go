@@ -13,10 +13,9 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// TestAuthorizedKeyOptionsNotYetEnforcedRefuse pins that a key whose authorized_keys line
-// carries options is refused, not accepted without its restrictions, while the options
-// are not enforced; the same key on a plain line still logs in.
-func TestAuthorizedKeyOptionsNotYetEnforcedRefuse(t *testing.T) {
+// TestAuthorizedKeyLineConditions: a line's from= and expiry-time= decide whether its
+// key logs in; the same key on another, unrestricted line still does.
+func TestAuthorizedKeyLineConditions(t *testing.T) {
 	t.Parallel()
 	newSigner := func() ssh.Signer {
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -29,17 +28,20 @@ func TestAuthorizedKeyOptionsNotYetEnforcedRefuse(t *testing.T) {
 		}
 		return s
 	}
-	restricted, plain, both := newSigner(), newSigner(), newSigner()
+	elsewhere, here, expired, valid, both := newSigner(), newSigner(), newSigner(), newSigner(), newSigner()
 	line := func(opts string, s ssh.Signer) string {
 		return opts + string(ssh.MarshalAuthorizedKey(s.PublicKey()))
 	}
-	srv, _ := startTestServer(t)
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	acct := &Account{Name: "tester", UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Home: t.TempDir(), Shell: "/bin/sh"}
+	srv, _ := startTestServerFor(t, acct, func(c *Config) { c.Now = func() time.Time { return now } })
 	sshDir := filepath.Join(srv.account.Home, ".ssh")
 	if err := os.MkdirAll(sshDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	content := line(`from="10.0.0.0/8",no-pty `, restricted) + line("", plain) +
-		line(`command="true" `, both) + line("", both)
+	content := line(`from="10.0.0.0/8",no-pty `, elsewhere) + line(`from="10.0.0.0/8,127.0.0.1" `, here) +
+		line(`expiry-time="20260531Z" `, expired) + line(`expiry-time="20260602Z" `, valid) +
+		line(`from="192.0.2.1" `, both) + line("", both)
 	if err := os.WriteFile(filepath.Join(sshDir, "authorized_keys"), []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +50,10 @@ func TestAuthorizedKeyOptionsNotYetEnforcedRefuse(t *testing.T) {
 		signer ssh.Signer
 		want   bool
 	}{
-		{"line with options", restricted, false},
-		{"plain line", plain, true},
+		{"from= another network", elsewhere, false},
+		{"from= this address", here, true},
+		{"expiry-time passed", expired, false},
+		{"expiry-time ahead", valid, true},
 		{"same key also on a plain line", both, true},
 	}
 	for _, tt := range tests {

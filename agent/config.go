@@ -3,6 +3,7 @@ package agent
 import (
 	"io"
 	"log/slog"
+	"net/netip"
 	"time"
 )
 
@@ -35,6 +36,23 @@ type Config struct {
 	// clientspecified; otherwise every remote forward listens on loopback.
 	GatewayPorts bool
 
+	// Key sources besides the account's ~/.ssh/authorized_keys, in the same format and
+	// with the same options. AuthorizedKeysFiles are read like that file (as the account,
+	// re-read when they change, refused when group- or world-writable): e.g. a file the
+	// platform mounts. AuthorizedKeys holds key lines given inline (newline separated),
+	// e.g. a key pasted in the job's settings.
+	AuthorizedKeysFiles []string
+	AuthorizedKeys      string
+	// TrustedUserCAFiles hold CA public keys whose user certificates may log in when
+	// they name the account as a principal (OpenSSH's TrustedUserCAKeys).
+	TrustedUserCAFiles []string
+	// PermitUserEnvironment applies the environment= options of authorized_keys lines.
+	PermitUserEnvironment bool
+
+	// AllowCIDRs, when not empty, are the only client addresses served; others are
+	// closed before the SSH handshake.
+	AllowCIDRs []netip.Prefix
+
 	// HandshakeTimeout bounds the time from TCP accept to a logged-in user
 	// (OpenSSH's LoginGraceTime). 0 means 30 seconds.
 	HandshakeTimeout time.Duration
@@ -43,6 +61,22 @@ type Config struct {
 	// MaxStartups), so that a flood of idle or slow connections cannot exhaust memory
 	// and descriptors; more are closed at once. 0 means 64.
 	MaxUnauthenticated int
+	// MaxAuthTries bounds the keys a client may try on one connection. 0 means 6.
+	MaxAuthTries int
+	// MaxConnections bounds all connections at once, logged in or not. 0 means 256.
+	MaxConnections int
+	// MaxSessions bounds the session channels open at once on one connection (OpenSSH's
+	// MaxSessions; ssh -O multiplexing and VS Code open several). 0 means 64.
+	MaxSessions int
+	// ClientAliveInterval is how often a logged-in client is asked for a sign of life
+	// (keepalive@openssh.com); after ClientAliveCountMax unanswered probes in a row the
+	// connection is dropped, which hangs up its sessions. 0 means 60 seconds; a negative
+	// value turns probes off. ClientAliveCountMax 0 means 3.
+	ClientAliveInterval time.Duration
+	ClientAliveCountMax int
+
+	// Now is the clock for key expiry and certificate validity; nil means time.Now.
+	Now func() time.Time
 
 	Logger        *slog.Logger  // nil means discard
 	ConnectInfo   io.Writer     // where the "how to connect" text goes; nil means none
@@ -55,6 +89,11 @@ type Config struct {
 const (
 	defaultHandshakeTimeout   = 30 * time.Second
 	defaultMaxUnauthenticated = 64
+	defaultMaxAuthTries       = 6
+	defaultMaxConnections     = 256
+	defaultMaxSessions        = 64
+	defaultClientAlive        = 60 * time.Second
+	defaultClientAliveCount   = 3
 	defaultIDFileName         = "id_container"
 )
 
@@ -70,6 +109,24 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxUnauthenticated == 0 {
 		c.MaxUnauthenticated = defaultMaxUnauthenticated
+	}
+	if c.MaxAuthTries == 0 {
+		c.MaxAuthTries = defaultMaxAuthTries
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = defaultMaxConnections
+	}
+	if c.MaxSessions == 0 {
+		c.MaxSessions = defaultMaxSessions
+	}
+	if c.ClientAliveInterval == 0 {
+		c.ClientAliveInterval = defaultClientAlive
+	}
+	if c.ClientAliveCountMax == 0 {
+		c.ClientAliveCountMax = defaultClientAliveCount
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = defaultHandshakeTimeout

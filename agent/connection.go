@@ -31,7 +31,20 @@ type connection struct {
 	tcpForwards  map[tcpForwardKey]*remoteForward
 	unixForwards map[string]*remoteForward // by socket path as requested
 	agent        *agentSocket              // nil until a session asks for agent forwarding
+
+	channels [2]int // open session and forwarding channels, bounded by channelLimit
 }
+
+// Channel classes, each with its own bound: sessions (Config.MaxSessions) and channels
+// the client opens to forward a connection (ssh -L, -D), which a SOCKS proxy may open
+// by the hundred.
+const (
+	classSession = iota
+	classForward
+)
+
+// maxForwardChannels bounds the forwarding channels one connection has open at once.
+const maxForwardChannels = 1024
 
 func newConnection(s *Server, conn *ssh.ServerConn, log *slog.Logger) *connection {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -46,14 +59,17 @@ func newConnection(s *Server, conn *ssh.ServerConn, log *slog.Logger) *connectio
 // transport ends) and everything it started has ended.
 func (c *connection) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request) {
 	c.spawn(func() { c.handleGlobalRequests(reqs) })
+	if c.srv.cfg.ClientAliveInterval > 0 {
+		c.spawn(c.probeClient)
+	}
 	for nc := range chans {
 		switch nc.ChannelType() {
 		case "session":
-			c.spawn(func() { c.srv.handleSession(c, nc) })
+			c.spawnChannel(nc, classSession, func() { c.srv.handleSession(c, nc) })
 		case string(forwardDirectTCP):
-			c.spawn(func() { c.handleDirectTCPIP(nc) })
+			c.spawnChannel(nc, classForward, func() { c.handleDirectTCPIP(nc) })
 		case string(forwardDirectUnix):
-			c.spawn(func() { c.handleDirectStreamLocal(nc) })
+			c.spawnChannel(nc, classForward, func() { c.handleDirectStreamLocal(nc) })
 		default:
 			c.log.Info("refused channel", "type", nc.ChannelType())
 			_ = nc.Reject(ssh.UnknownChannelType, fmt.Sprintf("channel type %q is not supported", nc.ChannelType()))
@@ -72,6 +88,37 @@ func (c *connection) spawn(fn func()) {
 		defer c.wg.Done()
 		fn()
 	}()
+}
+
+// spawnChannel serves a new channel of class with fn unless the connection already has
+// as many of that class open as allowed, in which case the channel is refused with the
+// reason (RFC 4254 §5.1 resource shortage), which OpenSSH shows to the user.
+func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func()) {
+	limit := maxForwardChannels
+	what := "forwarded connections"
+	if class == classSession {
+		limit, what = c.srv.cfg.MaxSessions, "sessions"
+	}
+	c.mu.Lock()
+	full := c.channels[class] >= limit
+	if !full {
+		c.channels[class]++
+	}
+	c.mu.Unlock()
+	if full {
+		msg := fmt.Sprintf("too many %s on this connection (%d)", what, limit)
+		c.log.Warn("channel refused: "+msg, "event", "channel.refuse", "type", nc.ChannelType())
+		_ = nc.Reject(ssh.ResourceShortage, msg)
+		return
+	}
+	c.spawn(func() {
+		defer func() {
+			c.mu.Lock()
+			c.channels[class]--
+			c.mu.Unlock()
+		}()
+		fn()
+	})
 }
 
 var errUnsupportedRequest = errors.New("request not supported")

@@ -6,7 +6,7 @@ import (
 	"net"
 	"strconv"
 
-	"golang.org/x/crypto/ssh"
+	"jobsshd/keys"
 )
 
 // forwardKind is what a forwarding request asks for, named by its SSH message.
@@ -61,29 +61,41 @@ func (r *forwardRefusal) Unwrap() error { return errProhibited }
 // privilegedPortLimit is the first port anyone may listen on (IPPORT_RESERVED).
 const privilegedPortLimit = 1024
 
-// permitForward decides whether the connection whose key was granted perms may forward
-// kind to target; nil means yes. It is the one place forwarding policy lives: today the
-// server's flags and the privileged-port rule, later the logged-in key's
-// authorized_keys options (no-port-forwarding, no-agent-forwarding, permitopen=,
-// permitlisten=), which authentication records in perms. A refusal is a
-// *forwardRefusal, which wraps errProhibited and says which setting refused, for the log
-// and the client.
-func (s *Server) permitForward(perms *ssh.Permissions, kind forwardKind, target forwardTarget) error {
+// permitForward decides whether the connection granted g may forward kind to target;
+// nil means yes. It is the one place forwarding policy lives: the server's flags, the
+// privileged-port rule, and the logged-in key's restrictions (no-port-forwarding,
+// no-agent-forwarding, restrict, permitopen=, permitlisten=, or a certificate without
+// permit-port-forwarding / permit-agent-forwarding). A refusal is a *forwardRefusal,
+// which wraps errProhibited and says which setting refused, for the log and the client.
+func (s *Server) permitForward(g *grant, kind forwardKind, target forwardTarget) error {
 	refuse := func(why string) error { return &forwardRefusal{kind, target, why} }
-	var disabled bool
-	var setting string
+	var disabled, keyDisallows bool
+	var setting, keyRule string
 	switch kind {
 	case forwardDirectTCP, forwardRemoteTCP:
 		disabled, setting = s.cfg.DisableTCPForwarding, "TCP forwarding is disabled on this server (--allow-tcp-forwarding=false)"
+		keyDisallows = g.noPortForwarding
 	case forwardDirectUnix, forwardRemoteUnix:
 		disabled, setting = s.cfg.DisableUnixForwarding, "unix socket forwarding is disabled on this server (--allow-unix-forwarding=false)"
+		keyDisallows = g.noPortForwarding // as sshd: no-port-forwarding covers unix sockets too
 	case forwardAgent:
 		disabled, setting = s.cfg.DisableAgentForwarding, "agent forwarding is disabled on this server (--allow-agent-forwarding=false)"
+		keyDisallows = g.noAgentForwarding
 	default:
 		return refuse("unknown kind of forwarding")
 	}
 	if disabled {
 		return refuse(setting)
+	}
+	keyRule = "the key's authorized_keys options or certificate do not allow it"
+	if keyDisallows {
+		return refuse(keyRule + " (" + g.source + ")")
+	}
+	switch {
+	case kind == forwardDirectTCP && g.permitOpen != nil && !permits(g.permitOpen, target, false):
+		return refuse("not in the key's permitopen= list (" + g.source + ")")
+	case kind == forwardRemoteTCP && g.permitListen != nil && !permits(g.permitListen, target, true):
+		return refuse("not in the key's permitlisten= list (" + g.source + ")")
 	}
 	// As sshd's bind_permitted: only root may listen below 1024, whoever the agent runs
 	// as (port 0 asks for a free, unprivileged one).
@@ -93,10 +105,21 @@ func (s *Server) permitForward(perms *ssh.Permissions, kind forwardKind, target 
 	return nil
 }
 
+// permits applies a permitopen= or permitlisten= list (keys.KeyOptions' matching).
+func permits(list []keys.HostPort, t forwardTarget, listen bool) bool {
+	o := keys.KeyOptions{}
+	if listen {
+		o.PermitListen = list
+		return o.PermitsListen(t.host, t.port)
+	}
+	o.PermitOpen = list
+	return o.PermitsOpen(t.host, t.port)
+}
+
 // permitForward is Server.permitForward for this connection's key, logging a refusal
 // with the connection's logger.
 func (c *connection) permitForward(kind forwardKind, target forwardTarget) error {
-	err := c.srv.permitForward(c.conn.Permissions, kind, target)
+	err := c.srv.permitForward(grantOf(c.conn.Permissions), kind, target)
 	if err != nil {
 		c.log.Info("forwarding refused", "kind", string(kind), "target", target.String(), "reason", err)
 	}

@@ -48,7 +48,7 @@ func TestPermitForward(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := &Server{cfg: tt.cfg, account: &Account{Name: "work", UID: tt.uid}}
-			err := s.permitForward(&ssh.Permissions{}, tt.kind, tt.target)
+			err := s.permitForward(&grant{}, tt.kind, tt.target)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("got %v, want permitted", err)

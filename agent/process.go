@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -75,7 +76,7 @@ func (s *Server) startProcess(sess *session, prog program) (*process, error) {
 	cmd := &exec.Cmd{
 		Path: prog.path,
 		Args: prog.args,
-		Env:  sessionEnv(s.environ, acct, term, ttyName, sess.authSock, sess.ends, sess.clientEnv),
+		Env:  sessionEnv(s.environ, acct, term, ttyName, sess.authSock, sess.ends, append(slices.Clone(sess.clientEnv), sess.keyEnv...)),
 		Dir:  workingDir(acct.Home),
 		// A new session (and process group) per program: signals and hangup reach the
 		// program and its children, and nothing of the agent's terminal leaks in.

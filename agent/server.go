@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -40,13 +42,16 @@ type Server struct {
 	startedAt  time.Time
 
 	authorizedKeysPath string
-	authorized         *keys.AuthorizedKeysFile
+	keySources         []keySource // ~/.ssh/authorized_keys first, then --authorized-keys, then inline keys
+	userCAs            []trustedCA
+	now                func() time.Time
 
 	// copyBuffers holds *[]byte of copyBufferSize for forwarded connections in a bulk
 	// transfer (forward_pipe.go): a SOCKS proxy opens and closes many of them.
 	copyBuffers sync.Pool
 
 	unauthenticated chan struct{} // one token per connection not logged in yet
+	refusing        chan struct{} // one token per connection being told why it is refused
 
 	ln       net.Listener
 	mu       sync.Mutex
@@ -60,7 +65,8 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}, startedAt: time.Now(),
-		unauthenticated: make(chan struct{}, cfg.MaxUnauthenticated)}
+		unauthenticated: make(chan struct{}, cfg.MaxUnauthenticated), refusing: make(chan struct{}, maxRefusing),
+		now: cfg.Now}
 	s.copyBuffers.New = func() any { b := make([]byte, copyBufferSize); return &b }
 	if cfg.StateDir == "" {
 		return nil, &ConfigError{errors.New("no state directory: pass --state-dir DIR")}
@@ -121,7 +127,21 @@ func New(cfg Config) (*Server, error) {
 	for i, g := range acct.Groups {
 		gids[i] = int(g)
 	}
-	s.authorized = keys.NewAuthorizedKeysFile(s.authorizedKeysPath, int(acct.UID), gids, acct.Home, s.log)
+	s.keySources = []keySource{keys.NewAuthorizedKeysFile(s.authorizedKeysPath, int(acct.UID), gids, acct.Home, s.log)}
+	for _, p := range cfg.AuthorizedKeysFiles {
+		s.keySources = append(s.keySources, keys.NewAuthorizedKeysFile(p, int(acct.UID), gids, acct.Home, s.log))
+	}
+	if cfg.AuthorizedKeys != "" {
+		inline, lineErrs := keys.ParseAuthorizedKeys(strings.NewReader(cfg.AuthorizedKeys), inlineKeysSource)
+		for _, le := range lineErrs {
+			s.log.Warn("authorized key line ignored", "source", le.Source, "line", le.Line, "err", le.Err)
+		}
+		s.keySources = append(s.keySources, inlineKeys(inline))
+	}
+	s.userCAs, err = loadTrustedCAs(cfg.TrustedUserCAFiles)
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
 
 	s.sshConfig = s.newSSHConfig()
 	return s, nil
@@ -136,7 +156,7 @@ func (s *Server) newSSHConfig() *ssh.ServerConfig {
 		},
 		PublicKeyAuthAlgorithms: slices.Clone(publicKeyAuthAlgorithms),
 		PublicKeyCallback:       s.authenticate,
-		MaxAuthTries:            6,
+		MaxAuthTries:            s.cfg.MaxAuthTries,
 		ServerVersion:           "SSH-2.0-jobsshd_" + s.cfg.Version,
 	}
 	for _, k := range s.hostKeys {
@@ -230,36 +250,72 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // their programs to exit.
 const shutdownHangupWait = 2 * time.Second
 
-// serveConn runs one connection: handshake and authentication within the grace time,
-// then its channels and requests until the client leaves (see connection).
+// inlineKeysSource names the keys passed inline (Config.AuthorizedKeys) in logs.
+const inlineKeysSource = "JOBSSHD_AUTHORIZED_KEYS"
+
+// serveConn runs one connection: source and limit checks, handshake and authentication
+// within the grace time, then its channels and requests until the client leaves (see
+// connection).
 func (s *Server) serveConn(c net.Conn) {
+	start := time.Now()
 	log := s.log.With("remote", c.RemoteAddr().String())
+	if !s.allowedSource(remoteAddr(c.RemoteAddr())) {
+		log.Warn("connection refused: source not in --allow-cidr", "event", "connection.refuse")
+		c.Close()
+		return
+	}
+	if n := s.connectionCount(); n > s.cfg.MaxConnections {
+		log.Warn("connection refused: too many connections", "event", "connection.refuse", "max", s.cfg.MaxConnections)
+		s.refuseEarly(c, disconnectTooManyConnections, fmt.Sprintf("too many connections (%d), try again later", s.cfg.MaxConnections))
+		return
+	}
 	select {
 	case s.unauthenticated <- struct{}{}:
 	default:
-		// RFC 4253 §4.2 lets a server send lines before its version string; OpenSSH
-		// clients show them with -v.
-		_, _ = fmt.Fprintf(c, "jobsshd: too many unauthenticated connections (%d), try again later\r\n", s.cfg.MaxUnauthenticated)
-		c.Close()
-		log.Warn("connection refused: too many unauthenticated connections", "max", s.cfg.MaxUnauthenticated)
+		log.Warn("connection refused: too many unauthenticated connections", "event", "connection.refuse", "max", s.cfg.MaxUnauthenticated)
+		s.refuseEarly(c, disconnectTooManyConnections, fmt.Sprintf("too many unauthenticated connections (%d), try again later", s.cfg.MaxUnauthenticated))
 		return
 	}
+	log.Debug("connection opened", "event", "connection.open")
 	_ = c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout)) // LoginGraceTime
 	conn, chans, reqs, err := ssh.NewServerConn(newBufferedConn(c), s.sshConfig)
 	<-s.unauthenticated
 	if err != nil {
 		c.Close()
-		log.Info("login refused", "reason", refusalReason(err))
+		log.Info("login refused", "event", "auth.fail", "reason", refusalReason(err))
 		return
 	}
 	_ = c.SetDeadline(time.Time{})
+	g := grantOf(conn.Permissions)
 	log = log.With("user", conn.User())
-	log.Info("login", "key", conn.Permissions.Extensions[extKeyFingerprint],
-		"key_source", conn.Permissions.Extensions[extKeySource], "client", string(conn.ClientVersion()))
+	attrs := []any{"event", "auth.accept", "key", g.fingerprint, "key_source", g.source, "client", string(conn.ClientVersion())}
+	if g.certificate != "" {
+		attrs = append(attrs, "certificate", g.certificate)
+	}
+	log.Info("login", attrs...)
 
 	newConnection(s, conn, log).serve(chans, reqs)
 	_ = conn.Close() // already closed by the client in the usual case
-	log.Info("connection closed")
+	log.Info("connection closed", "event", "connection.close", "duration", time.Since(start).Round(time.Millisecond).String())
+}
+
+// allowedSource applies --allow-cidr.
+func (s *Server) allowedSource(a netip.Addr) bool {
+	if len(s.cfg.AllowCIDRs) == 0 {
+		return true
+	}
+	for _, p := range s.cfg.AllowCIDRs {
+		if a.IsValid() && p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) connectionCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 // selfExecutable is the path this binary runs from; file transfer sessions start it

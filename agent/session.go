@@ -20,7 +20,9 @@ type session struct {
 	ch   ssh.Channel
 	log  *slog.Logger
 
+	grant     *grant // the logged-in key's restrictions; nil (tests) means none
 	clientEnv []string
+	keyEnv    []string    // environment= options and SSH_ORIGINAL_COMMAND, over clientEnv
 	authSock  string      // SSH_AUTH_SOCK, once the client asked for agent forwarding
 	ptyReq    *ptyRequest // nil without a terminal
 	started   bool        // shell or exec was accepted
@@ -56,7 +58,8 @@ func (s *Server) handleSession(c *connection, nc ssh.NewChannel) {
 		c.log.Debug("accept session channel", "err", err)
 		return
 	}
-	sess := &session{srv: s, conn: c, ends: endpointsOf(c.conn.RemoteAddr(), c.conn.LocalAddr()), ch: ch, log: c.log, done: make(chan struct{})}
+	sess := &session{srv: s, conn: c, ends: endpointsOf(c.conn.RemoteAddr(), c.conn.LocalAddr()), ch: ch, log: c.log, done: make(chan struct{}),
+		grant: grantOf(c.conn.Permissions)}
 	for req := range reqs {
 		ok := sess.handleRequest(req)
 		if req.WantReply {
@@ -100,6 +103,10 @@ func (sess *session) handleRequest(req *ssh.Request) bool {
 		if ssh.Unmarshal(req.Payload, &p) != nil || sess.started || sess.ptyReq != nil {
 			return false
 		}
+		if sess.grant != nil && sess.grant.noPTY {
+			sess.log.Info("terminal refused: the key's options or certificate do not allow one", "key_source", sess.grant.source)
+			return false
+		}
 		sess.ptyReq = &p
 		return true
 	case "window-change":
@@ -119,24 +126,19 @@ func (sess *session) handleRequest(req *ssh.Request) bool {
 		if len(req.Payload) != 0 || sess.started {
 			return false
 		}
-		return sess.start(sess.srv.shellProgram(""), "")
+		return sess.startRequested("shell", "")
 	case "exec":
 		var cmd struct{ Command string }
 		if ssh.Unmarshal(req.Payload, &cmd) != nil || sess.started {
 			return false
 		}
-		return sess.start(sess.srv.execProgram(cmd.Command), cmd.Command)
+		return sess.startRequested("exec", cmd.Command)
 	case "subsystem":
 		var sub struct{ Name string }
 		if ssh.Unmarshal(req.Payload, &sub) != nil || sess.started {
 			return false
 		}
-		prog, err := sess.srv.subsystemProgram(sub.Name)
-		if err != nil {
-			sess.log.Info("refused subsystem", "err", err)
-			return false
-		}
-		return sess.start(prog, "")
+		return sess.startRequested("subsystem", sub.Name)
 	case "signal":
 		var sig struct{ Name string }
 		if ssh.Unmarshal(req.Payload, &sig) != nil || sess.proc == nil {

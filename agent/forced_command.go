@@ -1,0 +1,54 @@
+package agent
+
+// startRequested starts what a shell, exec or subsystem request asks for (arg is the
+// command or the subsystem name), or the key's forced command instead (command= in
+// authorized_keys, force-command in a certificate). As with sshd, a forced command
+// replaces whatever the client asked, which the program finds in SSH_ORIGINAL_COMMAND
+// (unset for a shell request), and the forced command "internal-sftp" serves SFTP.
+func (sess *session) startRequested(kind, arg string) bool {
+	if sess.grant != nil && sess.grant.hasForcedCommand {
+		forced := sess.grant.forcedCommand
+		sess.keyEnv = sess.userEnvironment()
+		switch kind {
+		case "exec":
+			sess.keyEnv = append(sess.keyEnv, "SSH_ORIGINAL_COMMAND="+arg)
+		case "subsystem":
+			sess.keyEnv = append(sess.keyEnv, "SSH_ORIGINAL_COMMAND="+sftpSubsystemCommand)
+		}
+		sess.log.Info("running the key's forced command", "requested", kind, "original_command", arg, "key_source", sess.grant.source)
+		if forced == sftpSubsystemCommand {
+			prog, _ := sess.srv.subsystemProgram("sftp")
+			return sess.start(prog, "")
+		}
+		return sess.start(sess.srv.execProgram(forced), forced)
+	}
+	sess.keyEnv = sess.userEnvironment()
+	switch kind {
+	case "shell":
+		return sess.start(sess.srv.shellProgram(""), "")
+	case "exec":
+		return sess.start(sess.srv.execProgram(arg), arg)
+	default:
+		prog, err := sess.srv.subsystemProgram(arg)
+		if err != nil {
+			sess.log.Info("refused subsystem", "err", err)
+			return false
+		}
+		return sess.start(prog, "")
+	}
+}
+
+// sftpSubsystemCommand is how a forced command asks for the built-in SFTP server, and
+// what SSH_ORIGINAL_COMMAND holds when an SFTP request meets a forced command (sshd's
+// name for its in-process SFTP server).
+const sftpSubsystemCommand = "internal-sftp"
+
+// userEnvironment is the key's environment= options when --permit-user-environment
+// allows them (sshd's PermitUserEnvironment: off by default, since they can set PATH
+// or LD_PRELOAD for a forced command).
+func (sess *session) userEnvironment() []string {
+	if sess.grant == nil || !sess.srv.cfg.PermitUserEnvironment || len(sess.grant.environment) == 0 {
+		return nil
+	}
+	return append([]string(nil), sess.grant.environment...)
+}

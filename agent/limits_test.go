@@ -1,0 +1,153 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// TestDisconnectPacket decodes what refuseEarly sends as RFC 4253 §6 says a peer must.
+func TestDisconnectPacket(t *testing.T) {
+	t.Parallel()
+	for _, msg := range []string{"", "x", "too many connections (256)", strings.Repeat("y", 300)} {
+		pkt := disconnectPacket(disconnectTooManyConnections, msg)
+		length := binary.BigEndian.Uint32(pkt)
+		padding := int(pkt[4])
+		if int(length)+4 != len(pkt) || len(pkt)%8 != 0 || padding < 4 {
+			t.Fatalf("message %q: packet length %d, total %d, padding %d: want total = length+4, a multiple of 8, padding ≥ 4", msg, length, len(pkt), padding)
+		}
+		payload := pkt[5 : len(pkt)-padding]
+		if payload[0] != 1 {
+			t.Fatalf("message type %d, want 1 (SSH_MSG_DISCONNECT)", payload[0])
+		}
+		reason := binary.BigEndian.Uint32(payload[1:])
+		n := binary.BigEndian.Uint32(payload[5:])
+		got, lang := string(payload[9:9+n]), payload[9+n:]
+		if reason != disconnectTooManyConnections || got != msg || !bytes.Equal(lang, []byte{0, 0, 0, 0}) {
+			t.Errorf("got reason %d message %q language %x, want %d %q and an empty language tag", reason, got, lang, disconnectTooManyConnections, msg)
+		}
+	}
+}
+
+// TestBufferedConnRefusesNonSSH: a peer whose first bytes are not "SSH-" is refused at
+// the first read, also when the prefix arrives a byte at a time.
+func TestBufferedConnRefusesNonSSH(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		chunks []string
+		ok     bool
+	}{
+		{"ssh version", []string{"SSH-2.0-OpenSSH_9.2\r\n"}, true},
+		{"ssh version split", []string{"S", "SH", "-2.0-x\r\n"}, true},
+		{"http", []string{"GET / HTTP/1.1\r\n"}, false},
+		{"wrong after a good start", []string{"SS", "X"}, false},
+		{"tls", []string{"\x16\x03\x01\x02\x00"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			client, server := net.Pipe()
+			defer client.Close()
+			go func() {
+				for _, c := range tt.chunks {
+					if _, err := client.Write([]byte(c)); err != nil {
+						return
+					}
+				}
+				client.Close()
+			}()
+			_, err := io.ReadAll(newBufferedConn(server))
+			if got := err == nil; got != tt.ok {
+				t.Errorf("got error %v, want ok=%v", err, tt.ok)
+			}
+			if !tt.ok && !errors.Is(err, errNotSSH) {
+				t.Errorf("got %v, want errNotSSH", err)
+			}
+		})
+	}
+}
+
+// TestMaxSessions: sessions beyond the limit are refused with a readable reason, and a
+// closed session frees its place.
+func TestMaxSessions(t *testing.T) {
+	t.Parallel()
+	acct := &Account{Name: "tester", UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Home: t.TempDir(), Shell: "/bin/sh"}
+	srv, signer := startTestServerFor(t, acct, func(c *Config) { c.MaxSessions = 2 })
+	client := dialClient(t, srv, signer)
+	var open []*ssh.Session
+	for range 2 {
+		s, err := client.NewSession()
+		if err != nil {
+			t.Fatalf("session within the limit: %v", err)
+		}
+		open = append(open, s)
+	}
+	_, err := client.NewSession()
+	oce := openChannelError(t, err)
+	if oce.Reason != ssh.ResourceShortage || oce.Message != "too many sessions on this connection (2)" {
+		t.Errorf("third session: got %v, want resource shortage \"too many sessions on this connection (2)\"", oce)
+	}
+	open[0].Close()
+	if !eventually(func() bool {
+		s, err := client.NewSession()
+		if err == nil {
+			s.Close()
+		}
+		return err == nil
+	}) {
+		t.Error("a closed session did not free its place")
+	}
+}
+
+// TestClientAliveDropsSilentClient: a client that never answers keepalive probes is
+// dropped after ClientAliveCountMax of them; one that answers stays.
+func TestClientAliveDropsSilentClient(t *testing.T) {
+	t.Parallel()
+	acct := &Account{Name: "tester", UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Home: t.TempDir(), Shell: "/bin/sh"}
+	srv, signer := startTestServerFor(t, acct, func(c *Config) {
+		c.ClientAliveInterval, c.ClientAliveCountMax = 50*time.Millisecond, 2
+	})
+	connect := func(answer bool) ssh.Conn {
+		nc, err := net.Dial("tcp", srv.ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, chans, reqs, err := ssh.NewClientConn(nc, "", &ssh.ClientConfig{User: "tester",
+			Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: ssh.InsecureIgnoreHostKey()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		go func() {
+			for nc := range chans {
+				_ = nc.Reject(ssh.Prohibited, "no")
+			}
+		}()
+		if answer {
+			go ssh.DiscardRequests(reqs) // replies "failure", which counts as alive
+		}
+		// else: requests pile up unanswered, like a client that vanished
+		return conn
+	}
+	silent, answering := connect(false), connect(true)
+	ended := make(chan error, 1)
+	go func() { ended <- silent.Wait() }()
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a client that never answers probes is still connected after 10 s (interval 50 ms, 2 probes)")
+	}
+	time.Sleep(300 * time.Millisecond) // several intervals
+	if _, _, err := answering.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+		t.Errorf("the answering client was dropped: %v", err)
+	}
+}

@@ -54,25 +54,30 @@ func accountChoice(in Input) string {
 }
 
 // checkIdentity applies agent.New's rule: root serves any account, anyone else only
-// itself.
-func checkIdentity(r *Report, a *account, euid int) {
+// itself. It reports whether jobsshd may serve a.
+func checkIdentity(r *Report, a *account, euid int) bool {
 	switch {
 	case euid == 0:
 		r.ok("jobsshd runs as root and can serve %q", a.Name)
+		return true
 	case uint32(euid) == a.UID:
 		r.ok("jobsshd runs as %q itself (uid %d)", a.Name, euid)
-	default:
-		r.fail(fmt.Sprintf("run jobsshd as root, or as %q, or drop --user to serve the account it runs as", a.Name),
-			"jobsshd runs as uid %d and can serve only that account, not %q (uid %d): it refuses to start", euid, a.Name, a.UID)
+		return true
 	}
+	fix := fmt.Sprintf("run jobsshd as root or as %q, or drop --user to serve the account it runs as", a.Name)
+	if a.UID == 0 {
+		fix = "run jobsshd as root, or drop --user to serve the account it runs as"
+	}
+	r.fail(fix, "jobsshd runs as uid %d and can serve only that account, not %q (uid %d): it refuses to start", euid, a.Name, a.UID)
+	return false
 }
 
 // checkShell checks that the account's login shell is a file the account may execute:
 // shell sessions and exec requests run through it (SFTP and scp do not).
-func checkShell(r *Report, a *account, euid int) {
+func checkShell(r *Report, a *account) {
 	var statErr, execErr error
 	var fi fs.FileInfo
-	err := asAccount(euid, int(a.UID), int(a.GID), a.gids, func() error {
+	err := asAccount(int(a.UID), int(a.GID), a.gids, func() error {
 		fi, statErr = os.Stat(a.Shell)
 		if statErr == nil && fi.Mode().IsRegular() {
 			execErr = accessible(a.Shell, 1)

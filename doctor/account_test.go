@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"jobsshd/agent"
@@ -35,7 +36,7 @@ func TestCheckShell(t *testing.T) {
 			a := selfAccount(t)
 			a.Shell = tt.shell(t, t.TempDir())
 			r := &Report{}
-			checkShell(r, a, os.Geteuid())
+			checkShell(r, a)
 			want(t, r, only(t, r, "login shell"), tt.wantSev, tt.wantFix)
 			only(t, r, tt.wantSub)
 		})
@@ -112,6 +113,18 @@ func TestRun(t *testing.T) {
 	t.Run("no way in", func(t *testing.T) {
 		r := Run(input(a.Name, filepath.Join(a.Home, "missing-dir", "id_container")))
 		want(t, r, only(t, r, "no way to log in"), Fail, "authorized_keys")
+	})
+	t.Run("served by another account", func(t *testing.T) {
+		in := input(a.Name, "")
+		in.EUID = int(a.UID) + 1
+		r := Run(in)
+		want(t, r, only(t, r, "can serve only that account"), Fail, "run jobsshd as root")
+		want(t, r, only(t, r, "are not checked"), Info, "")
+		for _, f := range r.Findings {
+			if strings.Contains(f.What, "authorized_keys") && f.Severity != Info {
+				t.Errorf("got %v %q, want the account's files left unchecked", f.Severity, f.What)
+			}
+		}
 	})
 	t.Run("PID 1 environment unreadable", func(t *testing.T) {
 		in := input(a.Name, "")

@@ -21,7 +21,7 @@ func authorizedKeysPath(a *account) string {
 // login (keys.AuthorizedKeysFile): StrictModes on the file and the directories above it,
 // opened with the account's identity, parsed line by line. It returns the number of
 // usable keys.
-func checkAuthorizedKeys(r *Report, a *account, euid int) int {
+func checkAuthorizedKeys(r *Report, a *account) int {
 	path := authorizedKeysPath(a)
 	err := keys.CheckStrictModes(path, int(a.UID), a.gids, a.Home)
 	switch {
@@ -43,7 +43,7 @@ func checkAuthorizedKeys(r *Report, a *account, euid int) int {
 	if len(a.gids) > 0 {
 		fsgid = a.gids[0]
 	}
-	err = asAccount(euid, int(a.UID), fsgid, a.gids, func() error {
+	err = asAccount(int(a.UID), fsgid, a.gids, func() error {
 		f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return err

@@ -50,7 +50,7 @@ func TestCheckAuthorizedKeys(t *testing.T) {
 				}
 			}
 			r := &Report{}
-			if got := checkAuthorizedKeys(r, a, os.Geteuid()); got != tt.wantUsable {
+			if got := checkAuthorizedKeys(r, a); got != tt.wantUsable {
 				t.Errorf("usable keys: got %d, want %d", got, tt.wantUsable)
 			}
 			want(t, r, only(t, r, tt.wantSub), tt.wantSev, tt.wantFix)

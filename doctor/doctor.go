@@ -40,18 +40,29 @@ func Run(in Input) *Report {
 	r := &Report{}
 	acct := checkAccount(r, in)
 	if acct != nil {
-		checkIdentity(r, acct, in.EUID)
-		checkShell(r, acct, in.EUID)
+		canServe := checkIdentity(r, acct, in.EUID)
 		checkHome(r, acct)
-		usableKeys := checkAuthorizedKeys(r, acct, in.EUID)
-		idUsable := checkUserKey(r, acct, in.Config.IDFile, in.EUID)
-		if usableKeys == 0 && !idUsable {
-			r.fail("fix the id_container findings above, or add a public key to "+authorizedKeysPath(acct),
-				"no way to log in as %q: authorized_keys holds no usable key and id_container cannot be used", acct.Name)
+		if canServe {
+			checkAccountFiles(r, acct, in.Config.IDFile)
+		} else {
+			// The account's files can only be read as the account, which needs root.
+			r.info("the shell, authorized_keys and id_container of %q are not checked: run jobsshd doctor as root or as %q", acct.Name, acct.Name)
 		}
 	}
 	checkPort(r, in.Config.Bind, in.Config.Port, in.Config.StrictPort)
 	checkStateDir(r, in.Config.StateDir, in.EUID)
 	checkPID1Environ(r, in.PID1Environ, in.EUID)
 	return r
+}
+
+// checkAccountFiles checks what a login reads as the account: the shell, the keys it may
+// log in with, and that there is at least one way in.
+func checkAccountFiles(r *Report, a *account, idFile string) {
+	checkShell(r, a)
+	usableKeys := checkAuthorizedKeys(r, a)
+	idUsable := checkUserKey(r, a, idFile)
+	if usableKeys == 0 && !idUsable {
+		r.fail("fix the id_container findings above, or add a public key to "+authorizedKeysPath(a),
+			"no way to log in as %q: authorized_keys holds no usable key and id_container cannot be used", a.Name)
+	}
 }

@@ -14,14 +14,9 @@ const atEACCESS = 0x200
 // (<fcntl.h> AT_FDCWD).
 const atFDCWD = -100
 
-// asAccount runs fn with the account's filesystem identity, as the agent does before it
-// opens a file of the account's, when euid allows that (root, or the account itself).
-// Otherwise fn runs as this process: the identity check has already failed, and the
-// findings are then about what this process sees.
-func asAccount(euid, uid, gid int, groups []int, fn func() error) error {
-	if euid != 0 && euid != uid {
-		return fn()
-	}
+// asAccount runs fn with the account's identity, as the agent does before it opens a
+// file of the account's. The process must be root or the account itself (checkIdentity).
+func asAccount(uid, gid int, groups []int, fn func() error) error {
 	return asuser.Do(uid, gid, groups, fn)
 }
 

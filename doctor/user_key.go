@@ -22,12 +22,12 @@ const maxKeyFileSize = 64 << 10
 // paths. It reports whether the key can be used to log in (it exists and is fine, or
 // can be created). Everything is looked at with the account's identity and primary
 // group, as EnsureUserKey does.
-func checkUserKey(r *Report, a *account, idFile string, euid int) bool {
+func checkUserKey(r *Report, a *account, idFile string) bool {
 	if idFile == "" {
 		idFile = filepath.Join(a.Home, "id_container")
 	}
 	var usable bool
-	err := asAccount(euid, int(a.UID), int(a.GID), []int{int(a.GID)}, func() error {
+	err := asAccount(int(a.UID), int(a.GID), []int{int(a.GID)}, func() error {
 		k := checkPrivateKey(r, a, idFile)
 		pubOK := checkDerivedFile(r, idFile+".pub", k.exists, func(data []byte) error {
 			return matchesPublicKey(data, k.pub)

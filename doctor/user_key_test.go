@@ -62,7 +62,7 @@ func TestCheckUserKey(t *testing.T) {
 			}
 			tt.setup(t, path)
 			r := &Report{}
-			if got := checkUserKey(r, a, path, os.Geteuid()); got != tt.wantUsable {
+			if got := checkUserKey(r, a, path); got != tt.wantUsable {
 				t.Errorf("usable: got %v, want %v; findings:\n%s", got, tt.wantUsable, dump(r))
 			}
 			want(t, r, only(t, r, tt.wantSub), tt.wantSev, tt.wantFix)
@@ -84,7 +84,7 @@ func TestCheckUserKeyOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &Report{}
-	if checkUserKey(r, a, path, 0) {
+	if checkUserKey(r, a, path) {
 		t.Errorf("usable: got true for a key of uid 54321, want false")
 	}
 	want(t, r, only(t, r, "belongs to uid 54321"), Fail, "chown 0:0 "+path)

@@ -58,7 +58,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.BoolVar(&o.gatewayPorts, "gateway-ports", false, "let remote forwards (ssh -R) listen on all interfaces when the client asks; otherwise they listen on loopback only")
 	o.access.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: jobsshd [serve] [flags] | jobsshd version\n\nEvery flag can also be set as JOBSSHD_<FLAG> (e.g. JOBSSHD_STATE_DIR); a flag wins over its variable.\n\n")
+		fmt.Fprintf(stderr, "Usage: jobsshd [serve] [flags] | jobsshd doctor [flags] | jobsshd version\n\ndoctor takes serve's flags and reports why logins to that account would fail.\nEvery flag can also be set as JOBSSHD_<FLAG> (e.g. JOBSSHD_STATE_DIR); a flag wins over its variable.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

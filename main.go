@@ -61,12 +61,14 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			return exitOK
 		case "serve":
 			args = args[1:]
+		case "doctor":
+			return doctorCommand(args[1:], getenv, stdout, stderr)
 		case "sftp-server":
 			return sftpServer(os.Stdin, stdout, stderr, getenv)
 		case "scp":
 			return scpServer(args[1:], os.Stdin, stdout, stderr)
 		default:
-			fmt.Fprintf(stderr, "jobsshd: unknown command %q: the commands are serve (the default), sftp-server, scp and version\n", args[0])
+			fmt.Fprintf(stderr, "jobsshd: unknown command %q: the commands are serve (the default), doctor, sftp-server, scp and version\n", args[0])
 			return exitUsage
 		}
 	}

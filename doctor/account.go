@@ -1,0 +1,119 @@
+package doctor
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"jobsshd/agent"
+)
+
+// account is the served account with its groups as ints, as the keys package takes them.
+type account struct {
+	*agent.Account
+	gids []int // primary group first
+}
+
+// checkAccount reports which account serve would serve and why, and returns it, or nil
+// when there is none.
+func checkAccount(r *Report, in Input) *account {
+	if in.AccountErr != nil {
+		r.fail("pass --user NAME (or set JOBSSHD_USER) with the account to serve",
+			"no account to serve: %v", in.AccountErr)
+		return nil
+	}
+	name := in.Config.User
+	a, err := in.Config.LookupAccount(name)
+	if err != nil {
+		r.fail(fmt.Sprintf("create the account (useradd -m %s) or pass --user with an account of this container", name),
+			"account %q: %v", name, err)
+		return nil
+	}
+	r.ok("account %q (uid %d, gid %d, home %s, shell %s), %s", a.Name, a.UID, a.GID, a.Home, a.Shell,
+		accountChoice(in))
+	acct := &account{Account: a}
+	for _, g := range a.Groups {
+		acct.gids = append(acct.gids, int(g))
+	}
+	return acct
+}
+
+// accountChoice explains how serve picks the account, following agent.DefaultAccountName.
+func accountChoice(in Input) string {
+	switch {
+	case in.UserGiven:
+		return "named by --user or JOBSSHD_USER"
+	case in.EUID != 0:
+		return "the account jobsshd runs as (no --user given)"
+	case in.Config.User == "work":
+		return "the default as root: \"work\" exists (no --user given)"
+	default:
+		return fmt.Sprintf("the default as root: \"work\" does not exist, %q does (no --user given)", in.Config.User)
+	}
+}
+
+// checkIdentity applies agent.New's rule: root serves any account, anyone else only
+// itself. It reports whether jobsshd may serve a.
+func checkIdentity(r *Report, a *account, euid int) bool {
+	switch {
+	case euid == 0:
+		r.ok("jobsshd runs as root and can serve %q", a.Name)
+		return true
+	case uint32(euid) == a.UID:
+		r.ok("jobsshd runs as %q itself (uid %d)", a.Name, euid)
+		return true
+	}
+	fix := fmt.Sprintf("run jobsshd as root or as %q, or drop --user to serve the account it runs as", a.Name)
+	if a.UID == 0 {
+		fix = "run jobsshd as root, or drop --user to serve the account it runs as"
+	}
+	r.fail(fix, "jobsshd runs as uid %d and can serve only that account, not %q (uid %d): it refuses to start", euid, a.Name, a.UID)
+	return false
+}
+
+// checkShell checks that the account's login shell is a file the account may execute:
+// shell sessions and exec requests run through it (SFTP and scp do not).
+func checkShell(r *Report, a *account) {
+	var statErr, execErr error
+	var fi fs.FileInfo
+	err := asAccount(int(a.UID), int(a.GID), a.gids, func() error {
+		fi, statErr = os.Stat(a.Shell)
+		if statErr == nil && fi.Mode().IsRegular() {
+			execErr = accessible(a.Shell, 1)
+		}
+		return nil
+	})
+	fixShell := fmt.Sprintf("usermod -s /bin/bash %s (or install %s)", a.Name, a.Shell)
+	switch {
+	case err != nil:
+		r.fail(fixShell, "login shell %s: check as %q: %v", a.Shell, a.Name, err)
+	case errors.Is(statErr, fs.ErrNotExist):
+		r.fail(fixShell, "login shell %s of %q does not exist: shell and command logins fail (SFTP still works)", a.Shell, a.Name)
+	case statErr != nil:
+		r.fail(fixShell, "login shell %s of %q: %v: shell and command logins fail (SFTP still works)", a.Shell, a.Name, statErr)
+	case !fi.Mode().IsRegular():
+		r.fail(fixShell, "login shell %s of %q is not a regular file (%s): shell and command logins fail", a.Shell, a.Name, fi.Mode().Type())
+	case execErr != nil:
+		r.fail(fmt.Sprintf("chmod a+x %s, or %s", a.Shell, fixShell),
+			"login shell %s is not executable by %q: %v: shell and command logins fail", a.Shell, a.Name, execErr)
+	default:
+		r.ok("login shell %s exists and %q may execute it", a.Shell, a.Name)
+	}
+}
+
+// checkHome checks that the home directory exists: sessions start in it (in / without
+// it), and the default id_container and authorized_keys live there.
+func checkHome(r *Report, a *account) {
+	fi, err := os.Stat(a.Home)
+	switch {
+	case err != nil:
+		r.warn(fmt.Sprintf("mkdir -m 700 %s && chown %d:%d %s", a.Home, a.UID, a.GID, a.Home),
+			"home directory of %q: %v: sessions start in /, and keys kept there cannot be used", a.Name, err)
+	case !fi.IsDir():
+		r.warn(fmt.Sprintf("replace %s with a directory owned by %s, or change the home with usermod -d", a.Home, a.Name),
+			"home %s of %q is not a directory: sessions start in /", a.Home, a.Name)
+	default:
+		r.ok("home directory %s exists", a.Home)
+	}
+}

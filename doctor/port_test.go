@@ -1,0 +1,45 @@
+package doctor
+
+import (
+	"net"
+	"testing"
+)
+
+func TestCheckPort(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { held.Close() })
+	taken := held.Addr().(*net.TCPAddr).Port
+
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	freePort := free.Addr().(*net.TCPAddr).Port
+	if err := free.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name    string
+		port    int
+		strict  bool
+		wantSub string
+		wantSev Severity
+		wantFix string
+	}{
+		{name: "free", port: freePort, wantSub: "is free on 127.0.0.1", wantSev: OK},
+		{name: "random", port: 0, wantSub: "random free port", wantSev: Info},
+		{name: "taken", port: taken, wantSub: "will use a random free port unless --strict-port", wantSev: Warn, wantFix: "free port"},
+		{name: "taken and strict", port: taken, strict: true, wantSub: "--strict-port is set", wantSev: Fail, wantFix: "drop --strict-port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Report{}
+			checkPort(r, "127.0.0.1", tt.port, tt.strict)
+			want(t, r, only(t, r, tt.wantSub), tt.wantSev, tt.wantFix)
+		})
+	}
+}

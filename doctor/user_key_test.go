@@ -1,0 +1,91 @@
+package doctor
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+)
+
+func TestCheckUserKey(t *testing.T) {
+	priv, pub := newKey(t)
+	_, otherPub := newKey(t)
+	tests := []struct {
+		name       string
+		setup      func(t *testing.T, path string)
+		wantUsable bool
+		wantSub    string
+		wantSev    Severity
+		wantFix    string
+	}{
+		{name: "missing", setup: func(t *testing.T, path string) {}, wantUsable: true,
+			wantSub: "creates it (with .pub and .ppk)", wantSev: Info},
+		{name: "directory missing", setup: func(t *testing.T, path string) {
+			if err := os.Remove(filepath.Dir(path)); err != nil {
+				t.Fatal(err)
+			}
+		}, wantSub: "cannot create it", wantSev: Fail, wantFix: "mkdir -p"},
+		{name: "fine", setup: func(t *testing.T, path string) {
+			writeFile(t, path, priv, 0o600)
+			writeFile(t, path+".pub", ssh.MarshalAuthorizedKey(pub), 0o644)
+		}, wantUsable: true, wantSub: "owner and mode 0600 fine", wantSev: OK},
+		{name: "group-readable", setup: func(t *testing.T, path string) {
+			writeFile(t, path, priv, 0o640)
+		}, wantSub: "accessible by group or others (mode 0640)", wantSev: Fail, wantFix: "chmod 600 "},
+		{name: "symlink", setup: func(t *testing.T, path string) {
+			writeFile(t, path+".real", priv, 0o600)
+			if err := os.Symlink(path+".real", path); err != nil {
+				t.Fatal(err)
+			}
+		}, wantSub: "is a symlink", wantSev: Fail, wantFix: "rm "},
+		{name: "does not parse", setup: func(t *testing.T, path string) {
+			writeFile(t, path, []byte("not a key\n"), 0o600)
+		}, wantSub: "does not parse", wantSev: Fail, wantFix: "mv "},
+		{name: "stale .pub", setup: func(t *testing.T, path string) {
+			writeFile(t, path, priv, 0o600)
+			writeFile(t, path+".pub", ssh.MarshalAuthorizedKey(otherPub), 0o644)
+		}, wantUsable: true, wantSub: "a key that does not log in", wantSev: Warn, wantFix: "rm "},
+		{name: ".ppk symlink", setup: func(t *testing.T, path string) {
+			writeFile(t, path, priv, 0o600)
+			if err := os.Symlink("/etc/passwd", path+".ppk"); err != nil {
+				t.Fatal(err)
+			}
+		}, wantSub: ".ppk is a symlink", wantSev: Fail, wantFix: "rm "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := selfAccount(t)
+			path := filepath.Join(a.Home, "keys", "id_container")
+			if err := os.Mkdir(filepath.Dir(path), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			tt.setup(t, path)
+			r := &Report{}
+			if got := checkUserKey(r, a, path); got != tt.wantUsable {
+				t.Errorf("usable: got %v, want %v; findings:\n%s", got, tt.wantUsable, dump(r))
+			}
+			want(t, r, only(t, r, tt.wantSub), tt.wantSev, tt.wantFix)
+		})
+	}
+}
+
+// TestCheckUserKeyOwner: a key that belongs to another uid is refused (as the agent's
+// readPrivateFile does). Needs root to give the file away.
+func TestCheckUserKeyOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to chown a file to another uid")
+	}
+	priv, _ := newKey(t)
+	a := selfAccount(t)
+	path := filepath.Join(a.Home, "id_container")
+	writeFile(t, path, priv, 0o600)
+	if err := os.Chown(path, 54321, 54321); err != nil {
+		t.Fatal(err)
+	}
+	r := &Report{}
+	if checkUserKey(r, a, path) {
+		t.Errorf("usable: got true for a key of uid 54321, want false")
+	}
+	want(t, r, only(t, r, "belongs to uid 54321"), Fail, "chown 0:0 "+path)
+}

@@ -1,0 +1,175 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// doctorAccount is the account the doctor tests break and repair; no other test uses it,
+// and its subtests run one after another.
+const doctorAccount = "jobtest-doctor"
+
+// doctorResult is one run of `jobsshd doctor`.
+type doctorResult struct {
+	ExitCode int
+	Stdout   string
+	Stderr   string
+}
+
+// runDoctor runs `jobsshd doctor` for acct with hermetic flags (loopback, the given
+// port, a fresh state dir and id_container directory) and extra flags.
+func runDoctor(t *testing.T, acct account, port int, extra ...string) doctorResult {
+	t.Helper()
+	args := []string{"doctor", "--user", acct.Name, "--bind", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--state-dir", filepath.Join(t.TempDir(), "state"),
+		"--id-file", filepath.Join(accountTempDir(t, acct), "id_container")}
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, append(args, extra...)...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := doctorResult{Stdout: stdout.String(), Stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		res.ExitCode = exit.ExitCode()
+	default:
+		t.Fatalf("run jobsshd %s: %v", strings.Join(args, " "), err)
+	}
+	return res
+}
+
+// findingWithFix returns the report line that starts with severity and matches what,
+// and the fix line under it ("" when none), failing the test when there is no such line.
+func (r doctorResult) findingWithFix(t *testing.T, severity string, what *regexp.Regexp) (line, fix string) {
+	t.Helper()
+	lines := strings.Split(r.Stdout, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, severity+"  ") && what.MatchString(l) {
+			if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "      fix: ") {
+				fix = strings.TrimPrefix(lines[i+1], "      fix: ")
+			}
+			return l, fix
+		}
+	}
+	t.Fatalf("no %s line matching %q in the report:\n%s\nstderr: %s", severity, what, r.Stdout, r.Stderr)
+	return "", ""
+}
+
+func TestDoctor(t *testing.T) {
+	acct := testAccount(t, doctorAccount)
+	key := newClientKey(t, "doctor")
+	goodLine := pub(t, key)
+
+	t.Run("healthy", func(t *testing.T) {
+		path := writeAuthorizedKeys(t, acct, goodLine)
+		res := runDoctor(t, acct, freePort(t))
+		if res.ExitCode != 0 {
+			t.Fatalf("exit code: got %d, want 0; report:\n%s\nstderr: %s", res.ExitCode, res.Stdout, res.Stderr)
+		}
+		if strings.Contains(res.Stdout, "FAIL  ") {
+			t.Errorf("healthy account: got a FAIL finding:\n%s", res.Stdout)
+		}
+		for _, want := range []string{
+			`^OK    account "` + doctorAccount + `"`,
+			`^OK    login shell /bin/bash`,
+			`^OK    ` + regexp.QuoteMeta(path) + `: 1 usable key$`,
+			`^OK    port \d+ is free on 127\.0\.0\.1`,
+			`^no problem found|^\d+ warnings?, no failure`,
+		} {
+			if !regexp.MustCompile("(?m)" + want).MatchString(res.Stdout) {
+				t.Errorf("report has no line matching %q:\n%s", want, res.Stdout)
+			}
+		}
+		// What doctor calls healthy really lets the key in.
+		a := startAgent(t, agentOptions{User: acct.Name})
+		if r := a.SSH(t, sshCall{Key: key, Command: "echo in"}); r.ExitCode != 0 || r.Stdout != "in\n" {
+			t.Errorf("login with the key doctor found usable: got %s, want exit 0 and \"in\\n\"", r)
+		}
+	})
+
+	t.Run("world-writable authorized_keys", func(t *testing.T) {
+		path := writeAuthorizedKeys(t, acct, goodLine)
+		if err := os.Chmod(path, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		res := runDoctor(t, acct, freePort(t))
+		if res.ExitCode != 1 {
+			t.Errorf("exit code: got %d, want 1; report:\n%s", res.ExitCode, res.Stdout)
+		}
+		_, fix := res.findingWithFix(t, "FAIL", regexp.MustCompile(regexp.QuoteMeta(path)+`.*writable by group or others`))
+		if fix != "chmod go-w "+path {
+			t.Errorf("fix: got %q, want %q", fix, "chmod go-w "+path)
+		}
+	})
+
+	t.Run("bad key line", func(t *testing.T) {
+		path := writeAuthorizedKeys(t, acct, goodLine, "# a comment", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBroken")
+		res := runDoctor(t, acct, freePort(t))
+		if res.ExitCode != 0 {
+			t.Errorf("exit code: got %d, want 0 (the other key still works); report:\n%s", res.ExitCode, res.Stdout)
+		}
+		_, fix := res.findingWithFix(t, "WARN", regexp.MustCompile(regexp.QuoteMeta(path)+` line 3 is ignored`))
+		if !strings.Contains(fix, "line 3 of "+path) {
+			t.Errorf("fix: got %q, want it to name line 3 of %s", fix, path)
+		}
+		res.findingWithFix(t, "OK", regexp.MustCompile(regexp.QuoteMeta(path)+`: 1 usable key$`))
+	})
+
+	t.Run("missing shell", func(t *testing.T) {
+		writeAuthorizedKeys(t, acct, goodLine)
+		setShell(t, acct.Name, "/nonexistent/shell")
+		t.Cleanup(func() { setShell(t, acct.Name, "/bin/bash") })
+		res := runDoctor(t, acct, freePort(t))
+		if res.ExitCode != 1 {
+			t.Errorf("exit code: got %d, want 1; report:\n%s", res.ExitCode, res.Stdout)
+		}
+		_, fix := res.findingWithFix(t, "FAIL", regexp.MustCompile(`login shell /nonexistent/shell .*does not exist`))
+		if !strings.Contains(fix, "usermod -s /bin/bash "+acct.Name) {
+			t.Errorf("fix: got %q, want the usermod command", fix)
+		}
+	})
+
+	t.Run("port taken", func(t *testing.T) {
+		writeAuthorizedKeys(t, acct, goodLine)
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		port := ln.Addr().(*net.TCPAddr).Port
+
+		res := runDoctor(t, acct, port)
+		if res.ExitCode != 0 {
+			t.Errorf("without --strict-port: exit code: got %d, want 0; report:\n%s", res.ExitCode, res.Stdout)
+		}
+		res.findingWithFix(t, "WARN", regexp.MustCompile(`port `+strconv.Itoa(port)+` is taken.*random free port unless --strict-port`))
+
+		res = runDoctor(t, acct, port, "--strict-port")
+		if res.ExitCode != 1 {
+			t.Errorf("with --strict-port: exit code: got %d, want 1; report:\n%s", res.ExitCode, res.Stdout)
+		}
+		_, fix := res.findingWithFix(t, "FAIL", regexp.MustCompile(`port `+strconv.Itoa(port)+` is taken.*--strict-port is set`))
+		if !strings.Contains(fix, "drop --strict-port") {
+			t.Errorf("fix: got %q, want it to offer dropping --strict-port", fix)
+		}
+	})
+}
+
+// setShell changes name's login shell, serialized with the other account changes.
+func setShell(t *testing.T, name, shell string) {
+	t.Helper()
+	accountMu.Lock()
+	defer accountMu.Unlock()
+	runOrFatal(t, "usermod", "-s", shell, name)
+}

@@ -30,7 +30,9 @@ func TestAccessFlags(t *testing.T) {
 	}{
 		{name: "defaults", want: defaultAccess},
 		{name: "key sources", args: []string{"--authorized-keys", "/a", "--authorized-keys", "/b", "--trusted-user-ca", "/ca1,/ca2"},
-			want: with(func(a *accessOptions) { a.authorizedKeysFiles, a.trustedUserCAs = stringList{"/a", "/b"}, stringList{"/ca1", "/ca2"} })},
+			want: with(func(a *accessOptions) {
+				a.authorizedKeysFiles, a.trustedUserCAs = stringList{"/a", "/b"}, stringList{"/ca1", "/ca2"}
+			})},
 		{name: "inline keys are not a file list", env: map[string]string{"JOBSSHD_AUTHORIZED_KEYS": "ssh-ed25519 AAAA x\nssh-ed25519 BBBB y"},
 			want: defaultAccess, wantInline: "ssh-ed25519 AAAA x\nssh-ed25519 BBBB y"},
 		{name: "cidrs", args: []string{"--allow-cidr", "10.1.2.3/8, 192.168.1.5,fd00::/8", "--allow-cidr", "::ffff:127.0.0.0/104"},

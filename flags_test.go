@@ -1,9 +1,9 @@
 package main
 
 import (
-	"reflect"
 	"bytes"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 )

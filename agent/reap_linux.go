@@ -95,7 +95,7 @@ type reapedChild struct {
 const maxReapsPerRound = 256
 
 // reapUnowned reaps exited children that nobody registered, at most max of them; more
-// reports that it stopped at max. It stops early at the first exited child that is
+// reports that it stopped at its bound and another round should follow. It stops early at the first exited child that is
 // registered: the kernel names exited children one at a time, first come first, so that
 // one hides any behind it until its owner reaps it and forget wakes the reaper.
 func (r *childRegistry) reapUnowned(max int) (reaped []reapedChild, more bool) {
@@ -121,7 +121,7 @@ func (r *childRegistry) reapUnowned(max int) (reaped []reapedChild, more bool) {
 		// Otherwise the pid was an owned child that its owner reaped (and forgot) since the
 		// peek: it is gone, and the next peek names another.
 	}
-	return reaped, false
+	return reaped, true // bounded: the next round goes on
 }
 
 // inheritsOrphans reports whether the kernel reparents orphaned processes to this one:

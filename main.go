@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -105,6 +106,12 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
 		return exitFailure
 	}
+	// As PID 1 of its container, jobsshd inherits its sessions' orphaned background
+	// jobs; it reaps them until the last session is gone.
+	reapCtx, stopReaping := context.WithCancel(context.Background())
+	var reaper sync.WaitGroup
+	reaper.Go(func() { agent.ReapOrphans(reapCtx, logger) })
+	defer func() { stopReaping(); reaper.Wait() }()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	served := make(chan error, 1)

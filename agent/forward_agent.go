@@ -52,15 +52,13 @@ func (c *connection) agentSocketPath() (string, error) {
 // MkdirTemp picks an unpredictable name and fails rather than reuse an existing one, so
 // the account cannot plant the directory beforehand, and no other account can reach
 // the socket. The directory is in the agent's temp dir ($TMPDIR or /tmp), which the
-// sessions share.
+// sessions share, or in the account's home when that fails (see agentSocketDir).
 func (s *Server) newAgentSocket() (*agentSocket, error) {
 	var dir string
 	err := s.asAccount(func() error {
 		var err error
-		if dir, err = os.MkdirTemp("", "jobsshd-agent-"); err != nil {
-			return err
-		}
-		return os.Chmod(dir, 0o700) // MkdirTemp's mode is 0700 less the umask already; be exact
+		dir, err = agentSocketDir(os.TempDir(), s.account.Home)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create agent socket directory as %s: %w", s.account.Name, err)
@@ -71,6 +69,23 @@ func (s *Server) newAgentSocket() (*agentSocket, error) {
 		return nil, fmt.Errorf("agent socket: %w", err)
 	}
 	return &agentSocket{srv: s, dir: dir, sock: sock}, nil
+}
+
+// agentSocketDir creates the directory for an agent socket, mode 0700, in tmp, or in
+// home when tmp is missing or not writable: a minimal image (a static binary and
+// nothing else) has no /tmp, and without this fallback `ssh -A` would fail there. The
+// home passed StrictModes when its authorized_keys was read (owned by the account or
+// root, not writable by group or others), so no other account can reach the socket
+// there either. It runs as the account.
+func agentSocketDir(tmp, home string) (string, error) {
+	dir, err := os.MkdirTemp(tmp, "jobsshd-agent-")
+	if err != nil {
+		var homeErr error
+		if dir, homeErr = os.MkdirTemp(home, ".jobsshd-agent-"); homeErr != nil {
+			return "", fmt.Errorf("%w; in the home directory instead: %w", err, homeErr)
+		}
+	}
+	return dir, os.Chmod(dir, 0o700) // MkdirTemp's mode is 0700 less the umask already; be exact
 }
 
 // close stops forwarding new agent connections and removes the socket and its directory.

@@ -86,7 +86,7 @@ func (s *Server) startProcess(sess *session, prog program) (*process, error) {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = p.tty.slave, p.tty.slave, p.tty.slave
 		cmd.SysProcAttr.Setctty = true
 		cmd.SysProcAttr.Ctty = 0 // the child's stdin
-		if err := cmd.Start(); err != nil {
+		if err := ownChildren.start(cmd); err != nil {
 			p.tty.close()
 			return nil, fmt.Errorf("start %s for %s: %w", prog.path, acct.Name, err)
 		}
@@ -123,7 +123,7 @@ func (s *Server) startProcess(sess *session, prog program) (*process, error) {
 		}
 		cmd.ExtraFiles = []*os.File{logW} // descriptor 3 in the child
 	}
-	if err := cmd.Start(); err != nil {
+	if err := ownChildren.start(cmd); err != nil {
 		closeAll(pipes[:])
 		closeAll([][2]*os.File{{logR, logW}})
 		return nil, fmt.Errorf("start %s for %s: %w", prog.path, acct.Name, err)
@@ -252,6 +252,7 @@ func (p *process) wait() exitResult {
 	p.exited.Store(true)
 	p.killMu.Unlock()
 	err := p.cmd.Wait()
+	ownChildren.forget(p.cmd.Process.Pid)
 	if p.tty != nil {
 		_ = p.tty.master.SetReadDeadline(time.Now().Add(ptyDrainIdle)) // wake a blocked read
 	}

@@ -1,0 +1,215 @@
+package agent
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// An exited process stays a zombie, holding its pid, until its parent waits for it.
+// jobsshd waits for every program it starts (process.wait). But when it is PID 1 of its
+// PID namespace (an image whose entrypoint is jobsshd, `unshare --pid --fork jobsshd`)
+// or a child subreaper, the kernel also makes it the parent of every process orphaned
+// below it, such as a session's background job (`sleep 9 &` and exit): nobody else will
+// ever wait for those, and their zombies pile up until the namespace runs out of pids.
+//
+// ReapOrphans waits for those and only those. A zombie that is one of the agent's own
+// programs must be left alone: process.wait needs its exit status (RFC 4254 §6.10), and
+// relies on its pid staying reserved until it reaps it (see process.killGroup). So every
+// child the agent starts is registered (ownChildren.start) before the reaper may look,
+// and the reaper reaps only exited children that are not registered.
+
+// ownChildren is the registry of this process's children that a goroutine will wait
+// for. It is the process's, not a Server's: children belong to the process, and a
+// reaper that knew only one Server's programs would steal another's.
+var ownChildren = newChildRegistry()
+
+// childRegistry tracks the children that their starter waits for itself.
+type childRegistry struct {
+	// gate is held shared from before a child is started until its pid is registered,
+	// and exclusively while the reaper picks and reaps: a child that exits at once is
+	// therefore registered before the reaper can see it.
+	gate sync.RWMutex
+	mu   sync.Mutex  // guards pids
+	pids map[int]int // pid → registrations not yet forgotten
+	// waited wakes the reaper after an owner reaped its child: the kernel shows the
+	// reaper one exited child at a time, and an owned one hides the rest until reaped.
+	waited chan struct{}
+}
+
+func newChildRegistry() *childRegistry {
+	return &childRegistry{pids: map[int]int{}, waited: make(chan struct{}, 1)}
+}
+
+// start starts cmd and registers its pid. Every child this process starts must be
+// started through it, or a reaper may take its exit status (cmd.Wait then fails with
+// ECHILD); the caller must call forget once cmd.Wait has returned.
+func (r *childRegistry) start(cmd *exec.Cmd) error {
+	r.gate.RLock()
+	defer r.gate.RUnlock()
+	if err := cmd.Start(); err != nil {
+		return err // Start already waited for a child that failed to exec
+	}
+	r.mu.Lock()
+	r.pids[cmd.Process.Pid]++
+	r.mu.Unlock()
+	return nil
+}
+
+// forget drops pid, which its owner has reaped, and wakes the reaper.
+func (r *childRegistry) forget(pid int) {
+	r.mu.Lock()
+	// A count, not a flag: once reaped, pid may already belong to a newer child, which
+	// registered it again before this forget.
+	if r.pids[pid]--; r.pids[pid] <= 0 {
+		delete(r.pids, pid)
+	}
+	r.mu.Unlock()
+	select {
+	case r.waited <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+func (r *childRegistry) owned(pid int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pids[pid] > 0
+}
+
+// reapedChild is an orphan the reaper waited for, for the log.
+type reapedChild struct {
+	pid    int
+	code   int32 // CLD_EXITED, CLD_KILLED or CLD_DUMPED
+	status int32 // the exit status, or the signal number
+}
+
+// maxReapsPerRound bounds one round of reapUnowned; the reaper goes on with another.
+const maxReapsPerRound = 256
+
+// reapUnowned reaps exited children that nobody registered, at most max of them; more
+// reports that it stopped at its bound and another round should follow. It stops early at the first exited child that is
+// registered: the kernel names exited children one at a time, first come first, so that
+// one hides any behind it until its owner reaps it and forget wakes the reaper.
+func (r *childRegistry) reapUnowned(max int) (reaped []reapedChild, more bool) {
+	r.gate.Lock() // no child is between Start and its registration
+	defer r.gate.Unlock()
+	for tries := 0; tries < 2*max; tries++ {
+		if len(reaped) == max {
+			return reaped, true
+		}
+		var peek siginfoChild // zero: si_pid stays 0 when no child has exited
+		err := waitid(unix.P_ALL, 0, &peek, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || peek.Pid == 0 || r.owned(int(peek.Pid)) {
+			return reaped, false // ECHILD (no children at all), none exited, or an owned one
+		}
+		var info siginfoChild
+		err = waitid(unix.P_PID, int(peek.Pid), &info, unix.WEXITED|unix.WNOHANG)
+		if err == nil && info.Pid != 0 {
+			reaped = append(reaped, reapedChild{pid: int(info.Pid), code: info.Code, status: info.Status})
+		}
+		// Otherwise the pid was an owned child that its owner reaped (and forgot) since the
+		// peek: it is gone, and the next peek names another.
+	}
+	return reaped, true // bounded: the next round goes on
+}
+
+// inheritsOrphans reports whether the kernel reparents orphaned processes to this one:
+// it is PID 1 of its PID namespace, or a child subreaper (PR_SET_CHILD_SUBREAPER,
+// which a launcher may set before it execs jobsshd: it survives execve).
+func inheritsOrphans() bool {
+	if os.Getpid() == 1 {
+		return true
+	}
+	var subreaper int32
+	err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&subreaper)), 0, 0, 0)
+	return err == nil && subreaper != 0
+}
+
+// ReapOrphans reaps, until ctx is done, the orphaned processes the kernel hands to
+// jobsshd when it is PID 1 of its PID namespace or a child subreaper, leaving the
+// agent's own programs to their sessions. Otherwise orphans go to some other init, and it
+// returns at once. Run it in a goroutine the caller waits for.
+func ReapOrphans(ctx context.Context, log *slog.Logger) {
+	if !inheritsOrphans() {
+		return
+	}
+	log.Debug("reaping orphaned processes", "pid", os.Getpid())
+	sigchld := make(chan os.Signal, 1)
+	signal.Notify(sigchld, syscall.SIGCHLD)
+	defer signal.Stop(sigchld)
+	ownChildren.reapLoop(ctx, sigchld, log)
+}
+
+// reapLoop reaps unowned children now, then whenever a child exits (SIGCHLD; signals
+// coalesce, so each round reaps all it can) or an owner reaped its child.
+func (r *childRegistry) reapLoop(ctx context.Context, sigchld <-chan os.Signal, log *slog.Logger) {
+	for {
+		reaped, more := r.reapUnowned(maxReapsPerRound)
+		for _, c := range reaped {
+			log.Debug("reaped orphaned process", "pid", c.pid, "how", cldName(c.code), "status", c.status)
+		}
+		if more {
+			if ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-sigchld:
+		case <-r.waited:
+		}
+	}
+}
+
+// si_code values of a child's siginfo (include/uapi/asm-generic/siginfo.h), which
+// x/sys/unix does not name.
+const (
+	cldExited = 1
+	cldKilled = 2
+	cldDumped = 3
+)
+
+func cldName(code int32) string {
+	switch code {
+	case cldExited:
+		return "exited"
+	case cldKilled:
+		return "killed"
+	case cldDumped:
+		return "dumped"
+	}
+	return "other"
+}
+
+// is64bit is 1 on 64-bit hosts, 0 on 32-bit ones.
+const is64bit = ^uint(0) >> 63
+
+// siginfoChild is siginfo_t as waitid fills it for a child (the layout Go's
+// internal/syscall/unix.SiginfoChild uses): x/sys/unix.Siginfo hides si_pid.
+type siginfoChild struct {
+	Signo  int32
+	_      int32          // si_errno (si_code on MIPS)
+	Code   int32          // si_code (si_errno on MIPS; only the log reads it)
+	_      [is64bit]int32 // the union is pointer-aligned on 64-bit hosts
+	Pid    int32
+	UID    uint32
+	Status int32
+	_      [128 - (6+is64bit)*4]byte
+}
+
+func waitid(idType, id int, info *siginfoChild, options int) error {
+	return unix.Waitid(idType, id, (*unix.Siginfo)(unsafe.Pointer(info)), options, nil)
+}

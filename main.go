@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -82,7 +81,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 }
 
 func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writer) int {
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
+	logger := newLogger(stderr, opts.logLevel, opts.jsonLogs)
 	cfg, err := opts.config(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "jobsshd: %v\n", err)

@@ -61,7 +61,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		case "serve":
 			args = args[1:]
 		case "sftp-server":
-			return sftpServer(os.Stdin, stdout, stderr, getenv)
+			return sftpServer(args[1:], os.Stdin, stdout, stderr, getenv)
 		case "scp":
 			return scpServer(args[1:], os.Stdin, stdout, stderr)
 		default:

@@ -234,6 +234,8 @@ const shutdownHangupWait = 2 * time.Second
 // then its channels and requests until the client leaves (see connection).
 func (s *Server) serveConn(c net.Conn) {
 	log := s.log.With("remote", c.RemoteAddr().String())
+	start := time.Now()
+	log.Info("connection opened", "event", "connection.open")
 	select {
 	case s.unauthenticated <- struct{}{}:
 	default:
@@ -241,7 +243,7 @@ func (s *Server) serveConn(c net.Conn) {
 		// clients show them with -v.
 		_, _ = fmt.Fprintf(c, "jobsshd: too many unauthenticated connections (%d), try again later\r\n", s.cfg.MaxUnauthenticated)
 		c.Close()
-		log.Warn("connection refused: too many unauthenticated connections", "max", s.cfg.MaxUnauthenticated)
+		log.Warn("connection refused: too many unauthenticated connections", "event", "connection.close", "max", s.cfg.MaxUnauthenticated)
 		return
 	}
 	_ = c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout)) // LoginGraceTime
@@ -249,17 +251,17 @@ func (s *Server) serveConn(c net.Conn) {
 	<-s.unauthenticated
 	if err != nil {
 		c.Close()
-		log.Info("login refused", "reason", refusalReason(err))
+		log.Info("login refused", "event", "connection.close", "reason", refusalReason(err), "duration", time.Since(start).Round(time.Millisecond))
 		return
 	}
 	_ = c.SetDeadline(time.Time{})
 	log = log.With("user", conn.User())
-	log.Info("login", "key", conn.Permissions.Extensions[extKeyFingerprint],
+	log.Info("login", "event", "auth.accept", "key", conn.Permissions.Extensions[extKeyFingerprint],
 		"key_source", conn.Permissions.Extensions[extKeySource], "client", string(conn.ClientVersion()))
 
 	newConnection(s, conn, log).serve(chans, reqs)
 	_ = conn.Close() // already closed by the client in the usual case
-	log.Info("connection closed")
+	log.Info("connection closed", "event", "connection.close", "duration", time.Since(start).Round(time.Millisecond))
 }
 
 // selfExecutable is the path this binary runs from; file transfer sessions start it

@@ -1,10 +1,14 @@
 package integration
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -142,5 +146,71 @@ func TestAuditLogJSON(t *testing.T) {
 	logRecord(t, a, "connection.open", map[string]any{"remote": login["remote"]})
 	if rec := logRecord(t, a, "connection.close", map[string]any{"user": user}); rec["duration"] == nil {
 		t.Errorf("connection.close = %v, want a duration", rec)
+	}
+}
+
+// TestAuditLogClientKilled: an upload cut off by a killed client still gets its
+// file.close, with the bytes that arrived, in the agent's log (text format): the
+// transfer program reports the files it had open when its input ends.
+func TestAuditLogClientKilled(t *testing.T) {
+	t.Parallel()
+	a := startAgent(t, agentOptions{})
+	rel, abs := userDir(t, a.Account)
+	local := t.TempDir()
+	big := filepath.Join(local, "big.bin")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(16 << 30); err != nil { // sparse: minutes to transfer
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	batch := filepath.Join(local, "batch")
+	writeFile(t, batch, "put "+big+" "+rel+"/sftp.bin\n", 0o600)
+	copyOpts := hermeticCopyOptions(a.IDFile, a.Port)
+	tests := []struct {
+		name, session, remote string
+		args                  []string
+	}{
+		{"sftp put", "sftp", "sftp.bin", append(append([]string{"sftp", "-b", batch}, copyOpts...), a.destination())},
+		{"scp legacy upload", "scp", "scp.bin", append(append([]string{"scp", "-O"}, copyOpts...), big, a.remote(rel+"/scp.bin"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			requireTool(t, tt.args[0], "openssh-client")
+			cmd := exec.Command(tt.args[0], tt.args[1:]...)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // to kill ssh with it
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			remote := filepath.Join(abs, tt.remote)
+			growing := waitFor(20*time.Second, func() bool {
+				fi, err := os.Stat(remote)
+				return err == nil && fi.Size() > 1<<20
+			})
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // the test fails below if it had ended
+			err := cmd.Wait()
+			if !growing {
+				t.Fatalf("%s did not start uploading within 20s (%v):\n%s", tt.name, err, out.String())
+			}
+			if !waitFor(10*time.Second, func() bool {
+				return strings.Contains(a.Logs(), "event=file.close path="+remote+" ")
+			}) {
+				t.Fatalf("no file.close for %s in the agent log after the client was killed", remote)
+			}
+			for _, line := range strings.Split(a.Logs(), "\n") {
+				if !strings.Contains(line, "event=file.close path="+remote+" ") {
+					continue
+				}
+				if !strings.Contains(line, "session="+tt.session) || strings.Contains(line, "bytes_written=0 ") || !strings.Contains(line, "bytes_written=") {
+					t.Errorf("file.close after the kill: %s\nwant session=%s and the bytes that arrived", line, tt.session)
+				}
+			}
+		})
 	}
 }

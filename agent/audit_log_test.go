@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -177,6 +178,25 @@ func TestAuditLogForward(t *testing.T) {
 	if rec := log.await(t, "forward.close", want); rec["duration"] == nil || rec["originator"] == nil {
 		t.Errorf("forward.close = %v, want a duration and the originator", rec)
 	}
+
+	// A remote forward (ssh -R): the connection arrives at the agent's listener, and
+	// the client's side echoes.
+	ln, err := client.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveEcho(t, ln)
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = echoRoundTrip(conn.(*net.TCPConn), data[:5000])
+	if err != nil || !bytes.Equal(got, data[:5000]) {
+		t.Fatalf("echo through the remote forward: %d bytes back, %v; want 5000", len(got), err)
+	}
+	conn.Close()
+	log.await(t, "forward.close", map[string]any{"kind": "forwarded-tcpip", "target": ln.Addr().String(),
+		"originator": conn.LocalAddr().String(), "bytes_from_client": 5000, "bytes_to_client": 5000})
 }
 
 // TestLogProgramLines: a transfer program's lines are untrusted; events are logged with

@@ -23,6 +23,7 @@ type serveOptions struct {
 	idFile     string
 	keyType    string
 	logLevel   slog.Level
+	jsonLogs   bool // --log-format json; false is text
 
 	allowTCPForwarding   bool
 	allowUnixForwarding  bool
@@ -52,6 +53,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&o.idFile, "id-file", "", "the generated user key (default: ~USER/id_container, with .pub and .ppk beside it)")
 	fs.StringVar(&o.keyType, "key-type", "ed25519", "type of the generated user key: ed25519 or rsa (RSA-3072, for old clients)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.Var(logFormatFlag{&o.jsonLogs}, "log-format", "log format: text (key=value) or json (one object per line)")
 	fs.BoolVar(&o.allowTCPForwarding, "allow-tcp-forwarding", true, "allow TCP forwarding: ssh -L, -R and -D (--allow-tcp-forwarding=false refuses them)")
 	fs.BoolVar(&o.allowUnixForwarding, "allow-unix-forwarding", true, "allow unix socket forwarding: ssh -L PORT:/path.sock and -R /path.sock:HOST:PORT")
 	fs.BoolVar(&o.allowAgentForwarding, "allow-agent-forwarding", true, "allow ssh-agent forwarding (ssh -A)")
@@ -123,4 +125,24 @@ func (o serveOptions) config(getenv func(string) string) (agent.Config, error) {
 	}
 	o.access.apply(&cfg, getenv(inlineKeysVariable))
 	return cfg, nil
+}
+
+// logFormatFlag is --log-format: "text" (slog's key=value lines) or "json" (one JSON
+// object per line), stored as whether the logs are JSON.
+type logFormatFlag struct{ json *bool }
+
+func (f logFormatFlag) String() string {
+	if f.json != nil && *f.json {
+		return "json"
+	}
+	return "text"
+}
+
+func (f logFormatFlag) Set(v string) error {
+	switch v {
+	case "text", "json":
+		*f.json = v == "json"
+		return nil
+	}
+	return fmt.Errorf("log format %q: use text or json", v)
 }

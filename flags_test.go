@@ -53,6 +53,24 @@ func TestParseServeFlags(t *testing.T) {
 			env:  map[string]string{"JOBSSHD_ALLOW_TCP_FORWARDING": "false"},
 			want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo}),
 		},
+		{
+			name: "log format",
+			args: []string{"--log-format", "json"},
+			want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, jsonLogs: true}),
+		},
+		{
+			name: "log format from environment, flag wins",
+			args: []string{"--log-format=text"},
+			env:  map[string]string{"JOBSSHD_LOG_FORMAT": "json"},
+			want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo}),
+		},
+		{
+			name: "log format from environment",
+			env:  map[string]string{"JOBSSHD_LOG_FORMAT": "json"},
+			want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, jsonLogs: true}),
+		},
+		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: `log format "xml": use text or json`},
+		{name: "bad log format in environment", env: map[string]string{"JOBSSHD_LOG_FORMAT": "JSON"}, wantErr: `JOBSSHD_LOG_FORMAT="JSON"`},
 		{name: "bad forwarding value in environment", env: map[string]string{"JOBSSHD_GATEWAY_PORTS": "sometimes"}, wantErr: `JOBSSHD_GATEWAY_PORTS="sometimes"`},
 		{name: "bad port", args: []string{"--port", "notanumber"}, wantErr: "invalid value"},
 		{name: "port out of range", args: []string{"--port", "70000"}, wantErr: "use 0-65535"},
@@ -140,6 +158,7 @@ func TestRunExitCodes(t *testing.T) {
 		{name: "help", args: []string{"--help"}, want: exitOK, wantStderr: "JOBSSHD_"},
 		{name: "unknown command", args: []string{"frobnicate"}, want: exitUsage, wantStderr: `unknown command "frobnicate"`},
 		{name: "bad flag", args: []string{"--port", "x"}, want: exitUsage, wantStderr: "invalid value"},
+		{name: "bad log format", args: []string{"--log-format", "yaml"}, want: exitUsage, wantStderr: `log format "yaml": use text or json`},
 		{name: "missing user", args: []string{"--user", "wrok-no-such-user", "--state-dir", t.TempDir()}, want: exitUsage, wantStderr: `user "wrok-no-such-user" not found in /etc/passwd`},
 	}
 	for _, tt := range tests {

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -65,7 +64,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		case "doctor":
 			return doctorCommand(args[1:], getenv, stdout, stderr)
 		case "sftp-server":
-			return sftpServer(os.Stdin, stdout, stderr, getenv)
+			return sftpServer(args[1:], os.Stdin, stdout, stderr, getenv)
 		case "scp":
 			return scpServer(args[1:], os.Stdin, stdout, stderr)
 		default:
@@ -85,7 +84,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 }
 
 func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writer) int {
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
+	logger := newLogger(stderr, opts.logLevel, opts.jsonLogs)
 	cfg, err := opts.config(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "jobsshd: %v\n", err)

@@ -4,24 +4,40 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"jobsshd/agent"
 	"jobsshd/sftpd"
 )
 
-// sftpServer is `jobsshd sftp-server`: SFTP on stdin/stdout as the current user, started
-// in the user's home. The agent runs it for the sftp subsystem with the user's
-// credentials; it also works as OpenSSH's `Subsystem sftp` command.
-func sftpServer(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+// sftpServer is `jobsshd sftp-server [--log-fd N]`: SFTP on stdin/stdout as the current
+// user, started in the user's home. The agent runs it for the sftp subsystem with the
+// user's credentials, and reads one JSON line per file operation (sftpd.Event) from the
+// log descriptor; it also works as OpenSSH's `Subsystem sftp` command, without one.
+func sftpServer(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	logFile, args, ok := logFD("sftp-server", args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	if len(args) != 0 {
+		fmt.Fprintf(stderr, "jobsshd sftp-server: unexpected argument %q: it takes only --log-fd N\n", args[0])
+		return exitUsage
+	}
+	var opts sftpd.Options
+	if logFile != nil {
+		defer logFile.Close()
+		opts.Events = sftpd.NewJSONEventSink(logFile)
+	}
 	home, err := homeDir(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "jobsshd sftp-server: %v\n", err)
 		return exitFailure
 	}
-	if err := sftpd.NewServer(stdin, stdout, home).Serve(); err != nil {
+	if err := sftpd.NewServerWithOptions(stdin, stdout, home, opts).Serve(); err != nil {
 		fmt.Fprintf(stderr, "jobsshd sftp-server: %v\n", err)
 		return exitFailure
 	}
@@ -31,19 +47,20 @@ func sftpServer(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 // scpServer is `jobsshd scp [--log-fd N] 'scp -t PATH'`: the legacy scp protocol on
 // stdin/stdout as the current user, for the scp command line a client sent (one
 // argument, as the client sent it). The agent runs it, with the user's credentials, for
-// exec requests that are scp server invocations, and reads the errors it reports to the
-// client from the log descriptor (stdout and stderr belong to the client).
+// exec requests that are scp server invocations, and reads from the log descriptor the
+// errors it reports to the client (stdout and stderr belong to the client), one line
+// each, and one JSON line per file operation (sftpd.Event). An error line never starts
+// with '{'.
 func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var errLog io.Writer
-	if len(args) == 3 && args[0] == "--log-fd" {
-		fd, err := strconv.Atoi(args[1])
-		if err != nil || fd < 3 {
-			fmt.Fprintf(stderr, "jobsshd scp: --log-fd %q: want a descriptor number of 3 or more\n", args[1])
-			return exitUsage
-		}
-		logFile := os.NewFile(uintptr(fd), "scp-log")
+	var opts sftpd.Options
+	logFile, args, ok := logFD("scp", args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	if logFile != nil {
 		defer logFile.Close()
-		errLog, args = logFile, args[2:]
+		errLog, opts.Events = logFile, sftpd.NewJSONEventSink(logFile)
 	}
 	if len(args) != 1 {
 		fmt.Fprintf(stderr, "jobsshd scp: want one argument, the scp command line (e.g. 'scp -t /tmp'), got %d\n", len(args))
@@ -59,7 +76,26 @@ func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	// Relative paths are relative to the working directory, as with OpenSSH's scp: the
 	// agent starts this in the user's home, a shell wherever it is.
-	return sftpd.ServeSCP(scpArgs, "", stdin, stdout, errLog)
+	return sftpd.ServeSCPWithOptions(scpArgs, "", stdin, stdout, errLog, opts)
+}
+
+// logFD takes a leading `--log-fd N` off a transfer command's arguments and opens
+// descriptor N, which the agent passes for the command's log lines. Without the flag
+// the file is nil. ok is false, and the error said on stderr, for a bad number.
+func logFD(command string, args []string, stderr io.Writer) (log *os.File, rest []string, ok bool) {
+	if len(args) < 2 || args[0] != "--log-fd" {
+		return nil, args, true
+	}
+	fd, err := strconv.Atoi(args[1])
+	if err != nil || fd < 3 {
+		fmt.Fprintf(stderr, "jobsshd %s: --log-fd %q: want a descriptor number of 3 or more\n", command, args[1])
+		return nil, args, false
+	}
+	// Run by the agent, which hangs a session up with SIGHUP when its client leaves: the
+	// transfer ends anyway when its input does (the agent closes it too), and ending
+	// that way reports the files still open to the log before exiting.
+	signal.Ignore(syscall.SIGHUP)
+	return os.NewFile(uintptr(fd), command+"-log"), args[2:], true
 }
 
 // scpFromShell serves an scp server command that reached this binary through an "scp"

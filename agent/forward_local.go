@@ -64,9 +64,9 @@ func (c *connection) handleDirectTCPIP(nc ssh.NewChannel) {
 		c.log.Debug("accept direct-tcpip channel", "err", err)
 		return
 	}
-	c.log.Debug("forwarding", "kind", string(forwardDirectTCP), "target", addr,
-		"origin", net.JoinHostPort(msg.OriginHost, strconv.FormatUint(uint64(msg.OriginPort), 10)))
-	c.srv.pipe(ch, reqs, conn.(*net.TCPConn))
+	// The originator is what the client says the connection came from on its side.
+	c.forward(ch, reqs, conn.(*net.TCPConn), string(forwardDirectTCP), addr,
+		net.JoinHostPort(msg.OriginHost, strconv.FormatUint(uint64(msg.OriginPort), 10)))
 }
 
 // rejectForward refuses a forwarding channel with err as the reason the client shows:

@@ -40,18 +40,20 @@ const forwardDrainTimeout = 10 * time.Second
 // the socket, so that no goroutine or descriptor outlives the channel, but what the
 // client sent before closing is still written to it (within forwardDrainTimeout), as
 // OpenSSH drains a channel's output before it closes the socket.
-func (s *Server) pipe(ch ssh.Channel, reqs <-chan *ssh.Request, local localStream) {
+//
+// It returns the bytes moved each way: from the client to the socket, and back.
+func (s *Server) pipe(ch ssh.Channel, reqs <-chan *ssh.Request, local localStream) (fromClient, toClient int64) {
 	var copies sync.WaitGroup
 	copies.Add(2)
 	go func() {
 		defer copies.Done()
-		_ = s.copyStream(local, ch) // ends at the client's EOF or a gone socket, either way the end of this direction
-		_ = local.CloseWrite()      // the socket may already be closed
+		fromClient, _ = s.copyStream(local, ch) // ends at the client's EOF or a gone socket, either way the end of this direction
+		_ = local.CloseWrite()                  // the socket may already be closed
 	}()
 	go func() {
 		defer copies.Done()
-		_ = s.copyStream(ch, local) // ends at the socket's EOF, a closed channel, or the deadline below
-		_ = ch.CloseWrite()         // the channel may already be closed
+		toClient, _ = s.copyStream(ch, local) // ends at the socket's EOF, a closed channel, or the deadline below
+		_ = ch.CloseWrite()                   // the channel may already be closed
 	}()
 	closed := make(chan struct{})
 	go func() {
@@ -69,12 +71,43 @@ func (s *Server) pipe(ch ssh.Channel, reqs <-chan *ssh.Request, local localStrea
 	_ = local.SetWriteDeadline(time.Now().Add(forwardDrainTimeout))
 	<-closed
 	local.Close()
+	return fromClient, toClient // the copies have ended: closed is closed after copies.Wait
 }
 
-// copyStream copies src to dst until src ends (nil) or either fails. It does its own
-// loop rather than io.CopyBuffer, which would hand the copy to *net.TCPConn's ReadFrom
-// or WriteTo and their 32 KiB buffers (see onlyWriter in process.go).
-func (s *Server) copyStream(dst io.Writer, src io.Reader) error {
+// forward joins an accepted forwarding channel to its socket (see pipe), and logs it
+// for the audit log when it opens and when it closes. kind is the channel type; target
+// is where the connection goes in the container (direct forwards) or the listener it
+// arrived on (remote and agent forwards); originator is the peer the connection comes
+// from, when known.
+func (c *connection) forward(ch ssh.Channel, reqs <-chan *ssh.Request, local localStream, kind, target, originator string) {
+	log := c.log.With("kind", kind, "target", target)
+	if originator != "" {
+		log = log.With("originator", originator)
+	}
+	log.Info("forward opened", "event", "forward.open")
+	start := time.Now()
+	fromClient, toClient := c.srv.pipe(ch, reqs, local)
+	log.Info("forward closed", "event", "forward.close", "bytes_from_client", fromClient,
+		"bytes_to_client", toClient, "duration", time.Since(start).Round(time.Millisecond))
+}
+
+// addrString is a socket address for the log; "" when there is none (an unnamed unix
+// socket peer).
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	if u, ok := a.(*net.UnixAddr); ok && (u == nil || u.Name == "" || u.Name == "@") {
+		return ""
+	}
+	return a.String()
+}
+
+// copyStream copies src to dst until src ends (nil) or either fails, and returns how
+// many bytes it wrote. It does its own loop rather than io.CopyBuffer, which would hand
+// the copy to *net.TCPConn's ReadFrom or WriteTo and their 32 KiB buffers (see
+// onlyWriter in process.go).
+func (s *Server) copyStream(dst io.Writer, src io.Reader) (written int64, err error) {
 	buf := make([]byte, smallCopyBufferSize)
 	var large *[]byte
 	defer func() {
@@ -85,8 +118,10 @@ func (s *Server) copyStream(dst io.Writer, src io.Reader) error {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return werr
+			w, werr := dst.Write(buf[:n])
+			written += int64(w)
+			if werr != nil {
+				return written, werr
 			}
 			if n == len(buf) && large == nil {
 				large = s.copyBuffers.Get().(*[]byte)
@@ -94,10 +129,10 @@ func (s *Server) copyStream(dst io.Writer, src io.Reader) error {
 			}
 		}
 		if errors.Is(err, io.EOF) {
-			return nil
+			return written, nil
 		}
 		if err != nil {
-			return err
+			return written, err
 		}
 	}
 }

@@ -247,5 +247,5 @@ func (c *connection) forwardToClient(local localStream, chanType string, extra [
 		c.log.Info("client refused forwarded connection", "type", chanType, "err", err)
 		return
 	}
-	c.srv.pipe(ch, reqs, local)
+	c.forward(ch, reqs, local, chanType, addrString(local.LocalAddr()), addrString(local.RemoteAddr()))
 }

@@ -73,8 +73,7 @@ func (c *connection) handleDirectStreamLocal(nc ssh.NewChannel) {
 		c.log.Debug("accept direct-streamlocal channel", "err", err)
 		return
 	}
-	c.log.Debug("forwarding", "kind", string(forwardDirectUnix), "target", path)
-	c.srv.pipe(ch, reqs, conn)
+	c.forward(ch, reqs, conn, string(forwardDirectUnix), path, "")
 }
 
 // remoteStreamLocalForward serves "streamlocal-forward@openssh.com" (ssh -R

@@ -1,11 +1,9 @@
 package agent
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"slices"
@@ -38,6 +36,7 @@ type process struct {
 	cmd     *exec.Cmd
 	tty     *terminal  // nil without a pty
 	outputs []*os.File // read ends of stdout and stderr (non-pty only)
+	logs    *os.File   // read end of descriptor 3, for programs that log there
 	stdin   *os.File   // write end of stdin (non-pty only)
 	exited  atomic.Bool
 	exitAt  atomic.Int64 // unix nanoseconds, once exited
@@ -133,7 +132,7 @@ func (s *Server) startProcess(sess *session, prog program) (*process, error) {
 	pipes[2][1].Close()
 	if logR != nil {
 		logW.Close()
-		p.outputs = append(p.outputs, logR)
+		p.logs = logR
 		p.outDone.Add(1)
 		go func() { defer p.outDone.Done(); logProgramLines(logR, sess.log.With("session", prog.kind)) }()
 	}
@@ -186,29 +185,6 @@ func copyOutput(dst io.Writer, src *os.File) {
 	buf := make([]byte, copyBufferSize)
 	_, _ = io.CopyBuffer(dst, onlyReader{src}, buf) // a write error means the client is gone
 	src.Close()
-}
-
-// Bounds on what a program may put into the agent's log.
-const (
-	maxProgramLogLine  = 4 << 10
-	maxProgramLogLines = 100
-)
-
-// logProgramLines logs the lines a program writes to its log descriptor (the errors the
-// built-in scp reports to the client), up to maxProgramLogLines of maxProgramLogLine
-// bytes; the rest is read and dropped so the program never blocks on it.
-func logProgramLines(r *os.File, log *slog.Logger) {
-	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 512), maxProgramLogLine)
-	for n := 0; sc.Scan(); n++ {
-		if n < maxProgramLogLines {
-			log.Warn("transfer error", "detail", sc.Text())
-		}
-	}
-	if sc.Err() != nil {
-		_, _ = io.Copy(io.Discard, r) // an over-long line: drain the rest
-	}
 }
 
 // onlyWriter and onlyReader hide the io.ReaderFrom and io.WriterTo of an *os.File, so
@@ -294,6 +270,13 @@ func (p *process) hangUp() {
 		}
 		for _, f := range p.outputs {
 			f.Close()
+		}
+		if p.logs != nil {
+			// Not closed at once: a transfer program that sees its input end reports
+			// the files it still had open, which the audit log must get. The deadline
+			// bounds how long a program that holds the descriptor can keep the
+			// session.
+			_ = p.logs.SetReadDeadline(time.Now().Add(programLogDrain))
 		}
 		if p.stdin != nil {
 			p.stdin.Close() // unblocks copyInput stuck writing to a full pipe

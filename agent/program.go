@@ -16,7 +16,8 @@ type program struct {
 	// speak a binary protocol, which a terminal would mangle, so they never get one.
 	usesTerminal bool
 	// logsOnFD3: the program writes lines for the agent's log to descriptor 3 (its
-	// stdout and stderr belong to the client).
+	// stdout and stderr belong to the client): errors, and file events as JSON (see
+	// logProgramLines).
 	logsOnFD3 bool
 }
 
@@ -38,7 +39,7 @@ func (s *Server) subsystemProgram(name string) (program, error) {
 	if name != "sftp" {
 		return program{}, fmt.Errorf("subsystem %q is not supported (only sftp)", name)
 	}
-	return program{kind: "sftp", path: s.selfExe, args: []string{"jobsshd", "sftp-server"}}, nil
+	return program{kind: "sftp", path: s.selfExe, args: []string{"jobsshd", "sftp-server", "--log-fd", "3"}, logsOnFD3: true}, nil
 }
 
 // execProgram runs an exec request's command through the account's shell, except a

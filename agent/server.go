@@ -259,30 +259,32 @@ const inlineKeysSource = "JOBSSHD_AUTHORIZED_KEYS"
 func (s *Server) serveConn(c net.Conn) {
 	start := time.Now()
 	log := s.log.With("remote", c.RemoteAddr().String())
+	log.Info("connection opened", "event", "connection.open")
+	// Every refusal below ends the connection: logged as connection.close, so that each
+	// connection.open has its close.
 	if !s.allowedSource(remoteAddr(c.RemoteAddr())) {
-		log.Warn("connection refused: source not in --allow-cidr", "event", "connection.refuse")
+		log.Warn("connection refused: source not in --allow-cidr", "event", "connection.close", "duration", time.Since(start))
 		c.Close()
 		return
 	}
 	if n := s.connectionCount(); n > s.cfg.MaxConnections {
-		log.Warn("connection refused: too many connections", "event", "connection.refuse", "max", s.cfg.MaxConnections)
+		log.Warn("connection refused: too many connections", "event", "connection.close", "max", s.cfg.MaxConnections)
 		s.refuseEarly(c, disconnectTooManyConnections, fmt.Sprintf("too many connections (%d), try again later", s.cfg.MaxConnections))
 		return
 	}
 	select {
 	case s.unauthenticated <- struct{}{}:
 	default:
-		log.Warn("connection refused: too many unauthenticated connections", "event", "connection.refuse", "max", s.cfg.MaxUnauthenticated)
+		log.Warn("connection refused: too many unauthenticated connections", "event", "connection.close", "max", s.cfg.MaxUnauthenticated)
 		s.refuseEarly(c, disconnectTooManyConnections, fmt.Sprintf("too many unauthenticated connections (%d), try again later", s.cfg.MaxUnauthenticated))
 		return
 	}
-	log.Debug("connection opened", "event", "connection.open")
 	_ = c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout)) // LoginGraceTime
 	conn, chans, reqs, err := ssh.NewServerConn(newBufferedConn(c), s.sshConfig)
 	<-s.unauthenticated
 	if err != nil {
 		c.Close()
-		log.Info("login refused", "event", "auth.fail", "reason", refusalReason(err))
+		log.Info("login refused", "event", "connection.close", "reason", refusalReason(err), "duration", time.Since(start))
 		return
 	}
 	_ = c.SetDeadline(time.Time{})
@@ -296,7 +298,7 @@ func (s *Server) serveConn(c net.Conn) {
 
 	newConnection(s, conn, log).serve(chans, reqs)
 	_ = conn.Close() // already closed by the client in the usual case
-	log.Info("connection closed", "event", "connection.close", "duration", time.Since(start).Round(time.Millisecond).String())
+	log.Info("connection closed", "event", "connection.close", "duration", time.Since(start))
 }
 
 // allowedSource applies --allow-cidr.

@@ -179,7 +179,7 @@ func (sess *session) start(prog program, command string) bool {
 	sess.started = true
 	p, err := sess.srv.startProcess(sess, prog)
 	if err != nil {
-		log.Warn("session could not start", "err", err)
+		log.Warn("session could not start", "event", "session.start", "err", err)
 		sess.serve = func() {
 			defer close(sess.done)
 			fmt.Fprintf(sess.ch.Stderr(), "jobsshd: %v\r\n", err)
@@ -188,7 +188,7 @@ func (sess *session) start(prog program, command string) bool {
 		return true
 	}
 	sess.proc = p
-	log.Info("session started", "pid", p.cmd.Process.Pid)
+	log.Info("session started", "event", "session.start", "pid", p.cmd.Process.Pid)
 	start := time.Now()
 	sess.serve = func() {
 		defer close(sess.done)
@@ -216,10 +216,10 @@ func (sess *session) finish(res exitResult, log *slog.Logger, start time.Time) {
 	var err error
 	if res.signal != "" {
 		err = sendExitSignal(sess.ch, res.signal, res.coreDumped)
-		log.Info("session ended", "signal", res.signal, "duration", time.Since(start).Round(time.Millisecond))
+		log.Info("session ended", "event", "session.end", "signal", res.signal, "duration", time.Since(start).Round(time.Millisecond))
 	} else {
 		err = sendExitStatus(sess.ch, res.status)
-		log.Info("session ended", "exit", res.status, "duration", time.Since(start).Round(time.Millisecond))
+		log.Info("session ended", "event", "session.end", "exit", res.status, "duration", time.Since(start).Round(time.Millisecond))
 	}
 	if err != nil {
 		log.Debug("send exit status", "err", err)

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"unicode"
@@ -79,6 +80,7 @@ type scpSession struct {
 	errOut io.Writer
 	buf    []byte // file data, scpCopyBuffer bytes; reused for every file
 	errs   int    // warnings sent or received: they make the exit status 1
+	opts   Options
 }
 
 // ServeSCP speaks the scp protocol on in/out as the current process's user, with
@@ -95,7 +97,15 @@ type scpSession struct {
 // receives files inside it, and anything else is the file (or, with -r, the directory)
 // to create.
 func ServeSCP(args SCPArgs, home string, in io.Reader, out io.Writer, errOut io.Writer) int {
+	return ServeSCPWithOptions(args, home, in, out, errOut, Options{})
+}
+
+// ServeSCPWithOptions is ServeSCP with optional settings: opts.Events receives an
+// EventOpen and an EventClose for every file sent or received, and an EventMkdir for
+// every directory created.
+func ServeSCPWithOptions(args SCPArgs, home string, in io.Reader, out io.Writer, errOut io.Writer, opts Options) int {
 	s := &scpSession{
+		opts:   opts,
 		args:   args,
 		home:   home,
 		in:     bufio.NewReaderSize(in, scpMaxLine),
@@ -137,6 +147,15 @@ func (s *scpSession) abs(p string) string {
 		return p
 	}
 	return s.home + "/" + p
+}
+
+// eventPath is path made absolute for an event: relative paths resolve against home,
+// or the working directory when home is "".
+func (s *scpSession) eventPath(path string) string {
+	if abs, err := filepath.Abs(s.abs(path)); err == nil {
+		return abs
+	}
+	return s.abs(path)
 }
 
 // send writes a protocol line or status. A failed write means the client is gone.

@@ -163,7 +163,9 @@ func (s *scpSession) enterDir(path string, h scpHeader, t *scpTimes) (scpDir, bo
 	default:
 		// u+rwx so that the contents can be written whatever mode was asked for;
 		// finishDir takes away what the mode lacks.
-		if err := os.Mkdir(abs, h.mode|0o700); err != nil {
+		err := os.Mkdir(abs, h.mode|0o700)
+		s.opts.event(Event{Name: EventMkdir, Path: s.eventPath(path), Err: errorText(err)})
+		if err != nil {
 			return dir, false, s.warn("%s: %s", path, errnoText(err))
 		}
 		dir.restrict = h.mode&0o700 != 0o700
@@ -210,19 +212,26 @@ func (s *scpSession) receiveFile(path string, h scpHeader, t *scpTimes) error {
 	// No O_TRUNC: like OpenSSH, truncate afterwards and only regular files, so that a
 	// target such as /dev/null works.
 	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE, h.mode)
+	event := Event{Name: EventOpen, Path: s.eventPath(path), Mode: "write", Err: errorText(err)}
+	s.opts.event(event)
 	if err != nil {
 		// The client skips the data after a warning.
 		return s.warn("%s: %s", path, errnoText(err))
 	}
+	event.Name = EventClose
 	if err := s.ack(); err != nil {
 		f.Close() // the client is gone; that is what we report
+		event.Err = err.Error()
+		s.opts.event(event)
 		return err
 	}
 	// A write error (ENOSPC) does not stop the reading: the data must be consumed to
 	// stay in step with the client, as OpenSSH's wrerr does.
-	writeErr, err := s.copyIn(f, h.size)
+	writeErr, err := s.copyIn(f, h.size, &event.BytesWritten)
 	if err != nil {
 		f.Close() // a partial file stays, as OpenSSH leaves it
+		event.Err = err.Error()
+		s.opts.event(event)
 		return err
 	}
 	failure := writeErr
@@ -239,6 +248,8 @@ func (s *scpSession) receiveFile(path string, h scpHeader, t *scpTimes) error {
 	if err := f.Close(); err != nil && failure == nil {
 		failure = err
 	}
+	event.Err = errorText(failure)
+	s.opts.event(event)
 	// The client's status byte for its data: a warning means it could not read all of
 	// its file, which it reports itself.
 	if _, err := s.response(); err != nil {
@@ -256,9 +267,10 @@ func (s *scpSession) receiveFile(path string, h scpHeader, t *scpTimes) error {
 }
 
 // copyIn reads exactly size bytes of file data from the client into f through the
-// fixed buffer. After a write error it keeps reading and discarding: writeErr is that
-// error. err is set only when the client's stream ends early.
-func (s *scpSession) copyIn(f io.Writer, size int64) (writeErr, err error) {
+// fixed buffer, adding what reached f to *written. After a write error it keeps reading
+// and discarding: writeErr is that error. err is set only when the client's stream ends
+// early.
+func (s *scpSession) copyIn(f io.Writer, size int64, written *int64) (writeErr, err error) {
 	if s.buf == nil {
 		s.buf = make([]byte, scpCopyBuffer)
 	}
@@ -269,7 +281,9 @@ func (s *scpSession) copyIn(f io.Writer, size int64) (writeErr, err error) {
 		}
 		got, rerr := io.ReadFull(s.in, s.buf[:n])
 		if got > 0 && writeErr == nil {
-			if _, werr := f.Write(s.buf[:got]); werr != nil {
+			n, werr := f.Write(s.buf[:got])
+			*written += int64(n)
+			if werr != nil {
 				writeErr = werr
 			}
 		}

@@ -48,6 +48,7 @@ func (s *scpSession) sendPath(path string) error {
 	// O_NONBLOCK so that a FIFO among the paths cannot hang the open, as in OpenSSH.
 	f, err := os.OpenFile(s.abs(path), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
+		s.opts.event(Event{Name: EventOpen, Path: s.eventPath(path), Mode: "read", Err: errorText(err)})
 		return s.warn("%s: %s", path, errnoText(err))
 	}
 	defer f.Close() // opened read-only: nothing to lose on close
@@ -64,31 +65,60 @@ func (s *scpSession) sendPath(path string) error {
 	case !fi.Mode().IsRegular():
 		return s.warn("%s: not a regular file", path)
 	}
-	if ok, err := s.sendTimes(fi); !ok || err != nil {
+	// Only a file that is sent is an open file for the log; directories are listed.
+	event := Event{Name: EventOpen, Path: s.eventPath(path), Mode: "read"}
+	s.opts.event(event)
+	event.Name = EventClose
+	err = s.sendFile(path, f, fi, name, &event)
+	s.opts.event(event)
+	return err
+}
+
+// errSCPClientRefused is the close event's reason when the client answered a file's
+// header or data with a warning (which it printed itself).
+var errSCPClientRefused = errors.New("refused by the client")
+
+// sendFile sends one regular file: T (with -p), C, the data and the statuses. It
+// records in ev how much of the file was read and, if it was not sent whole, why.
+func (s *scpSession) sendFile(path string, f *os.File, fi fs.FileInfo, name string, ev *Event) error {
+	fail := func(ok bool, err error) error {
+		switch {
+		case err != nil:
+			ev.Err = errorText(err)
+		case !ok:
+			ev.Err = errSCPClientRefused.Error()
+		}
 		return err
+	}
+	if ok, err := s.sendTimes(fi); !ok || err != nil {
+		return fail(ok, err)
 	}
 	header := fmt.Sprintf("C%04o %d %s\n", statMode(fi)&scpSendModeMask, fi.Size(), name)
 	s.logf("Sending file modes: %s", strings.TrimSuffix(header, "\n"))
 	if err := s.send(header); err != nil {
-		return err
+		return fail(false, err)
 	}
 	if ok, err := s.response(); !ok || err != nil {
-		return err
+		return fail(ok, err)
 	}
-	readErr, err := s.copyOut(f, fi.Size())
+	readErr, err := s.copyOut(f, fi.Size(), &ev.BytesRead)
 	if err != nil {
-		return err
+		return fail(false, err)
 	}
 	if readErr != nil {
+		ev.Err = errnoText(readErr)
 		err = s.warn("%s: %s", path, errnoText(readErr))
 	} else {
 		err = s.ack()
 	}
 	if err != nil {
+		return fail(false, err)
+	}
+	ok, err := s.response()
+	if ev.Err != "" {
 		return err
 	}
-	_, err = s.response()
-	return err
+	return fail(ok, err)
 }
 
 // sendDir sends a directory as D, its entries, E (OpenSSH rsource()).
@@ -165,11 +195,11 @@ func statMode(fi fs.FileInfo) uint32 {
 	return uint32(fi.Mode().Perm())
 }
 
-// copyOut sends exactly size bytes of f through the fixed buffer. If the file cannot
-// be read to the end (it shrank, or an I/O error), zeros stand in for the rest, as in
-// OpenSSH, so that the stream stays in step; readErr is why. err is set when the client
-// is gone.
-func (s *scpSession) copyOut(f io.Reader, size int64) (readErr, err error) {
+// copyOut sends exactly size bytes of f through the fixed buffer, adding what it read
+// of f to *read. If the file cannot be read to the end (it shrank, or an I/O error),
+// zeros stand in for the rest, as in OpenSSH, so that the stream stays in step; readErr
+// is why. err is set when the client is gone.
+func (s *scpSession) copyOut(f io.Reader, size int64, read *int64) (readErr, err error) {
 	if s.buf == nil {
 		s.buf = make([]byte, scpCopyBuffer)
 	}
@@ -181,6 +211,7 @@ func (s *scpSession) copyOut(f io.Reader, size int64) (readErr, err error) {
 		chunk := s.buf[:n]
 		if readErr == nil {
 			got, rerr := io.ReadFull(f, chunk)
+			*read += int64(got)
 			if rerr != nil {
 				readErr = rerr
 				if errors.Is(rerr, io.ErrUnexpectedEOF) || errors.Is(rerr, io.EOF) {

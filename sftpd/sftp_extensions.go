@@ -32,13 +32,17 @@ func (s *Server) handleExtended(id uint32, r *reader) error {
 		if r.err != nil {
 			return s.sendError(id, r.err)
 		}
-		return s.sendError(id, os.Rename(s.abs(from), s.abs(to)))
+		err := os.Rename(s.abs(from), s.abs(to))
+		s.opts.event(Event{Name: EventRename, Path: s.abs(from), NewPath: s.abs(to), Err: errorText(err)})
+		return s.sendError(id, err)
 	case "hardlink@openssh.com":
 		from, to := r.string(), r.string()
 		if r.err != nil {
 			return s.sendError(id, r.err)
 		}
-		return s.sendError(id, os.Link(s.abs(from), s.abs(to)))
+		err := os.Link(s.abs(from), s.abs(to))
+		s.opts.event(Event{Name: EventLink, Path: s.abs(from), NewPath: s.abs(to), Err: errorText(err)})
+		return s.sendError(id, err)
 	case "statvfs@openssh.com", "fstatvfs@openssh.com":
 		var st unix.Statfs_t
 		var err error
@@ -70,7 +74,9 @@ func (s *Server) handleExtended(id uint32, r *reader) error {
 		if r.err != nil {
 			return s.sendError(id, r.err)
 		}
-		return s.sendError(id, setAttrs(s.abs(path), a, false))
+		err := setAttrs(s.abs(path), a, false)
+		s.opts.event(Event{Name: EventSetstat, Path: s.abs(path), Err: errorText(err)})
+		return s.sendError(id, err)
 	case "limits@openssh.com":
 		s.w.start(fxpExtendedReply, id)
 		s.w.uint64(maxMessage)     // max packet length

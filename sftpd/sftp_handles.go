@@ -12,6 +12,9 @@ type handle struct {
 	path   string
 	dir    bool
 	append bool // opened with O_APPEND: writes go to the end whatever their offset
+	// For the close event: how the file was opened and what the client moved.
+	mode                    string
+	bytesRead, bytesWritten int64
 }
 
 func (s *Server) addHandle(h *handle) (string, error) {
@@ -37,7 +40,17 @@ func (s *Server) lookup(name []byte, dir bool) (*handle, error) {
 
 func (s *Server) closeAll() {
 	for name, h := range s.handles {
-		h.f.Close() // the client is gone: nobody to report a close error to
+		err := h.f.Close() // the client is gone: only the log hears of a close error
 		delete(s.handles, name)
+		s.closeEvent(h, err)
 	}
+}
+
+// closeEvent reports a closed file (not a directory) with what was read and written.
+func (s *Server) closeEvent(h *handle, err error) {
+	if h.dir {
+		return
+	}
+	s.opts.event(Event{Name: EventClose, Path: h.path, Mode: h.mode,
+		BytesRead: h.bytesRead, BytesWritten: h.bytesWritten, Err: errorText(err)})
 }

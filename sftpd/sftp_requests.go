@@ -60,7 +60,9 @@ func (s *Server) dispatch(typ byte, r *reader) error {
 		if r.err != nil {
 			return s.sendError(id, r.err)
 		}
-		return s.sendError(id, setAttrs(s.abs(path), a, true))
+		err := setAttrs(s.abs(path), a, true)
+		s.opts.event(Event{Name: EventSetstat, Path: s.abs(path), Err: errorText(err)})
+		return s.sendError(id, err)
 	case fxpFsetstat:
 		name, a := r.bytes(), r.attrs()
 		if r.err != nil {
@@ -70,7 +72,9 @@ func (s *Server) dispatch(typ byte, r *reader) error {
 		if err != nil {
 			return s.sendError(id, err)
 		}
-		return s.sendError(id, setFileAttrs(h.f, a))
+		err = setFileAttrs(h.f, a)
+		s.opts.event(Event{Name: EventSetstat, Path: h.path, Err: errorText(err)})
+		return s.sendError(id, err)
 	case fxpOpendir:
 		return s.handleOpendir(id, r)
 	case fxpReaddir:
@@ -81,7 +85,9 @@ func (s *Server) dispatch(typ byte, r *reader) error {
 			return s.sendError(id, r.err)
 		}
 		// unlink(2), not os.Remove: REMOVE must not delete a directory (RMDIR does).
-		return s.sendError(id, pathErr("remove", path, unix.Unlink(s.abs(path))))
+		err := pathErr("remove", path, unix.Unlink(s.abs(path)))
+		s.opts.event(Event{Name: EventRemove, Path: s.abs(path), Err: errorText(err)})
+		return s.sendError(id, err)
 	case fxpMkdir:
 		path, a := r.string(), r.attrs()
 		if r.err != nil {
@@ -91,13 +97,17 @@ func (s *Server) dispatch(typ byte, r *reader) error {
 		if a.flags&attrPermissions != 0 {
 			mode = a.perm & 0o7777
 		}
-		return s.sendError(id, pathErr("mkdir", path, unix.Mkdir(s.abs(path), mode)))
+		err := pathErr("mkdir", path, unix.Mkdir(s.abs(path), mode))
+		s.opts.event(Event{Name: EventMkdir, Path: s.abs(path), Err: errorText(err)})
+		return s.sendError(id, err)
 	case fxpRmdir:
 		path := r.string()
 		if r.err != nil {
 			return s.sendError(id, r.err)
 		}
-		return s.sendError(id, pathErr("rmdir", path, unix.Rmdir(s.abs(path))))
+		err := pathErr("rmdir", path, unix.Rmdir(s.abs(path)))
+		s.opts.event(Event{Name: EventRmdir, Path: s.abs(path), Err: errorText(err)})
+		return s.sendError(id, err)
 	case fxpRealpath:
 		path := r.string()
 		if r.err != nil {
@@ -113,7 +123,9 @@ func (s *Server) dispatch(typ byte, r *reader) error {
 		if r.err != nil {
 			return s.sendError(id, r.err)
 		}
-		return s.sendError(id, renameNoReplace(s.abs(from), s.abs(to)))
+		err := renameNoReplace(s.abs(from), s.abs(to))
+		s.opts.event(Event{Name: EventRename, Path: s.abs(from), NewPath: s.abs(to), Err: errorText(err)})
+		return s.sendError(id, err)
 	case fxpReadlink:
 		path := r.string()
 		if r.err != nil {
@@ -131,7 +143,9 @@ func (s *Server) dispatch(typ byte, r *reader) error {
 		if r.err != nil {
 			return s.sendError(id, r.err)
 		}
-		return s.sendError(id, os.Symlink(target, s.abs(link)))
+		err := os.Symlink(target, s.abs(link))
+		s.opts.event(Event{Name: EventSymlink, Path: s.abs(link), Target: target, Err: errorText(err)})
+		return s.sendError(id, err)
 	case fxpExtended:
 		return s.handleExtended(id, r)
 	default:
@@ -189,14 +203,15 @@ func (s *Server) handleOpen(id uint32, r *reader) error {
 		mode = fs.FileMode(a.perm & 0o777)
 	}
 	f, err := os.OpenFile(s.abs(path), flags, mode)
-	if err != nil {
-		return s.sendError(id, err)
+	if err == nil {
+		var h string
+		if h, err = s.addHandle(&handle{f: f, path: f.Name(), append: pflags&fxfAppend != 0, mode: openMode(flags)}); err == nil {
+			s.opts.event(Event{Name: EventOpen, Path: s.abs(path), Mode: openMode(flags)})
+			return s.sendHandle(id, h)
+		}
 	}
-	h, err := s.addHandle(&handle{f: f, path: f.Name(), append: pflags&fxfAppend != 0})
-	if err != nil {
-		return s.sendError(id, err)
-	}
-	return s.sendHandle(id, h)
+	s.opts.event(Event{Name: EventOpen, Path: s.abs(path), Mode: openMode(flags), Err: errorText(err)})
+	return s.sendError(id, err)
 }
 
 func (s *Server) handleClose(id uint32, r *reader) error {
@@ -207,7 +222,9 @@ func (s *Server) handleClose(id uint32, r *reader) error {
 	}
 	delete(s.handles, string(name))
 	// A write error can surface only at close (NFS, quota): report it.
-	return s.sendError(id, h.f.Close())
+	err = h.f.Close()
+	s.closeEvent(h, err)
+	return s.sendError(id, err)
 }
 
 func (s *Server) handleRead(id uint32, r *reader) error {
@@ -226,6 +243,7 @@ func (s *Server) handleRead(id uint32, r *reader) error {
 		s.data = make([]byte, maxReadWrite)
 	}
 	got, err := h.f.ReadAt(s.data[:n], int64(off))
+	h.bytesRead += int64(got)
 	if got == 0 {
 		if err == nil || errors.Is(err, io.EOF) {
 			return s.sendStatus(id, fxEOF, "EOF")
@@ -252,11 +270,13 @@ func (s *Server) handleWrite(id uint32, r *reader) error {
 	if err != nil {
 		return s.sendError(id, err)
 	}
+	var n int
 	if h.append {
-		_, err = h.f.Write(data)
+		n, err = h.f.Write(data)
 	} else {
-		_, err = h.f.WriteAt(data, int64(off))
+		n, err = h.f.WriteAt(data, int64(off))
 	}
+	h.bytesWritten += int64(n)
 	return s.sendError(id, err)
 }
 

@@ -21,11 +21,16 @@ type rawClient struct {
 
 func newRawClient(t *testing.T, home string) *rawClient {
 	t.Helper()
+	return newRawClientWithOptions(t, home, Options{})
+}
+
+func newRawClientWithOptions(t *testing.T, home string, opts Options) *rawClient {
+	t.Helper()
 	reqR, reqW := io.Pipe()
 	repR, repW := io.Pipe()
 	c := &rawClient{t: t, in: reqW, out: repR, done: make(chan error, 1)}
 	go func() {
-		err := NewServer(reqR, repW, home).Serve()
+		err := NewServerWithOptions(reqR, repW, home, opts).Serve()
 		repW.CloseWithError(io.EOF)
 		c.done <- err
 	}()

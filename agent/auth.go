@@ -23,6 +23,9 @@ var errNotServedUser = errors.New("not the served account")
 // changed, so keys added while the agent runs work at the next login). There is no other
 // method: no password, no keyboard-interactive, no "none".
 func (s *Server) authenticate(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+	if perms, matched, err := s.authenticateJobKey(meta, key); matched {
+		return perms, err
+	}
 	fp := ssh.FingerprintSHA256(key)
 	if meta.User() != s.account.Name {
 		return nil, fmt.Errorf("user %q: %w (only %q may log in here)", meta.User(), errNotServedUser, s.account.Name)

@@ -31,6 +31,7 @@ func (s *Server) Listen() error {
 		return err
 	}
 	s.printConnectInfo()
+	s.writeJobClientFiles()
 	return nil
 }
 

@@ -126,3 +126,12 @@ func deriveKey(input []byte, info string) (ed25519.PrivateKey, ssh.Signer, error
 	}
 	return priv, signer, nil
 }
+
+// ReadKeyFile is FromKeyFile for the file at path, read with a size bound.
+func ReadKeyFile(path string) (*Identity, error) {
+	data, err := readSmallFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("job key: %w", err)
+	}
+	return FromKeyFile(path, data)
+}

@@ -82,6 +82,13 @@ func (n *jobNet) run(t *testing.T, i int, home string, argv ...string) (string, 
 	return string(out), err
 }
 
+// ssh runs the account's own OpenSSH client, with its own ~/.ssh files, in member i's
+// namespace; BatchMode makes any prompt (password, host key) a failure.
+func (n *jobNet) ssh(t *testing.T, i int, acct account, args ...string) (string, error) {
+	t.Helper()
+	return n.run(t, i, acct.Home, append([]string{"runuser", "-u", acct.Name, "--", "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"}, args...)...)
+}
+
 // TestJobTrustBetweenWorkers runs three workers of a job, each a jobsshd in its own
 // network namespace sharing the job secret and one account (like a shared home), and
 // drives the account's own OpenSSH client with its own ~/.ssh files: `ssh worker-1`
@@ -135,16 +142,14 @@ func TestJobTrustBetweenWorkers(t *testing.T) {
 		})
 	}
 
-	ssh := func(from int, args ...string) (string, error) {
-		return job.run(t, from, acct.Home, append([]string{"runuser", "-u", acct.Name, "--", "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"}, args...)...)
-	}
+	ssh := func(from int, args ...string) (string, error) { return job.ssh(t, from, acct, args...) }
 	// SSH_CONNECTION names client and server address: proof of who talked to whom.
 	connection := func(from, to int) string {
 		return fmt.Sprintf("%s %s %s", job.addrs[from], "*", job.addrs[to]+" "+port)
 	}
 	checkConnection := func(what, out string, from, to int) {
 		t.Helper()
-		f := strings.Fields(strings.TrimSpace(out))
+		f := strings.Fields(lastLine(out))
 		if len(f) != 4 || f[0] != job.addrs[from] || f[2] != job.addrs[to] || f[3] != port {
 			t.Errorf("%s: got SSH_CONNECTION %q, want %q", what, strings.TrimSpace(out), connection(from, to))
 		}
@@ -229,6 +234,13 @@ func TestJobTrustBetweenWorkers(t *testing.T) {
 	}
 }
 
+// lastLine is the last line of a client's combined output: the remote command's, after
+// any warnings of the client.
+func lastLine(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
 func readFileOrFatal(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -236,4 +248,92 @@ func readFileOrFatal(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestJobTrustVolcanoReadOnlySSHDir is Volcano's ssh plugin: the job's hosts in
+// VC_WORKER_HOSTS, no job secret, and the account's ~/.ssh a read-only mount holding
+// id_rsa, id_rsa.pub, authorized_keys (with id_rsa.pub) and Volcano's config. jobsshd
+// takes id_rsa as the job key, warns that it cannot write the client files and leaves
+// them alone; `ssh worker-1` works through Volcano's config, and id_rsa, although
+// authorized_keys lists it, is refused from outside the job.
+func TestJobTrustVolcanoReadOnlySSHDir(t *testing.T) {
+	requireTool(t, "ip", "iproute2")
+	requireTool(t, "runuser", "util-linux")
+	requireTool(t, "mount", "mount")
+	requireTool(t, "ssh-keygen", "openssh-client")
+	const port = "2222"
+	workers := []string{"worker-0", "worker-1"}
+	job := newJobNet(t, append(workers, "outsider"))
+	const outsider = 2
+
+	acct := testAccount(t, "jobtrust")
+	secret := traversableTempDir(t)
+	runOrFatal(t, "ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", filepath.Join(secret, "id_rsa"))
+	pub := readFileOrFatal(t, filepath.Join(secret, "id_rsa.pub"))
+	volcanoConfig := "StrictHostKeyChecking no\nUserKnownHostsFile /dev/null\nPort " + port + "\n"
+	for name, content := range map[string][]byte{"authorized_keys": pub, "config": []byte(volcanoConfig)} {
+		if err := os.WriteFile(filepath.Join(secret, name), content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runOrFatal(t, "chown", "-R", fmt.Sprintf("%d:%d", acct.UID, acct.GID), secret)
+	if err := os.Chmod(secret, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sshDir := filepath.Join(acct.Home, ".ssh")
+	if err := os.RemoveAll(sshDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(sshDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = exec.Command("umount", sshDir).Run() // not mounted after a failure part way
+		if err := os.Remove(sshDir); err != nil {
+			t.Errorf("remove %s (still mounted?): %v", sshDir, err)
+		}
+	})
+	runOrFatal(t, "mount", "--bind", secret, sshDir)
+	runOrFatal(t, "mount", "-o", "remount,bind,ro", sshDir)
+	before := map[string][]byte{}
+	for _, name := range []string{"id_rsa", "authorized_keys", "config"} {
+		before[name] = readFileOrFatal(t, filepath.Join(secret, name))
+	}
+
+	agents := make([]*agent, len(workers))
+	for i := range workers {
+		agents[i] = startAgent(t, agentOptions{
+			User:    acct.Name,
+			Wrapper: []string{"ip", "netns", "exec", job.names[i]},
+			Env:     []string{"VC_WORKER_HOSTS=" + strings.Join(workers, ",")},
+			Args:    []string{"--bind", "0.0.0.0", "--port", port, "--strict-port"},
+		})
+	}
+	logs := agents[0].Logs()
+	if !strings.Contains(logs, "job trust on") || !strings.Contains(logs, filepath.Join(sshDir, "id_rsa")) {
+		t.Errorf("worker-0 did not turn job trust on with ~/.ssh/id_rsa:\n%s", logs)
+	}
+	if !strings.Contains(logs, "cannot write the ssh client files") || !strings.Contains(logs, "read-only file system") {
+		t.Errorf("worker-0 did not warn that ~/.ssh is read-only:\n%s", logs)
+	}
+
+	out, err := job.ssh(t, 0, acct, "worker-1", `echo $SSH_CONNECTION`)
+	if err != nil {
+		t.Fatalf("ssh worker-1 from worker-0 with Volcano's files: %v\n%s", err, out)
+	}
+	if f := strings.Fields(lastLine(out)); len(f) != 4 || f[0] != job.addrs[0] || f[2] != job.addrs[1] {
+		t.Errorf("got SSH_CONNECTION %q, want worker-0's address to worker-1's", strings.TrimSpace(out))
+	}
+	if !strings.Contains(agents[1].Logs(), "from job host worker-0") {
+		t.Errorf("worker-1 did not log a job key login:\n%s", agents[1].Logs())
+	}
+	out, err = job.ssh(t, outsider, acct, "worker-1", "true")
+	if err == nil || !strings.Contains(out, "Permission denied") {
+		t.Errorf("id_rsa (listed in authorized_keys) from outside the job: got %v, want Permission denied\n%s", err, out)
+	}
+	for name, want := range before {
+		if got := readFileOrFatal(t, filepath.Join(sshDir, name)); !bytes.Equal(got, want) {
+			t.Errorf("~/.ssh/%s changed on a read-only mount", name)
+		}
+	}
 }

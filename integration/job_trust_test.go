@@ -132,12 +132,13 @@ func TestJobTrustBetweenWorkers(t *testing.T) {
 		}
 	}
 
+	const secret = "integration-job-secret-0123456789"
 	agents := make([]*agent, len(workers))
 	for i := range workers {
 		agents[i] = startAgent(t, agentOptions{
 			User:    acct.Name,
 			Wrapper: []string{"ip", "netns", "exec", job.names[i]},
-			Env:     []string{"JOBSSHD_JOB_SECRET=integration-job-secret-0123456789"},
+			Env:     []string{"JOBSSHD_JOB_SECRET=" + secret},
 			Args:    []string{"--bind", "0.0.0.0", "--port", port, "--strict-port", "--job-hosts", strings.Join(workers, ",")},
 		})
 	}
@@ -161,7 +162,16 @@ func TestJobTrustBetweenWorkers(t *testing.T) {
 		}
 		checkConnection("worker-0 → "+workers[to], out, 0, to)
 	}
-	out, err := ssh(0, "worker-1", `ssh -o BatchMode=yes -o ConnectTimeout=10 worker-0 'echo $SSH_CONNECTION'`)
+	out, err := ssh(0, "worker-1", "env")
+	if err != nil || strings.Contains(out, "JOBSSHD_") || strings.Contains(out, secret) {
+		t.Errorf("a session's environment must not hold the agent's settings or the job secret (%v):\n%s", err, out)
+	}
+	for i, a := range agents {
+		if strings.Contains(a.Logs()+a.Stdout(), secret) {
+			t.Errorf("worker-%d printed the job secret", i)
+		}
+	}
+	out, err = ssh(0, "worker-1", `ssh -o BatchMode=yes -o ConnectTimeout=10 worker-0 'echo $SSH_CONNECTION'`)
 	if err != nil {
 		t.Fatalf("ssh worker-1 then from there ssh worker-0: %v\n%s", err, out)
 	}

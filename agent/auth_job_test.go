@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -81,9 +82,50 @@ func TestJobKeyOnlyFromJobHosts(t *testing.T) {
 			if _, err := dial(t, srv, "tester", idContainer); err != nil {
 				t.Errorf("id_container login while job trust is on: %v", err)
 			}
+			if st := srv.status().JobTrust; st == nil || st.UserKey != ssh.FingerprintSHA256(job.UserKey.PublicKey()) || len(st.Hosts) == 0 {
+				t.Errorf("status.json job_trust: got %+v, want the job hosts and user key", st)
+			}
 			config, err := os.ReadFile(filepath.Join(home, ".ssh", "config"))
 			if err != nil || !strings.Contains(string(config), "Port "+strconv.Itoa(srv.Port())) {
 				t.Errorf("~/.ssh/config (%v) does not name the listening port:\n%s", err, config)
+			}
+		})
+	}
+}
+
+func TestJobTrustConfigErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		configure func(*Config)
+		wantErr   string // "" means New succeeds with job trust off
+	}{
+		{name: "secret too short", configure: func(c *Config) { c.JobSecret, c.JobHosts = jobtrust.Secret("short"), []string{"w-0"} }, wantErr: "at least 16"},
+		{name: "key file and secret", configure: func(c *Config) { c.JobSecret, c.JobKeyFile = jobtrust.Secret("agent-test-job-secret"), "/k" }, wantErr: "keep one"},
+		{name: "missing key file", configure: func(c *Config) { c.JobKeyFile = "/nonexistent/id_rsa" }, wantErr: "/nonexistent/id_rsa"},
+		{name: "hosts without secret", configure: func(c *Config) { c.JobHosts = []string{"w-0"} }, wantErr: "JOBSSHD_JOB_SECRET"},
+		{name: "environment hosts without secret", configure: func(c *Config) { c.Environ = []string{"VC_WORKER_HOSTS=w-0,w-1"} }},
+		{name: "secret without hosts", configure: func(c *Config) { c.JobSecret = jobtrust.Secret("agent-test-job-secret") }},
+		{name: "disabled", configure: func(c *Config) {
+			c.DisableJobTrust, c.JobSecret, c.JobHosts = true, jobtrust.Secret("short"), []string{"w-0"}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			acct := &Account{Name: "tester", UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Home: t.TempDir(), Shell: "/bin/sh"}
+			cfg := Config{User: "tester", StateDir: t.TempDir(), LookupAccount: func(string) (*Account, error) { return acct, nil }, Environ: []string{}}
+			tt.configure(&cfg)
+			srv, err := New(cfg)
+			if tt.wantErr == "" {
+				if err != nil || srv.jobTrust != nil {
+					t.Fatalf("got error %v, job trust %v; want no error and job trust off", err, srv != nil && srv.jobTrust != nil)
+				}
+				return
+			}
+			var cerr *ConfigError
+			if !errors.As(err, &cerr) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("got error %v, want a ConfigError containing %q", err, tt.wantErr)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"jobsshd/agent"
+	"jobsshd/jobtrust"
 )
 
 // serveOptions are the serve command's flags, before defaults that need the system
@@ -31,7 +33,19 @@ type serveOptions struct {
 	gatewayPorts         bool
 
 	access accessOptions
+
+	jobTrust      bool
+	jobHosts      string
+	jobKey        string
+	jobSecretFile string
 }
+
+// jobSecretVariable holds the job secret. It is deliberately not a flag: a command line
+// is visible to every process of the container (ps, /proc/PID/cmdline).
+const jobSecretVariable = "JOBSSHD_JOB_SECRET"
+
+// maxJobSecretFile bounds what --job-secret-file reads.
+const maxJobSecretFile = 64 << 10
 
 // envName is the environment variable that stands for a flag: JOBSSHD_ and the flag's
 // name in upper case with '-' as '_' (--state-dir → JOBSSHD_STATE_DIR).
@@ -59,6 +73,10 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.BoolVar(&o.allowAgentForwarding, "allow-agent-forwarding", true, "allow ssh-agent forwarding (ssh -A)")
 	fs.BoolVar(&o.gatewayPorts, "gateway-ports", false, "let remote forwards (ssh -R) listen on all interfaces when the client asks; otherwise they listen on loopback only")
 	o.access.register(fs)
+	fs.BoolVar(&o.jobTrust, "job-trust", true, "let the workers of a distributed job ssh to each other with a key from the job secret, from the job's hosts only, when job hosts are known (--job-trust=false turns it off)")
+	fs.StringVar(&o.jobHosts, "job-hosts", "", "the job's hosts, comma separated hostnames or IP addresses, besides the VC_*_HOSTS variables of the container")
+	fs.StringVar(&o.jobKey, "job-key", "", "job secret as a private key file every worker has (default: ~/.ssh/id_rsa in the layout of Volcano's ssh plugin)")
+	fs.StringVar(&o.jobSecretFile, "job-secret-file", "", "job secret as a file every worker has (or set "+jobSecretVariable+"); at least 16 bytes")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: jobsshd [serve] [flags] | jobsshd doctor [flags] | jobsshd version\n\ndoctor takes serve's flags and reports why logins to that account would fail.\nEvery flag can also be set as JOBSSHD_<FLAG> (e.g. JOBSSHD_STATE_DIR); a flag wins over its variable.\n\n")
 		fs.PrintDefaults()
@@ -91,6 +109,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	if o.port < 0 || o.port > 65535 {
 		return o, fmt.Errorf("port %d: use 0-65535 (0 means a random free port)", o.port)
 	}
+	if _, err := jobtrust.ParseHosts(o.jobHosts); err != nil {
+		return o, fmt.Errorf("--job-hosts: %w", err)
+	}
 	return o, nil
 }
 
@@ -122,9 +143,47 @@ func (o serveOptions) config(getenv func(string) string) (agent.Config, error) {
 		DisableUnixForwarding:  !o.allowUnixForwarding,
 		DisableAgentForwarding: !o.allowAgentForwarding,
 		GatewayPorts:           o.gatewayPorts,
+
+		DisableJobTrust: !o.jobTrust,
 	}
 	o.access.apply(&cfg, getenv(inlineKeysVariable))
+	if !o.jobTrust {
+		return cfg, nil
+	}
+	cfg.JobHosts, _ = jobtrust.ParseHosts(o.jobHosts) // checked by parseServeFlags
+	cfg.JobKeyFile = o.jobKey
+	secret := getenv(jobSecretVariable)
+	switch {
+	case o.jobSecretFile != "" && secret != "":
+		return agent.Config{}, fmt.Errorf("both --job-secret-file and %s are set: keep one", jobSecretVariable)
+	case o.jobSecretFile != "":
+		b, err := readJobSecretFile(o.jobSecretFile)
+		if err != nil {
+			return agent.Config{}, err
+		}
+		cfg.JobSecret = b
+	case secret != "":
+		cfg.JobSecret = jobtrust.Secret(secret)
+	}
 	return cfg, nil
+}
+
+// readJobSecretFile reads --job-secret-file. Trailing line ends are not part of the
+// secret, so a file written with `echo` and a variable set to the same text agree.
+func readJobSecretFile(path string) (jobtrust.Secret, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--job-secret-file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxJobSecretFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("--job-secret-file: read %s: %w", path, err)
+	}
+	if len(b) > maxJobSecretFile {
+		return nil, fmt.Errorf("--job-secret-file: %s is larger than %d bytes; a secret is short", path, maxJobSecretFile)
+	}
+	return jobtrust.Secret(bytes.TrimRight(b, "\r\n")), nil
 }
 
 // logFormatFlag is --log-format: "text" (slog's key=value lines) or "json" (one JSON

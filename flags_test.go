@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -40,12 +43,12 @@ func TestParseServeFlags(t *testing.T) {
 		{
 			name: "forwarding flags",
 			args: []string{"--allow-tcp-forwarding=false", "--allow-unix-forwarding=false", "--allow-agent-forwarding=false", "--gateway-ports"},
-			want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, gatewayPorts: true},
+			want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, gatewayPorts: true, jobTrust: true},
 		},
 		{
 			name: "forwarding environment",
 			env:  map[string]string{"JOBSSHD_ALLOW_TCP_FORWARDING": "false", "JOBSSHD_ALLOW_UNIX_FORWARDING": "0", "JOBSSHD_ALLOW_AGENT_FORWARDING": "false", "JOBSSHD_GATEWAY_PORTS": "true"},
-			want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, gatewayPorts: true},
+			want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, gatewayPorts: true, jobTrust: true},
 		},
 		{
 			name: "forwarding flag wins over environment",
@@ -71,6 +74,20 @@ func TestParseServeFlags(t *testing.T) {
 		},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: `log format "xml": use text or json`},
 		{name: "bad log format in environment", env: map[string]string{"JOBSSHD_LOG_FORMAT": "JSON"}, wantErr: `JOBSSHD_LOG_FORMAT="JSON"`},
+		{
+			name: "job trust flags",
+			args: []string{"--job-trust=false", "--job-hosts", "w-0, w-1,10.0.0.3", "--job-key", "/k/id_rsa", "--job-secret-file", "/k/secret"},
+			want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, allowTCPForwarding: true, allowUnixForwarding: true, allowAgentForwarding: true,
+				jobHosts: "w-0, w-1,10.0.0.3", jobKey: "/k/id_rsa", jobSecretFile: "/k/secret"},
+		},
+		{
+			name: "job trust environment",
+			env:  map[string]string{"JOBSSHD_JOB_TRUST": "false", "JOBSSHD_JOB_HOSTS": "a,b", "JOBSSHD_JOB_KEY": "/k", "JOBSSHD_JOB_SECRET_FILE": "/s"},
+			want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, allowTCPForwarding: true, allowUnixForwarding: true, allowAgentForwarding: true,
+				jobHosts: "a,b", jobKey: "/k", jobSecretFile: "/s"},
+		},
+		{name: "job host pattern", args: []string{"--job-hosts", "w-0,*"}, wantErr: `--job-hosts: job host "*"`},
+		{name: "job secret is no flag", args: []string{"--job-secret", "s"}, wantErr: "not defined"},
 		{name: "bad forwarding value in environment", env: map[string]string{"JOBSSHD_GATEWAY_PORTS": "sometimes"}, wantErr: `JOBSSHD_GATEWAY_PORTS="sometimes"`},
 		{name: "bad port", args: []string{"--port", "notanumber"}, wantErr: "invalid value"},
 		{name: "port out of range", args: []string{"--port", "70000"}, wantErr: "use 0-65535"},
@@ -102,10 +119,11 @@ func TestParseServeFlags(t *testing.T) {
 	}
 }
 
-// forwardingOn is o with the forwarding flags at their defaults: TCP, unix-socket and
-// agent forwarding allowed.
+// forwardingOn is o with the flags that are on by default at their defaults: TCP,
+// unix-socket and agent forwarding allowed, job trust on.
 func forwardingOn(o serveOptions) serveOptions {
 	o.allowTCPForwarding, o.allowUnixForwarding, o.allowAgentForwarding = true, true, true
+	o.jobTrust = true
 	return o
 }
 
@@ -134,6 +152,56 @@ func TestServeOptionsForwardingConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestServeOptionsJobTrustConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secretFile, []byte("file-secret-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	on := forwardingOn(serveOptions{user: "work", stateDir: "/s"})
+	tests := []struct {
+		name        string
+		opts        serveOptions
+		env         map[string]string
+		wantSecret  string // "" means none
+		wantHosts   []string
+		wantDisable bool
+		wantErr     string
+	}{
+		{name: "secret from the environment", opts: on, env: map[string]string{"JOBSSHD_JOB_SECRET": "env-secret-0123456789"}, wantSecret: "env-secret-0123456789"},
+		{name: "secret file, line end trimmed", opts: withJob(on, func(o *serveOptions) { o.jobSecretFile = secretFile }), wantSecret: "file-secret-0123456789"},
+		{name: "both secrets", opts: withJob(on, func(o *serveOptions) { o.jobSecretFile = secretFile }), env: map[string]string{"JOBSSHD_JOB_SECRET": "x"}, wantErr: "keep one"},
+		{name: "missing secret file", opts: withJob(on, func(o *serveOptions) { o.jobSecretFile = filepath.Join(dir, "nope") }), wantErr: "--job-secret-file"},
+		{name: "hosts", opts: withJob(on, func(o *serveOptions) { o.jobHosts = "w-0, w-1" }), wantHosts: []string{"w-0", "w-1"}},
+		{name: "off ignores the secret", opts: withJob(on, func(o *serveOptions) { o.jobTrust = false; o.jobHosts = "w-0" }), env: map[string]string{"JOBSSHD_JOB_SECRET": "env-secret-0123456789"}, wantDisable: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := tt.opts.config(func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(cfg.JobSecret) != tt.wantSecret || !slices.Equal(cfg.JobHosts, tt.wantHosts) || cfg.DisableJobTrust != tt.wantDisable {
+				t.Errorf("got secret of %d bytes, hosts %q, disabled %v; want %d bytes, %q, %v",
+					len(cfg.JobSecret), cfg.JobHosts, cfg.DisableJobTrust, len(tt.wantSecret), tt.wantHosts, tt.wantDisable)
+			}
+		})
+	}
+}
+
+func withJob(o serveOptions, change func(*serveOptions)) serveOptions {
+	change(&o)
+	return o
 }
 
 func TestEnvName(t *testing.T) {

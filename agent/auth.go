@@ -45,6 +45,9 @@ func (s *Server) authenticate(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Pe
 
 // authorize decides whether key may log in over the connection meta describes.
 func (s *Server) authorize(meta ssh.ConnMetadata, key ssh.PublicKey) (*grant, error) {
+	if g, matched, err := s.authorizeJobKey(meta, key); matched {
+		return g, err
+	}
 	if meta.User() != s.account.Name {
 		return nil, fmt.Errorf("user %q: %w (only %q may log in here)", meta.User(), errNotServedUser, s.account.Name)
 	}

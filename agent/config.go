@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"time"
+
+	"jobsshd/jobtrust"
 )
 
 // Config is everything the agent needs to serve. The zero value of each field means the
@@ -77,6 +79,17 @@ type Config struct {
 
 	// Now is the clock for key expiry and certificate validity; nil means time.Now.
 	Now func() time.Time
+
+	// Job trust (README "Distributed jobs", package jobtrust): the workers of one job
+	// log in to each other with the job user key, accepted from the job's hosts only,
+	// and serve the job host key. It is on, unless DisableJobTrust, when job hosts are
+	// known (JobHosts, and the VC_*_HOSTS variables of Environ) and a job secret is:
+	// JobSecret, JobKeyFile, or else Volcano's ssh plugin files in the account's ~/.ssh.
+	DisableJobTrust bool
+	JobHosts        []string          // job hosts besides VC_*_HOSTS (jobtrust.ParseHosts); nil means none
+	JobKeyFile      string            // private key file every worker has; "" means none
+	JobSecret       jobtrust.Secret   // secret every worker has (16 bytes or more); nil means none
+	JobResolver     jobtrust.Resolver // resolves job hostnames; nil means the system resolver
 
 	Logger        *slog.Logger  // nil means discard
 	ConnectInfo   io.Writer     // where the "how to connect" text goes; nil means none

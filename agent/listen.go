@@ -26,6 +26,7 @@ func (s *Server) Listen() error {
 		s.log.Warn("preferred port taken, using another", "preferred", s.cfg.Port, "port", port)
 	}
 	s.log.Info("listening", "addr", ln.Addr().String(), "user", s.account.Name, "version", s.cfg.Version)
+	s.writeJobClientFiles() // before status.json, which tells platforms the agent is ready
 	if err := s.writeStatus(); err != nil {
 		ln.Close()
 		return err

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"jobsshd/jobtrust"
 	"jobsshd/keys"
 )
 
@@ -38,6 +39,8 @@ type Server struct {
 	selfExe    string              // this binary, which serves sftp-server and scp
 	hostKeys   []ssh.Signer
 	userKey    *keys.UserKey
+	jobTrust   *jobtrust.Trust // nil when job trust is off
+	jobKeyFile string          // the job key file the ssh client uses, when there is one
 	sshConfig  *ssh.ServerConfig
 	startedAt  time.Time
 
@@ -97,11 +100,20 @@ func New(cfg Config) (*Server, error) {
 		s.environ = mergeEnv(s.environ, nil)
 	}
 
+	if err := s.setupJobTrust(); err != nil {
+		return nil, err
+	}
+
 	hostKeys, err := keys.HostKeys(cfg.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("host keys: %w", err)
 	}
 	for _, k := range hostKeys {
+		if s.jobTrust != nil && k.PublicKey().Type() == ssh.KeyAlgoED25519 {
+			// Every worker of the job serves the job host key, which the workers'
+			// known_hosts hold; the RSA key stays for clients without ed25519.
+			k = s.jobTrust.HostKey
+		}
 		signer, err := hostKeySigner(k)
 		if err != nil {
 			return nil, fmt.Errorf("host key %s: %w", k.PublicKey().Type(), err)

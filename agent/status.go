@@ -24,6 +24,14 @@ type Status struct {
 	IDFile    string          `json:"id_file"`
 	StartedAt string          `json:"started_at"`
 	Version   string          `json:"version"`
+	JobTrust  *StatusJobTrust `json:"job_trust,omitempty"` // absent when job trust is off
+}
+
+// StatusJobTrust is job trust as status.json reports it; the job host key is the
+// ed25519 key of host_keys.
+type StatusJobTrust struct {
+	Hosts   []string `json:"hosts"`    // the job's hosts
+	UserKey string   `json:"user_key"` // fingerprint of the job user key
 }
 
 // StatusHostKey is one host key as status.json reports it.
@@ -44,6 +52,9 @@ func (s *Server) status() Status {
 		IDFile:    s.userKey.PrivatePath,
 		StartedAt: s.startedAt.UTC().Format(time.RFC3339),
 		Version:   s.cfg.Version,
+	}
+	if t := s.jobTrust; t != nil {
+		st.JobTrust = &StatusJobTrust{Hosts: t.Hosts, UserKey: ssh.FingerprintSHA256(t.UserKey.PublicKey())}
 	}
 	for _, k := range s.hostKeys {
 		st.HostKeys = append(st.HostKeys, StatusHostKey{Type: k.PublicKey().Type(), Fingerprint: ssh.FingerprintSHA256(k.PublicKey())})

@@ -1,0 +1,133 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"jobsshd/jobtrust"
+)
+
+// setupJobTrust turns job trust on when Config says so and the job's hosts and secret
+// are known (see Config.DisableJobTrust). New calls it once the account and the
+// container environment are known. A secret or key that is given but unusable is a
+// configuration error; job hosts without any secret only leave job trust off.
+func (s *Server) setupJobTrust() error {
+	cfg := s.cfg
+	if cfg.DisableJobTrust {
+		return nil
+	}
+	envHosts, err := jobtrust.HostsFromEnv(s.environ)
+	if err != nil {
+		s.log.Warn("job trust: some job hosts from the environment are not usable", "err", err)
+	}
+	hosts := jobtrust.MergeHosts(cfg.JobHosts, envHosts)
+	if cfg.JobKeyFile != "" && cfg.JobSecret != nil {
+		return &ConfigError{errors.New("job trust: both a job key file (--job-key) and a job secret (JOBSSHD_JOB_SECRET or --job-secret-file) are set: keep one")}
+	}
+	var id *jobtrust.Identity
+	switch {
+	case cfg.JobKeyFile != "":
+		abs, err := filepath.Abs(cfg.JobKeyFile)
+		if err == nil {
+			id, err = jobtrust.ReadKeyFile(abs)
+		}
+		if err != nil {
+			return &ConfigError{fmt.Errorf("job trust: %w: pass --job-key a private key file without a passphrase", err)}
+		}
+		s.jobKeyFile = abs
+	case cfg.JobSecret != nil:
+		if id, err = jobtrust.FromSecret(cfg.JobSecret); err != nil {
+			return &ConfigError{fmt.Errorf("job trust: %w", err)}
+		}
+	case len(hosts) > 0:
+		sshDir := filepath.Join(s.account.Home, ".ssh")
+		var path string
+		var data []byte
+		err := s.asAccount(func() (err error) { path, data, err = jobtrust.VolcanoKey(sshDir); return err })
+		if err == nil && path != "" {
+			id, err = jobtrust.FromKeyFile(path, data)
+		}
+		if err != nil {
+			s.log.Warn("job trust off: cannot use the job key in ~/.ssh", "err", err)
+			return nil
+		}
+		if path == "" {
+			if len(cfg.JobHosts) > 0 {
+				return &ConfigError{errors.New("job trust: --job-hosts is set but there is no job secret: set JOBSSHD_JOB_SECRET, --job-secret-file or --job-key (or --job-trust=false)")}
+			}
+			s.log.Info("job trust off: job hosts are known but there is no job secret (set JOBSSHD_JOB_SECRET, --job-secret-file or --job-key)", "hosts", len(hosts))
+			return nil
+		}
+		s.jobKeyFile = path
+	default:
+		return nil
+	}
+	if len(hosts) == 0 {
+		s.log.Warn("job trust off: a job secret is set but no job hosts are known (set --job-hosts, or VC_WORKER_HOSTS in the container)")
+		return nil
+	}
+	s.jobTrust = jobtrust.New(*id, hosts, cfg.JobResolver)
+	s.log.Info("job trust on", "hosts", strings.Join(hosts, ","), "source", id.Source,
+		"user_key", ssh.FingerprintSHA256(id.UserKey.PublicKey()), "host_key", ssh.FingerprintSHA256(id.HostKey.PublicKey()))
+	return nil
+}
+
+// writeJobClientFiles writes, as the account, the ~/.ssh files that make `ssh <job host>`
+// work (jobtrust.ClientFiles). Listen calls it once the port is known. A read-only
+// ~/.ssh (Volcano mounts its Secret there) is not an error: the platform's own ssh
+// config then applies.
+func (s *Server) writeJobClientFiles() {
+	t := s.jobTrust
+	if t == nil {
+		return
+	}
+	files := jobtrust.ClientFiles{
+		SSHDir: filepath.Join(s.account.Home, ".ssh"), Hosts: t.Hosts, Port: s.Port(), User: s.account.Name,
+		HostKey: t.HostKey.PublicKey(), KeyFile: s.jobKeyFile, KeyData: t.UserKeyFile,
+	}
+	var changed []string
+	err := s.asAccount(func() (err error) { changed, err = files.Write(); return err })
+	switch {
+	case err != nil:
+		s.log.Warn("job trust: cannot write the ssh client files; ssh between workers uses the existing ~/.ssh files as they are",
+			"err", err, "written", changed)
+	case len(changed) > 0:
+		s.log.Info("job trust: wrote ssh client files", "files", strings.Join(changed, ","))
+	}
+}
+
+// authorizeJobKey decides on the job user key: accepted from the job's hosts,
+// refused from anywhere else, even when authorized_keys also lists it (Volcano's ssh
+// plugin puts the job key there), since the job key is trusted only inside the job.
+// matched is false for every other key (and when job trust is off): the caller then
+// decides as usual.
+func (s *Server) authorizeJobKey(meta ssh.ConnMetadata, key ssh.PublicKey) (g *grant, matched bool, err error) {
+	t := s.jobTrust
+	if t == nil || meta.User() != s.account.Name || !t.IsJobKey(key) {
+		return nil, false, nil
+	}
+	fp := ssh.FingerprintSHA256(key)
+	remote, perr := netip.ParseAddrPort(meta.RemoteAddr().String())
+	if perr == nil {
+		if host, ok := t.HostOf(context.Background(), remote.Addr()); ok {
+			return &grant{fingerprint: fp, source: "job key, from job host " + host}, true, nil
+		}
+	}
+	return nil, true, fmt.Errorf("job key %s from %s refused: that is not an address of this job's hosts (%s); the job key is trusted only inside the job",
+		fp, meta.RemoteAddr(), hostSummary(t.Hosts))
+}
+
+// hostSummary names the first few hosts of a possibly long list, for messages.
+func hostSummary(hosts []string) string {
+	const shown = 4
+	if len(hosts) <= shown {
+		return strings.Join(hosts, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(hosts[:shown], ", "), len(hosts)-shown)
+}

@@ -368,7 +368,9 @@ func testMinimalImageReapsOrphans(t *testing.T, a *agent, pid int) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			results[i], errs[i] = a.trySSH(sshCall{Command: fmt.Sprintf("%s exit %d", orphan("0."+strconv.Itoa(i)), 20+i)})
+			// Each job outlives its shell (which exits at once), or the shell may reap it.
+			job := orphan(fmt.Sprintf("%.1f", 0.6+0.1*float64(i)))
+			results[i], errs[i] = a.trySSH(sshCall{Command: fmt.Sprintf("%s exit %d", job, 20+i)})
 		})
 	}
 	wg.Wait()

@@ -105,6 +105,17 @@ func (s *Server) permitForward(g *grant, kind forwardKind, target forwardTarget)
 	return nil
 }
 
+// permitTerminal decides whether the connection granted g may have a pty: not when its
+// key's options (no-pty, restrict) or its certificate (no permit-pty) say so. It sits
+// beside permitForward so that everything a key may be refused after login is decided
+// here.
+func permitTerminal(g *grant) error {
+	if g != nil && g.noPTY {
+		return fmt.Errorf("terminal refused: the key's options or certificate do not allow one (%s)", g.source)
+	}
+	return nil
+}
+
 // permits applies a permitopen= or permitlisten= list (keys.KeyOptions' matching).
 func permits(list []keys.HostPort, t forwardTarget, listen bool) bool {
 	o := keys.KeyOptions{}

@@ -28,6 +28,10 @@ type grant struct {
 	permitOpen   []keys.HostPort // nil: any destination
 	permitListen []keys.HostPort // nil: any listen address
 	environment  []string        // environment= options, NAME=value
+
+	// noTouchRequired: a security key (sk-*) signature without user presence is
+	// accepted (no-touch-required); x/crypto checks the flag itself.
+	noTouchRequired bool
 }
 
 // grantKey is the key of the *grant in ssh.Permissions.ExtraData.
@@ -35,7 +39,11 @@ type grantKey struct{}
 
 // permissions wraps g for x/crypto, which hands it back as ServerConn.Permissions.
 func (g *grant) permissions() *ssh.Permissions {
-	return &ssh.Permissions{ExtraData: map[any]any{grantKey{}: g}}
+	p := &ssh.Permissions{ExtraData: map[any]any{grantKey{}: g}}
+	if g.noTouchRequired {
+		p.Extensions = map[string]string{"no-touch-required": ""}
+	}
+	return p
 }
 
 // grantOf returns the grant authentication stored in perms. A connection always has one
@@ -67,6 +75,7 @@ func (g *grant) restrictByOptions(o keys.KeyOptions) {
 	g.permitOpen = slices.Clone(o.PermitOpen)
 	g.permitListen = slices.Clone(o.PermitListen)
 	g.environment = slices.Clone(o.Environment)
+	g.noTouchRequired = o.NoTouchRequired
 }
 
 // Certificate extensions (PROTOCOL.certkeys) that permit what a certificate without

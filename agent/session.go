@@ -103,8 +103,8 @@ func (sess *session) handleRequest(req *ssh.Request) bool {
 		if ssh.Unmarshal(req.Payload, &p) != nil || sess.started || sess.ptyReq != nil {
 			return false
 		}
-		if sess.grant != nil && sess.grant.noPTY {
-			sess.log.Info("terminal refused: the key's options or certificate do not allow one", "key_source", sess.grant.source)
+		if err := permitTerminal(sess.grant); err != nil {
+			sess.log.Info("terminal refused", "reason", err)
 			return false
 		}
 		sess.ptyReq = &p

@@ -133,6 +133,9 @@ func (l *prefixList) Set(v string) error {
 			return fmt.Errorf("%q is not a CIDR prefix (e.g. 10.0.0.0/8, fd00::/8)", s)
 		}
 		if p.Addr().Is4In6() {
+			if p.Bits() < 96 {
+				return fmt.Errorf("%q mixes IPv4-mapped and other IPv6 addresses: give the IPv4 networks as IPv4 (e.g. 10.0.0.0/8)", s)
+			}
 			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
 		*l = append(*l, p.Masked())

@@ -46,6 +46,7 @@ func TestAccessFlags(t *testing.T) {
 				a.maxConnections, a.maxSessions, a.clientAliveInterval, a.loginGraceTime, a.permitUserEnvironment = 10, 2, 0, 5*time.Second, true
 			})},
 		{name: "bad cidr", args: []string{"--allow-cidr", "10.0.0.0/33"}, wantErr: "not a CIDR prefix"},
+		{name: "mapped prefix wider than IPv4", args: []string{"--allow-cidr", "::ffff:0:0/80"}, wantErr: "IPv4-mapped"},
 		{name: "bad address", args: []string{"--allow-cidr", "localhost"}, wantErr: "not an address"},
 		{name: "zero limit", args: []string{"--max-connections", "0"}, wantErr: "--max-connections 0: use 1 or more"},
 		{name: "zero grace", args: []string{"--login-grace-time", "0s"}, wantErr: "--login-grace-time"},

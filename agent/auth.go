@@ -46,6 +46,9 @@ func (s *Server) authenticate(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Pe
 // authorize decides whether key may log in over the connection meta describes.
 func (s *Server) authorize(meta ssh.ConnMetadata, key ssh.PublicKey) (*grant, error) {
 	if g, matched, err := s.authorizeJobKey(meta, key); matched {
+		if err == nil {
+			s.restrictByListedLine(g, key)
+		}
 		return g, err
 	}
 	if meta.User() != s.account.Name {
@@ -81,6 +84,22 @@ func (s *Server) authorize(meta ssh.ConnMetadata, key ssh.PublicKey) (*grant, er
 		return nil, fmt.Errorf("key %s not accepted: %w", fp, errors.Join(refusals...))
 	}
 	return nil, fmt.Errorf("key %s is not in %s or the id_container key", fp, s.keySourceNames())
+}
+
+// restrictByListedLine applies to g the options of the first authorized_keys line that
+// lists key, if any: the job key is decided by the job's hosts, not by the lines' from=
+// or expiry-time=, but a line that restricts it (restrict, command=, ...) still does.
+func (s *Server) restrictByListedLine(g *grant, key ssh.PublicKey) {
+	wire := key.Marshal()
+	for _, src := range s.keySources {
+		listed, _ := src.Keys() // a source that cannot be read lists nothing
+		for _, ak := range listed {
+			if !ak.Opts.CertAuthority && bytes.Equal(wire, ak.Key.Marshal()) {
+				g.restrictByOptions(ak.Opts)
+				return
+			}
+		}
+	}
 }
 
 // checkKeyLine applies the conditions of an authorized_keys line that decide whether it

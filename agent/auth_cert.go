@@ -45,13 +45,30 @@ func loadTrustedCAs(paths []string) ([]trustedCA, error) {
 			return nil, fmt.Errorf("trusted user CA file %q holds no public key", p)
 		}
 		for _, ak := range parsed {
-			if _, isCert := ak.Key.(*ssh.Certificate); isCert {
-				return nil, fmt.Errorf("trusted user CA file %s:%d: a certificate, not a CA public key", p, ak.Line)
+			if len(ak.Options) > 0 {
+				// TrustedUserCAKeys has no options; ignoring a from= here would trust
+				// the CA from anywhere.
+				return nil, fmt.Errorf("trusted user CA file %s:%d: options are not allowed here (restrict a CA with a cert-authority line in an authorized_keys file instead)", p, ak.Line)
+			}
+			if err := checkCAKey(ak.Key); err != nil {
+				return nil, fmt.Errorf("trusted user CA file %s:%d: %w", p, ak.Line, err)
 			}
 			cas = append(cas, trustedCA{key: ak.Key, source: fmt.Sprintf("%s:%d", p, ak.Line)})
 		}
 	}
 	return cas, nil
+}
+
+// checkCAKey refuses keys that cannot be a certificate authority here: a certificate
+// (CAs sign with plain keys) and DSA, whose signatures are SHA-1 only.
+func checkCAKey(k ssh.PublicKey) error {
+	if _, isCert := k.(*ssh.Certificate); isCert {
+		return errors.New("a certificate, not a CA public key")
+	}
+	if k.Type() == ssh.KeyAlgoDSA {
+		return errors.New("a DSA key: DSA signs with SHA-1 only; use an ed25519, ECDSA or RSA CA")
+	}
+	return nil
 }
 
 // authorizeCertificate accepts a user certificate signed by a trusted CA: one from
@@ -75,7 +92,10 @@ func (s *Server) authorizeCertificate(cert *ssh.Certificate, from netip.Addr) (*
 		}
 		g, err := s.checkCertificate(cert, from, []string{s.account.Name}, ca.source)
 		if err == nil {
-			return g, g.restrictByCertificate(cert)
+			err = g.restrictByCertificate(cert, false)
+		}
+		if err == nil {
+			return g, nil
 		}
 		refusals = append(refusals, err)
 	}
@@ -92,6 +112,10 @@ func (s *Server) authorizeCertificate(cert *ssh.Certificate, from netip.Addr) (*
 				refusals = append(refusals, err)
 				continue
 			}
+			if err := checkCAKey(ak.Key); err != nil {
+				refusals = append(refusals, fmt.Errorf("%s:%d: %w", ak.Source, ak.Line, err))
+				continue
+			}
 			principals := ak.Opts.Principals
 			if len(principals) == 0 {
 				principals = []string{s.account.Name}
@@ -102,7 +126,11 @@ func (s *Server) authorizeCertificate(cert *ssh.Certificate, from netip.Addr) (*
 				continue
 			}
 			g.restrictByOptions(ak.Opts)
-			return g, g.restrictByCertificate(cert)
+			if err := g.restrictByCertificate(cert, ak.Opts.NoTouchRequired); err != nil {
+				refusals = append(refusals, fmt.Errorf("%s:%d: %w", ak.Source, ak.Line, err))
+				continue
+			}
+			return g, nil
 		}
 	}
 	if len(refusals) > 0 {
@@ -125,8 +153,8 @@ func (s *Server) checkCertificate(cert *ssh.Certificate, from netip.Addr, princi
 	}
 	// The CA's signature over the certificate must not use SHA-1 (OpenSSH ≥ 8.2's
 	// CASignatureAlgorithms leaves ssh-rsa out).
-	if cert.Signature == nil || cert.Signature.Format == ssh.KeyAlgoRSA {
-		return nil, fmt.Errorf("%s: the certificate is signed with SHA-1 (ssh-rsa): re-sign it with ssh-keygen -t rsa-sha2-512", caSource)
+	if cert.Signature == nil || cert.Signature.Format == ssh.KeyAlgoRSA || cert.Signature.Format == ssh.KeyAlgoDSA {
+		return nil, fmt.Errorf("%s: the certificate is signed with SHA-1 (%s): re-sign it with ssh-keygen -t rsa-sha2-512", caSource, cert.Signature.Format)
 	}
 	checker := ssh.CertChecker{
 		SupportedCriticalOptions: []string{"force-command", "source-address"},

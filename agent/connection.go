@@ -46,6 +46,23 @@ const (
 // maxForwardChannels bounds the forwarding channels one connection has open at once.
 const maxForwardChannels = 1024
 
+// maxRemoteForwards bounds the listeners (ssh -R, TCP and unix sockets) one connection
+// may hold: each is a descriptor of the agent, which serves everyone.
+const maxRemoteForwards = 64
+
+// checkRemoteForwardRoom refuses a new remote forward when the connection holds
+// maxRemoteForwards already. Global requests are handled one at a time, so the count
+// cannot grow between this check and the forward's registration.
+func (c *connection) checkRemoteForwardRoom() error {
+	c.mu.Lock()
+	n := len(c.tcpForwards) + len(c.unixForwards)
+	c.mu.Unlock()
+	if n >= maxRemoteForwards {
+		return fmt.Errorf("too many remote forwards on this connection (%d)", maxRemoteForwards)
+	}
+	return nil
+}
+
 func newConnection(s *Server, conn *ssh.ServerConn, log *slog.Logger) *connection {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &connection{

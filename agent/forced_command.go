@@ -8,6 +8,14 @@ package agent
 func (sess *session) startRequested(kind, arg string) bool {
 	if sess.grant != nil && sess.grant.hasForcedCommand {
 		forced := sess.grant.forcedCommand
+		if kind == "subsystem" {
+			// As sshd: a subsystem that does not exist is refused before the forced
+			// command would stand in for it.
+			if _, err := sess.srv.subsystemProgram(arg); err != nil {
+				sess.log.Info("refused subsystem", "err", err)
+				return false
+			}
+		}
 		sess.keyEnv = sess.userEnvironment()
 		switch kind {
 		case "exec":
@@ -15,12 +23,14 @@ func (sess *session) startRequested(kind, arg string) bool {
 		case "subsystem":
 			sess.keyEnv = append(sess.keyEnv, "SSH_ORIGINAL_COMMAND="+sftpSubsystemCommand)
 		}
+		// The forced command itself is not logged: it may carry a token (the options
+		// parser keeps option values out of logs for the same reason).
 		sess.log.Info("running the key's forced command", "requested", kind, "original_command", arg, "key_source", sess.grant.source)
 		if forced == sftpSubsystemCommand {
 			prog, _ := sess.srv.subsystemProgram("sftp")
 			return sess.start(prog, "")
 		}
-		return sess.start(sess.srv.execProgram(forced), forced)
+		return sess.start(sess.srv.execProgram(forced), arg)
 	}
 	sess.keyEnv = sess.userEnvironment()
 	switch kind {

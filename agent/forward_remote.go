@@ -149,6 +149,9 @@ func (c *connection) remoteTCPForward(payload []byte) ([]byte, error) {
 	if msg.BindPort > 65535 {
 		return nil, fmt.Errorf("tcpip-forward %s: port out of range", target)
 	}
+	if err := c.checkRemoteForwardRoom(); err != nil {
+		return nil, fmt.Errorf("tcpip-forward %s: %w", target, err)
+	}
 	// Listening sockets are made as the account too: owner-based rules apply, and the
 	// kernel applies its own privileged-port rule (ip_unprivileged_port_start) to the user.
 	var lns []net.Listener

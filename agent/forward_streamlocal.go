@@ -92,6 +92,9 @@ func (c *connection) remoteStreamLocalForward(payload []byte) error {
 	if err := c.permitForward(forwardRemoteUnix, forwardTarget{path: path}); err != nil {
 		return err
 	}
+	if err := c.checkRemoteForwardRoom(); err != nil {
+		return fmt.Errorf("streamlocal-forward %s: %w", path, err)
+	}
 	sock, err := c.srv.listenUnixAsAccount(path)
 	if err != nil {
 		return fmt.Errorf("streamlocal-forward: %w", err)

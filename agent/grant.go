@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -78,6 +79,13 @@ func (g *grant) restrictByOptions(o keys.KeyOptions) {
 	g.noTouchRequired = o.NoTouchRequired
 }
 
+// isSecurityKey reports whether k is a FIDO security key (sk-*), the only kind whose
+// signatures carry a touch flag.
+func isSecurityKey(k ssh.PublicKey) bool {
+	t := k.Type()
+	return t == ssh.KeyAlgoSKED25519 || t == ssh.KeyAlgoSKECDSA256
+}
+
 // Certificate extensions (PROTOCOL.certkeys) that permit what a certificate without
 // them may not do.
 const (
@@ -89,7 +97,16 @@ const (
 // restrictByCertificate applies a certificate's critical option force-command and its
 // missing permit-* extensions to g. A forced command on both the certificate and the
 // authorized_keys line must agree (as sshd's auth_cert_options), else the login fails.
-func (g *grant) restrictByCertificate(cert *ssh.Certificate) error {
+// lineNoTouch is the cert-authority line's no-touch-required: as in sshd, a security
+// key's certificate may skip the touch only when the certificate and the line both say
+// so (x/crypto honours the certificate's extension by itself, so a certificate that
+// asks without the line's consent is refused).
+func (g *grant) restrictByCertificate(cert *ssh.Certificate, lineNoTouch bool) error {
+	_, certNoTouch := cert.Extensions["no-touch-required"]
+	if certNoTouch && !lineNoTouch && isSecurityKey(cert.Key) {
+		return errors.New("the certificate waives the security key's touch (no-touch-required) but its authorized_keys line does not allow that")
+	}
+	g.noTouchRequired = certNoTouch && lineNoTouch
 	if cmd, ok := cert.CriticalOptions["force-command"]; ok {
 		if g.hasForcedCommand && g.forcedCommand != cmd {
 			return fmt.Errorf("certificate force-command %q differs from the authorized_keys command= %q", cmd, g.forcedCommand)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -149,5 +151,45 @@ func TestClientAliveDropsSilentClient(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // several intervals
 	if _, _, err := answering.SendRequest("keepalive@openssh.com", true, nil); err != nil {
 		t.Errorf("the answering client was dropped: %v", err)
+	}
+}
+
+// TestRemoteForwardCap: a connection may hold maxRemoteForwards listeners, no more.
+func TestRemoteForwardCap(t *testing.T) {
+	t.Parallel()
+	srv, signer := startTestServer(t)
+	client := dialClient(t, srv, signer)
+	for i := range maxRemoteForwards {
+		ln, err := client.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("remote forward %d of %d: %v", i+1, maxRemoteForwards, err)
+		}
+		defer ln.Close()
+	}
+	if ln, err := client.Listen("tcp", "127.0.0.1:0"); err == nil {
+		ln.Close()
+		t.Fatalf("remote forward %d was granted, want refused", maxRemoteForwards+1)
+	}
+}
+
+// TestRefusalLogIsRateLimited: a flood of refusals logs refusalLogBurst lines a second,
+// and the next line logged counts the others.
+func TestRefusalLogIsRateLimited(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	s := &Server{}
+	for range 3 * refusalLogBurst {
+		s.logRefusal(log, "connection refused: test")
+	}
+	if got := strings.Count(buf.String(), "connection refused: test"); got != refusalLogBurst {
+		t.Fatalf("logged %d refusals of %d in a burst, want %d", got, 3*refusalLogBurst, refusalLogBurst)
+	}
+	s.refusals.mu.Lock()
+	s.refusals.windowEnds = time.Now().Add(-time.Millisecond) // the second has passed
+	s.refusals.mu.Unlock()
+	s.logRefusal(log, "connection refused: test")
+	if !strings.Contains(buf.String(), fmt.Sprintf("not_logged_before=%d", 2*refusalLogBurst)) {
+		t.Errorf("the line after the burst does not count the %d refusals not logged:\n%s", 2*refusalLogBurst, buf.String())
 	}
 }

@@ -55,6 +55,7 @@ type Server struct {
 
 	unauthenticated chan struct{} // one token per connection not logged in yet
 	refusing        chan struct{} // one token per connection being told why it is refused
+	refusals        refusalLog
 
 	ln       net.Listener
 	mu       sync.Mutex
@@ -271,26 +272,27 @@ const inlineKeysSource = "JOBSSHD_AUTHORIZED_KEYS"
 func (s *Server) serveConn(c net.Conn) {
 	start := time.Now()
 	log := s.log.With("remote", c.RemoteAddr().String())
-	log.Info("connection opened", "event", "connection.open")
-	// Every refusal below ends the connection: logged as connection.close, so that each
-	// connection.open has its close.
+	// Refusals are logged as connection.refuse, at most refusalLogBurst a second (a
+	// flood costs its sender nothing and must not fill the disk); a connection that gets
+	// past them is logged as connection.open and, when it ends, connection.close.
 	if !s.allowedSource(remoteAddr(c.RemoteAddr())) {
-		log.Warn("connection refused: source not in --allow-cidr", "event", "connection.close", "duration", time.Since(start))
+		s.logRefusal(log, "connection refused: source not in --allow-cidr")
 		c.Close()
 		return
 	}
 	if n := s.connectionCount(); n > s.cfg.MaxConnections {
-		log.Warn("connection refused: too many connections", "event", "connection.close", "max", s.cfg.MaxConnections)
+		s.logRefusal(log, "connection refused: too many connections", "max", s.cfg.MaxConnections)
 		s.refuseEarly(c, disconnectTooManyConnections, fmt.Sprintf("too many connections (%d), try again later", s.cfg.MaxConnections))
 		return
 	}
 	select {
 	case s.unauthenticated <- struct{}{}:
 	default:
-		log.Warn("connection refused: too many unauthenticated connections", "event", "connection.close", "max", s.cfg.MaxUnauthenticated)
+		s.logRefusal(log, "connection refused: too many unauthenticated connections", "max", s.cfg.MaxUnauthenticated)
 		s.refuseEarly(c, disconnectTooManyConnections, fmt.Sprintf("too many unauthenticated connections (%d), try again later", s.cfg.MaxUnauthenticated))
 		return
 	}
+	log.Info("connection opened", "event", "connection.open")
 	_ = c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout)) // LoginGraceTime
 	conn, chans, reqs, err := ssh.NewServerConn(newBufferedConn(c), s.sshConfig)
 	<-s.unauthenticated

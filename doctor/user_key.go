@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/keys"
 )
 
 // maxKeyFileSize is the agent's bound on a key file it reads (keys.maxKeyFileSize).
@@ -197,17 +198,5 @@ func notRegular(path string, fi fs.FileInfo) (msg, fix string) {
 // readKeyFile reads a key file as the agent does: never through a symlink, never
 // blocking on a FIFO, at most maxKeyFileSize bytes.
 func readKeyFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close() // read-only
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > maxKeyFileSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxKeyFileSize)
-	}
-	return data, nil
+	return keys.ReadRegularFile(path, maxKeyFileSize)
 }

@@ -102,7 +102,7 @@ func loadHostKey(path, sshType string) (ssh.Signer, error) {
 // only for operators, so it is rewritten whenever it does not match.
 func writeHostPublicKey(path string, pub ssh.PublicKey) error {
 	want := authorizedKeyLine(pub, keyComment("jobsshd"))
-	got, err := readRegularFile(path, maxKeyFileSize)
+	got, err := ReadRegularFile(path, maxKeyFileSize)
 	if err == nil && bytes.Equal(got, want) {
 		return nil
 	}

@@ -122,14 +122,15 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// readRegularFile reads at most limit bytes of path, refusing a symlink at path itself
+// ReadRegularFile reads at most limit bytes of path, refusing a symlink at path itself
 // (O_NOFOLLOW) and anything that is not a regular file. O_NONBLOCK keeps a FIFO planted
-// at path from blocking the open.
-func readRegularFile(path string, limit int64) ([]byte, error) {
+// at path from blocking the open. It is how jobsshd reads key files, so that tools that
+// check them (jobsshd doctor) read exactly what the server would.
+func ReadRegularFile(path string, limit int64) ([]byte, error) {
 	return readFileChecked(path, limit, nil)
 }
 
-// readPrivateFile is readRegularFile for a private key: the opened file must belong to
+// readPrivateFile is ReadRegularFile for a private key: the opened file must belong to
 // uid and be unreadable by group and others, as ssh refuses to use a private key that
 // is not ("UNPROTECTED PRIVATE KEY FILE"). A key someone else could have written or
 // read is no key to trust for logins.

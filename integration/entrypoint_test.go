@@ -71,6 +71,9 @@ func startEntrypoint(t *testing.T, sh entrypointShell, env, wrapper []string, sc
 	r.cmd = exec.Command(argv[0], argv[1:]...)
 	r.cmd.Env = agentEnv(env)
 	r.cmd.Stderr = &r.stderr
+	// A process entrypoint.sh failed to stop would hold stderr open and keep Wait from
+	// returning; wait reports that instead of hanging.
+	r.cmd.WaitDelay = 2 * time.Second
 	r.started = time.Now()
 	if err := r.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", strings.Join(argv, " "), err)
@@ -103,6 +106,9 @@ func (r *entrypointRun) wait(t *testing.T) int {
 	switch {
 	case r.err == nil:
 		return 0
+	case errors.Is(r.err, exec.ErrWaitDelay):
+		t.Errorf("a process entrypoint.sh started still holds its stderr after it exited")
+		return r.cmd.ProcessState.ExitCode()
 	case errors.As(r.err, &exitErr) && exitErr.ExitCode() >= 0:
 		return exitErr.ExitCode()
 	default:
@@ -247,6 +253,7 @@ func TestEntrypointStartsAndStopsJobsshd(t *testing.T) {
 		// now belong to another parent and stay alive.
 		if processAlive(st.PID, filepath.Base(binPath)) {
 			t.Errorf("jobsshd (pid %d) still runs after the job ended", st.PID)
+			_ = syscall.Kill(st.PID, syscall.SIGKILL)
 		}
 		if logs := r.stderr.String(); !strings.Contains(logs, "jobsshd is listening") || !strings.Contains(logs, "shutting down") {
 			t.Errorf("stderr lacks jobsshd's start or shutdown:\n%s", logs)

@@ -29,6 +29,7 @@ log() { printf 'entrypoint: %s\n' "$*" >&2; }
 
 main_pid=
 jobsshd_pid=
+jobsshd_start=
 caught=       # set by the trap, so wait_child can tell an interrupted wait
 pending_name= # a signal that came before COMMAND started
 pending_num=
@@ -69,6 +70,14 @@ nap() {
 		ticks=$((ticks + 10))
 	fi
 }
+
+# start_time PID prints when process PID started (field 22 of /proc/PID/stat); with the
+# pid it names one process, even after the pid has been reused.
+start_time() {
+	read -r s <"/proc/$1/stat" || return 1
+	set -- ${s##*) } # the fields after "pid (comm) "; field 3, the state, is $1
+	printf '%s\n' "${20}"
+} 2>/dev/null
 
 # state_dir prints the directory where jobsshd writes status.json, chosen as jobsshd
 # chooses it (README: --state-dir).
@@ -136,6 +145,7 @@ start_jobsshd() {
 	status=$(state_dir)/status.json
 	"$bin" &
 	jobsshd_pid=$!
+	jobsshd_start=$(start_time "$jobsshd_pid") # empty without /proc
 	poll_start "$jobsshd_pid" "$status" &
 	wait_child $!
 	case $rc in
@@ -158,7 +168,12 @@ start_jobsshd() {
 # stop_jobsshd stops the jobsshd this script started and collects it.
 stop_jobsshd() {
 	[ -n "$jobsshd_pid" ] || return 0
-	if kill -TERM "$jobsshd_pid" 2>/dev/null; then
+	# A jobsshd that died during the job was collected then, and its pid may belong to
+	# another process by now: signal it only while it is the same process.
+	if [ -n "$jobsshd_start" ] && [ "$(start_time "$jobsshd_pid")" != "$jobsshd_start" ]; then
+		wait_child "$jobsshd_pid"
+		log "jobsshd had exited with status $rc while the job ran"
+	elif kill -TERM "$jobsshd_pid" 2>/dev/null; then
 		kill_after "$jobsshd_pid" &
 		watchdog=$!
 		wait_child "$jobsshd_pid"

@@ -390,6 +390,25 @@ func TestEntrypointKillsStubbornJobsshd(t *testing.T) {
 	})
 }
 
+// TestEntrypointJobsshdDiesDuringJob: a jobsshd that dies while the job runs is reported
+// when the job ends, and the job's status is kept.
+func TestEntrypointJobsshdDiesDuringJob(t *testing.T) {
+	forEachShell(t, func(t *testing.T, sh entrypointShell) {
+		dir := t.TempDir()
+		pidFile := filepath.Join(dir, "pid")
+		bin := fakeJobsshd(t, `echo $$ >"`+pidFile+`"
+			echo "{\"pid\": $$}" >"$JOBSSHD_STATE_DIR/status.json"; exec sleep 60`)
+		env := []string{"JOBSSHD_ENABLE=1", "JOBSSHD_BIN=" + bin, "JOBSSHD_STATE_DIR=" + dir}
+		r := startEntrypoint(t, sh, env, nil, `kill -KILL "$(cat "$1")"; sleep 0.3; exit 3`, pidFile)
+		if got := r.wait(t); got != 3 {
+			t.Errorf("exit status %d, want the job's 3\nstderr:\n%s", got, r.stderr.String())
+		}
+		if logs := r.stderr.String(); !strings.Contains(logs, "jobsshd had exited with status 137 while the job ran") {
+			t.Errorf("stderr does not report jobsshd's death:\n%s", logs)
+		}
+	})
+}
+
 // checkGone fails the test when the process whose pid is in pidFile still runs as comm.
 func checkGone(t *testing.T, pidFile, comm string) {
 	t.Helper()

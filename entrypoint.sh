@@ -12,13 +12,15 @@
 #   JOBSSHD_BIN         the jobsshd binary (default: jobsshd on PATH)
 #
 # The exit status is COMMAND's, or 128+N when COMMAND died of signal N. SIGTERM, SIGINT
-# and SIGHUP are forwarded to COMMAND. jobsshd gets SIGTERM when COMMAND has ended, and
-# SIGKILL if it is still running STOP_TIMEOUT seconds later.
+# and SIGHUP are forwarded to COMMAND; one that comes before COMMAND starts stops
+# jobsshd and exits 128+N without running COMMAND. jobsshd gets SIGTERM when COMMAND has
+# ended, and SIGKILL if it is still running STOP_TIMEOUT seconds later. JOBSSHD_STATE_DIR
+# (or jobsshd's default) tells where to look for its status.json.
 #
 # As PID 1 this script reaps the orphans the kernel hands it: dash and busybox sh wait for
 # any child (wait3/waitpid(-1)) whenever they wait, so every exited orphan is collected
-# while the script sits in `wait` for COMMAND or jobsshd. Nothing here spends time outside
-# a wait except a few builtins.
+# while the script sits in `wait` for COMMAND or jobsshd (or for a short command
+# substitution); it is outside a wait only for a few builtins at a time.
 #
 # POSIX sh; tested under dash and busybox sh (integration/entrypoint_test.go).
 
@@ -47,9 +49,10 @@ trap 'on_signal TERM 15' TERM
 trap 'on_signal INT 2' INT
 trap 'on_signal HUP 1' HUP
 
-# wait_child PID sets rc to the exit status of the child PID. A trapped signal makes
-# `wait` return at once with 128+N while the child still runs (POSIX), so wait again
-# unless the child is gone (then wait did collect it, just as the signal came).
+# wait_child PID [interruptible] sets rc to the exit status of the child PID. A trapped
+# signal makes `wait` return at once with 128+N while the child still runs (POSIX), so
+# wait again unless the child is gone (then wait did collect it, just as the signal
+# came). With "interruptible", a signal before COMMAND started ends the wait: it fails.
 wait_child() {
 	while :; do
 		caught=
@@ -57,6 +60,7 @@ wait_child() {
 		rc=$?
 		[ -n "$caught" ] || return 0
 		kill -0 "$1" 2>/dev/null || return 0
+		[ -z "${2:-}" ] || [ -z "$pending_name" ] || return 1
 	done
 }
 
@@ -135,7 +139,8 @@ kill_after() {
 }
 
 # start_jobsshd starts jobsshd in the background and waits until it listens; it fails
-# (with the reason on stderr) when jobsshd exits first or takes too long.
+# (with the reason on stderr) when jobsshd exits first or takes too long, and returns 2
+# at once on a signal (the container is being stopped).
 start_jobsshd() {
 	bin=${JOBSSHD_BIN:-jobsshd}
 	if ! command -v "$bin" >/dev/null 2>&1; then
@@ -147,7 +152,12 @@ start_jobsshd() {
 	jobsshd_pid=$!
 	jobsshd_start=$(start_time "$jobsshd_pid") # empty without /proc
 	poll_start "$jobsshd_pid" "$status" &
-	wait_child $!
+	poller=$!
+	if ! wait_child "$poller" interruptible; then
+		kill "$poller" 2>/dev/null || :
+		wait_child "$poller"
+		return 2
+	fi
 	case $rc in
 	0)
 		log "jobsshd is listening (pid $jobsshd_pid, $status)"
@@ -224,14 +234,18 @@ fi
 
 case ${JOBSSHD_ENABLE:-} in
 1)
-	if ! start_jobsshd; then
+	start_jobsshd
+	case $? in
+	0 | 2) ;; # 2: a signal, handled below
+	*)
 		if [ "${JOBSSHD_REQUIRED:-}" = 1 ]; then
 			stop_jobsshd
 			log "JOBSSHD_REQUIRED=1: not running the job"
 			exit 1
 		fi
 		log "running the job without SSH access (JOBSSHD_REQUIRED=1 would stop here)"
-	fi
+		;;
+	esac
 	;;
 '' | 0) ;;
 *) log "JOBSSHD_ENABLE=$JOBSSHD_ENABLE is not 1: jobsshd not started" ;;

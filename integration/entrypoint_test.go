@@ -409,6 +409,32 @@ func TestEntrypointJobsshdDiesDuringJob(t *testing.T) {
 	})
 }
 
+// TestEntrypointSignalBeforeJob: SIGTERM while jobsshd starts stops it and exits 143
+// without running the job (the container is being stopped).
+func TestEntrypointSignalBeforeJob(t *testing.T) {
+	forEachShell(t, func(t *testing.T, sh entrypointShell) {
+		dir := t.TempDir()
+		pidFile, marker := filepath.Join(dir, "pid"), filepath.Join(dir, "job-ran")
+		bin := fakeJobsshd(t, `echo $$ >"`+pidFile+`.tmp"; mv "`+pidFile+`.tmp" "`+pidFile+`"; exec sleep 60`)
+		env := []string{"JOBSSHD_ENABLE=1", "JOBSSHD_BIN=" + bin, "JOBSSHD_STATE_DIR=" + dir}
+		r := startEntrypoint(t, sh, env, nil, `: >"$1"`, marker)
+		waitForFile(t, pidFile, r)
+		if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.wait(t); got != 128+15 {
+			t.Errorf("exit status %d, want 143\nstderr:\n%s", got, r.stderr.String())
+		}
+		if d := time.Since(r.started); d > 5*time.Second {
+			t.Errorf("took %v; the signal was not acted on at once", d)
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Errorf("the job ran after SIGTERM")
+		}
+		checkGone(t, pidFile, "sleep")
+	})
+}
+
 // checkGone fails the test when the process whose pid is in pidFile still runs as comm.
 func checkGone(t *testing.T, pidFile, comm string) {
 	t.Helper()
@@ -469,7 +495,9 @@ func runZombieScan(t *testing.T, pid1 []string) (scan, orphan string) {
 	// A PID 1 that does not reap may never end (the control below): read the scan, then
 	// end the namespace (--kill-child).
 	ok := waitFor(entrypointTimeout/2, func() bool { _, err := os.Stat(filepath.Join(dir, "scan")); return err == nil })
-	_ = cmd.Process.Signal(syscall.SIGTERM) // already gone when PID 1 ended with the job
+	// unshare blocks SIGTERM while it waits for PID 1; SIGKILL ends it, and --kill-child
+	// then PID 1 and the namespace. It is already gone when PID 1 ended with the job.
+	_ = cmd.Process.Kill()
 	_ = cmd.Wait()                          // its status is the job's or the signal; not the subject here
 	if !ok {
 		t.Fatalf("the scan did not finish\nstderr:\n%s", stderr.String())

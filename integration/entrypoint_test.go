@@ -498,7 +498,7 @@ func runZombieScan(t *testing.T, pid1 []string) (scan, orphan string) {
 	// unshare blocks SIGTERM while it waits for PID 1; SIGKILL ends it, and --kill-child
 	// then PID 1 and the namespace. It is already gone when PID 1 ended with the job.
 	_ = cmd.Process.Kill()
-	_ = cmd.Wait()                          // its status is the job's or the signal; not the subject here
+	_ = cmd.Wait() // its status is the job's or the signal; not the subject here
 	if !ok {
 		t.Fatalf("the scan did not finish\nstderr:\n%s", stderr.String())
 	}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/crypto/ssh"
 
@@ -35,7 +36,7 @@ func (s *Server) setupJobTrust() error {
 	case cfg.JobKeyFile != "":
 		abs, err := filepath.Abs(cfg.JobKeyFile)
 		if err == nil {
-			id, err = jobtrust.ReadKeyFile(abs)
+			id, err = s.readJobKeyFile(abs)
 		}
 		if err != nil {
 			return &ConfigError{fmt.Errorf("job trust: %w: pass --job-key a private key file without a passphrase", err)}
@@ -73,6 +74,13 @@ func (s *Server) setupJobTrust() error {
 		return nil
 	}
 	s.jobTrust = jobtrust.New(*id, hosts, cfg.JobResolver)
+	if !s.cfg.StrictPort {
+		// Every worker's ~/.ssh/config names this worker's port; a worker that fell
+		// back to a random port would be unreachable from the others (or reach
+		// whatever holds the port), so it fails to start instead, visibly.
+		s.cfg.StrictPort = true
+		s.log.Info("job trust: the port is strict (no fallback to a random port)", "port", s.cfg.Port)
+	}
 	s.log.Info("job trust on", "hosts", strings.Join(hosts, ","), "source", id.Source,
 		"user_key", ssh.FingerprintSHA256(id.UserKey.PublicKey()), "host_key", ssh.FingerprintSHA256(id.HostKey.PublicKey()))
 	return nil
@@ -130,4 +138,45 @@ func hostSummary(hosts []string) string {
 		return strings.Join(hosts, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(hosts[:shown], ", "), len(hosts)-shown)
+}
+
+// readJobKeyFile reads --job-key. The key is copied into the account's ~/.ssh, so root
+// reads it only when the account could not have put something else there: the file
+// and every directory above it (symlinks resolved, as a Kubernetes Secret mount is
+// made of them) belong to root and are not writable by group or others (a sticky
+// directory such as a Secret volume's is fine). Otherwise it is read as the account,
+// so a symlink the account planted to a root-only key reaches nothing.
+func (s *Server) readJobKeyFile(path string) (*jobtrust.Identity, error) {
+	if s.credential == nil || rootOnlyPath(path) {
+		return jobtrust.ReadKeyFile(path)
+	}
+	var id *jobtrust.Identity
+	err := s.asAccount(func() (err error) { id, err = jobtrust.ReadKeyFile(path); return err })
+	if err != nil {
+		return nil, fmt.Errorf("%w (read as %s, since %s or a directory above it is not root's alone)", err, s.account.Name, path)
+	}
+	return id, nil
+}
+
+// rootOnlyPath reports whether path, symlinks resolved, and each directory above it are
+// owned by root and not writable by group or others, except sticky directories.
+func rootOnlyPath(path string) bool {
+	resolved, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return false
+	}
+	for p := resolved; ; p = filepath.Dir(p) {
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil || st.Uid != 0 {
+			return false
+		}
+		writable := st.Mode&0o022 != 0
+		sticky := st.Mode&syscall.S_ISVTX != 0 && st.Mode&syscall.S_IFMT == syscall.S_IFDIR
+		if writable && (p == resolved || !sticky) {
+			return false
+		}
+		if p == "/" {
+			return true
+		}
+	}
 }

@@ -42,8 +42,10 @@ func TestJobKeyOnlyFromJobHosts(t *testing.T) {
 		env       []string
 		wantLogin bool
 	}{
-		{name: "hostname of the client's address", hosts: []string{"w-far", "w-local"}, wantLogin: true},
-		{name: "from VC_WORKER_HOSTS", env: []string{"VC_WORKER_HOSTS=w-far,w-local"}, wantLogin: true},
+		// A name resolving to loopback stands for no job host (relays and tunnels
+		// arrive from loopback); an IP entry is taken as given.
+		{name: "hostname resolving to loopback", hosts: []string{"w-far", "w-local"}, wantLogin: false},
+		{name: "from VC_WORKER_HOSTS", env: []string{"VC_WORKER_HOSTS=w-far,127.0.0.1"}, wantLogin: true},
 		{name: "IP entry", hosts: []string{"127.0.0.1"}, wantLogin: true},
 		{name: "client outside the job", hosts: []string{"w-far", "10.77.0.3"}, wantLogin: false},
 	}

@@ -115,6 +115,17 @@ func (t *Trust) cachedHostOf(addr netip.Addr) (string, bool) {
 	return "", false
 }
 
+// jobAddress reports whether an address a job host's name resolves to may stand for
+// that host. Loopback, unspecified, link-local and multicast addresses may not: every
+// connection through the platform's relay, kubectl port-forward or an ssh -L tunnel
+// arrives from loopback, and Debian's /etc/hosts maps the machine's own name to
+// 127.0.1.1, so such a resolution would make all of them count as the job. (A job host
+// given as an IP address is the operator's explicit choice and is kept as given.)
+func jobAddress(a netip.Addr) bool {
+	return a.IsValid() && !a.IsLoopback() && !a.IsUnspecified() && !a.IsLinkLocalUnicast() &&
+		!a.IsLinkLocalMulticast() && !a.IsMulticast()
+}
+
 // refresh looks up, in parallel, every hostname not tried within retryInterval.
 func (t *Trust) refresh(ctx context.Context) {
 	select {
@@ -148,7 +159,9 @@ func (t *Trust) refresh(ctx context.Context) {
 			if err == nil {
 				r.addrs = r.addrs[:0:0]
 				for _, a := range addrs {
-					r.addrs = append(r.addrs, a.Unmap().WithZone(""))
+					if a = a.Unmap().WithZone(""); jobAddress(a) {
+						r.addrs = append(r.addrs, a)
+					}
 				}
 				r.resolvedAt = r.triedAt
 			}

@@ -64,9 +64,12 @@ func newTestTrust(t *testing.T, hosts ...string) (*Trust, *fakeResolver, *time.T
 
 func TestHostOf(t *testing.T) {
 	t.Parallel()
-	tr, r, _ := newTestTrust(t, "w-0", "w-1", "10.9.0.7", "fd00::7")
+	tr, r, _ := newTestTrust(t, "w-0", "w-1", "10.9.0.7", "fd00::7", "w-self")
 	r.set("w-0", "10.9.0.1")
 	r.set("w-1", "10.9.0.2", "fd00::2")
+	// Debian's /etc/hosts maps the machine's own name to 127.0.1.1; such resolutions
+	// stand for no job host, or every relayed or tunnelled connection would.
+	r.set("w-self", "127.0.1.1", "::1", "0.0.0.0", "fe80::1", "10.9.0.8")
 	tests := []struct {
 		addr     string
 		wantHost string
@@ -80,6 +83,11 @@ func TestHostOf(t *testing.T) {
 		{"fd00::7", "fd00::7", true},
 		{"10.9.0.3", "", false},
 		{"127.0.0.1", "", false},
+		{"127.0.1.1", "", false},
+		{"::1", "", false},
+		{"0.0.0.0", "", false},
+		{"fe80::1", "", false},
+		{"10.9.0.8", "w-self", true},
 	}
 	for _, tt := range tests {
 		host, ok := tr.HostOf(context.Background(), netip.MustParseAddr(tt.addr))

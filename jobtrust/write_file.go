@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // maxClientFileSize bounds the ~/.ssh files read (config, known_hosts, key files).
@@ -17,7 +18,8 @@ const maxClientFileSize = 4 << 20
 // maxClientFileSize or not a regular file. A missing file gives an error that
 // satisfies errors.Is(err, fs.ErrNotExist).
 func readSmallFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO planted at path must not hang the agent's start.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}

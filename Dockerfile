@@ -21,15 +21,21 @@ FROM scratch AS jobsshd
 COPY --from=build --chmod=0755 /out/jobsshd /jobsshd
 
 FROM debian:bookworm-slim AS job-example
+# The OpenSSH client, for `ssh worker-1` between the workers of a job (README:
+# "Distributed jobs"); jobsshd itself needs nothing from the image.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends openssh-client \
+ && rm -rf /var/lib/apt/lists/*
 # The accounts jobsshd serves by default as root: work, then ma-user. useradd leaves the
 # password locked ("!"), which does not block jobsshd's key-only logins.
 RUN useradd -m -s /bin/bash work \
  && useradd -m -s /bin/bash ma-user
 # 0755: file transfer sessions run this binary again as the served account.
 COPY --from=jobsshd --chmod=0755 /jobsshd /usr/local/bin/jobsshd
-# The image has no scp; WinSCP's SCP mode types `scp -t` into a shell, and jobsshd
-# started as scp serves that side of the protocol.
-RUN ln -s /usr/local/bin/jobsshd /usr/local/bin/scp
+# WinSCP's SCP mode types `scp -t` into a shell; in an image without scp, jobsshd
+# started as scp serves that side of the protocol. An image with OpenSSH's scp (this
+# one) keeps it: a link earlier on PATH would hide the client side of scp.
+RUN command -v scp >/dev/null || ln -s /usr/local/bin/jobsshd /usr/local/bin/scp
 COPY --chmod=0755 entrypoint.sh /usr/local/bin/entrypoint.sh
 EXPOSE 2222
 # entrypoint.sh runs CMD as the job; JOBSSHD_ENABLE=1 starts jobsshd beside it.

@@ -48,6 +48,11 @@ on_signal() { # NAME NUMBER
 trap 'on_signal TERM 15' TERM
 trap 'on_signal INT 2' INT
 trap 'on_signal HUP 1' HUP
+# USR1, USR2 and QUIT too: preemption and checkpoint handlers of training jobs listen
+# for them, and as PID 1 a signal nobody traps is dropped.
+trap 'on_signal USR1 10' USR1
+trap 'on_signal USR2 12' USR2
+trap 'on_signal QUIT 3' QUIT
 
 # wait_child PID [interruptible] sets rc to the exit status of the child PID. A trapped
 # signal makes `wait` return at once with 128+N while the child still runs (POSIX), so
@@ -148,6 +153,10 @@ start_jobsshd() {
 		return 1
 	fi
 	status=$(state_dir)/status.json
+	# A status.json left by an earlier run (a state directory kept so that host keys
+	# survive) would say "listening" before this jobsshd does; pids repeat in a fresh PID
+	# namespace, so the pid in it proves nothing. jobsshd removes it too.
+	rm -f "$status"
 	"$bin" &
 	jobsshd_pid=$!
 	jobsshd_start=$(start_time "$jobsshd_pid") # empty without /proc

@@ -109,6 +109,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("host keys: %w", err)
 	}
+	s.removeStatus()
 	for _, k := range hostKeys {
 		if s.jobTrust != nil && k.PublicKey().Type() == ssh.KeyAlgoED25519 {
 			// Every worker of the job serves the job host key, which the workers'
@@ -234,6 +235,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdown = true
 	if s.ln != nil {
 		s.ln.Close()
+		s.removeStatus()
 	}
 	s.mu.Unlock()
 	idle := make(chan struct{})

@@ -2,7 +2,9 @@ package agent
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -60,6 +62,15 @@ func (s *Server) status() Status {
 		st.HostKeys = append(st.HostKeys, StatusHostKey{Type: k.PublicKey().Type(), Fingerprint: ssh.FingerprintSHA256(k.PublicKey())})
 	}
 	return st
+}
+
+// removeStatus removes status.json: at start, so that one left by an earlier run does
+// not say "listening" before this one is, and at shutdown, when it no longer is.
+func (s *Server) removeStatus() {
+	path := filepath.Join(s.cfg.StateDir, StatusFileName)
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("remove stale status file", "path", path, "err", err)
+	}
 }
 
 // writeStatus writes status.json atomically (a temporary file renamed over it), so a

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,11 +41,13 @@ type Trust struct {
 
 	ips      map[netip.Addr]string // IP entries of Hosts, compared directly
 	names    []string              // hostname entries of Hosts, resolved on demand
+	byName   map[string]string     // lower-case hostname entry → the entry
 	resolver Resolver
 	now      func() time.Time
 
 	mu       sync.Mutex
 	resolved map[string]resolution
+	reversed map[netip.Addr]time.Time // when each address was last looked up by PTR
 	lookups  chan struct{} // one lookup round at a time; the others then find the cache fresh
 }
 
@@ -60,13 +63,14 @@ func New(identity Identity, hosts []string, resolver Resolver) *Trust {
 	if resolver == nil {
 		resolver = net.DefaultResolver
 	}
-	t := &Trust{Identity: identity, Hosts: hosts, ips: map[netip.Addr]string{}, resolver: resolver,
-		now: time.Now, resolved: map[string]resolution{}, lookups: make(chan struct{}, 1)}
+	t := &Trust{Identity: identity, Hosts: hosts, ips: map[netip.Addr]string{}, byName: map[string]string{}, resolver: resolver,
+		now: time.Now, resolved: map[string]resolution{}, reversed: map[netip.Addr]time.Time{}, lookups: make(chan struct{}, 1)}
 	for _, h := range hosts {
 		if a, err := netip.ParseAddr(h); err == nil {
 			t.ips[a.Unmap()] = h
 		} else {
 			t.names = append(t.names, h)
+			t.byName[strings.ToLower(h)] = h
 		}
 	}
 	return t
@@ -92,6 +96,9 @@ func (t *Trust) HostOf(ctx context.Context, addr netip.Addr) (host string, ok bo
 	}
 	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
+	if h, ok := t.hostByReverseLookup(ctx, addr); ok {
+		return h, true
+	}
 	t.refresh(ctx)
 	return t.cachedHostOf(addr)
 }
@@ -113,6 +120,79 @@ func (t *Trust) cachedHostOf(addr netip.Addr) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// reverseResolver is a Resolver that also finds an address's names (PTR records), as
+// *net.Resolver does.
+type reverseResolver interface {
+	LookupAddr(ctx context.Context, addr string) ([]string, error)
+}
+
+// maxReversed bounds the addresses whose last PTR lookup time is remembered.
+const maxReversed = 4096
+
+// hostByReverseLookup is the fast path for a job with many hosts: the client address's
+// PTR names (in Kubernetes, a pod's hostname.subdomain.namespace.svc.cluster.local)
+// name the job host it may be, and only that host is then resolved to confirm it, so a
+// login costs two lookups rather than one per host. The PTR answer alone proves
+// nothing (whoever controls the reverse zone chooses it); the forward lookup of the
+// job's own entry does. Each address is looked up at most once per retryInterval.
+func (t *Trust) hostByReverseLookup(ctx context.Context, addr netip.Addr) (string, bool) {
+	rr, ok := t.resolver.(reverseResolver)
+	if !ok || len(t.names) == 0 {
+		return "", false
+	}
+	t.mu.Lock()
+	now := t.now()
+	if now.Sub(t.reversed[addr]) < retryInterval {
+		t.mu.Unlock()
+		return "", false
+	}
+	if len(t.reversed) >= maxReversed {
+		clear(t.reversed)
+	}
+	t.reversed[addr] = now
+	t.mu.Unlock()
+	names, err := rr.LookupAddr(ctx, addr.String())
+	if err != nil {
+		return "", false
+	}
+	for _, name := range names {
+		h, ok := t.entryFor(name)
+		if !ok {
+			continue
+		}
+		t.resolve(ctx, h)
+		if host, ok := t.cachedHostOf(addr); ok {
+			return host, true
+		}
+	}
+	return "", false
+}
+
+// entryFor finds the hostname entry a PTR name stands for: the entry itself, or the
+// entry followed by a domain (worker-0.job → worker-0.job.ns.svc.cluster.local.).
+func (t *Trust) entryFor(name string) (string, bool) {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	for i := 0; i <= len(name); i++ {
+		if i == len(name) || name[i] == '.' {
+			if h, ok := t.byName[name[:i]]; ok {
+				return h, true
+			}
+		}
+	}
+	return "", false
+}
+
+// resolve looks h up now unless it was tried within retryInterval, and records the
+// result as refresh does.
+func (t *Trust) resolve(ctx context.Context, h string) {
+	t.mu.Lock()
+	due := t.now().Sub(t.resolved[h].triedAt) >= retryInterval
+	t.mu.Unlock()
+	if due {
+		t.lookUp(ctx, h)
+	}
 }
 
 // jobAddress reports whether an address a job host's name resolves to may stand for
@@ -151,22 +231,27 @@ func (t *Trust) refresh(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			addrs, err := t.resolver.LookupNetIP(ctx, "ip", h)
-			t.mu.Lock()
-			defer t.mu.Unlock()
-			r := t.resolved[h]
-			r.triedAt = t.now()
-			if err == nil {
-				r.addrs = r.addrs[:0:0]
-				for _, a := range addrs {
-					if a = a.Unmap().WithZone(""); jobAddress(a) {
-						r.addrs = append(r.addrs, a)
-					}
-				}
-				r.resolvedAt = r.triedAt
-			}
-			t.resolved[h] = r
+			t.lookUp(ctx, h)
 		}()
 	}
 	wg.Wait()
+}
+
+// lookUp resolves the hostname entry h and records its job addresses.
+func (t *Trust) lookUp(ctx context.Context, h string) {
+	addrs, err := t.resolver.LookupNetIP(ctx, "ip", h)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.resolved[h]
+	r.triedAt = t.now()
+	if err == nil {
+		r.addrs = r.addrs[:0:0]
+		for _, a := range addrs {
+			if a = a.Unmap().WithZone(""); jobAddress(a) {
+				r.addrs = append(r.addrs, a)
+			}
+		}
+		r.resolvedAt = r.triedAt
+	}
+	t.resolved[h] = r
 }

@@ -3,6 +3,7 @@ package jobtrust
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
@@ -148,5 +149,69 @@ func TestHostOfLookupTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %v, want the context's 200ms bound", d)
+	}
+}
+
+// reverseFakeResolver is fakeResolver with PTR records.
+type reverseFakeResolver struct {
+	*fakeResolver
+	ptr map[string][]string
+}
+
+func (r *reverseFakeResolver) LookupAddr(_ context.Context, addr string) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls["PTR "+addr]++
+	if names, ok := r.ptr[addr]; ok {
+		return names, nil
+	}
+	return nil, errors.New("no PTR record")
+}
+
+func (r *fakeResolver) total() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.calls {
+		n += c
+	}
+	return n
+}
+
+// TestHostOfByReverseLookup: in a job with many hosts, a login from a job host costs a
+// PTR lookup and one forward lookup, not one per host; a PTR record that names a job
+// host whose name does not resolve to the client proves nothing.
+func TestHostOfByReverseLookup(t *testing.T) {
+	t.Parallel()
+	id, err := FromSecret(Secret("trust-test-secret-0002"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hosts []string
+	base := &fakeResolver{table: map[string][]netip.Addr{}, block: map[string]bool{}, calls: map[string]int{}}
+	for i := range 1000 {
+		h := fmt.Sprintf("job-worker-%d.job", i)
+		hosts = append(hosts, h)
+		base.set(h, fmt.Sprintf("10.8.%d.%d", i/250, i%250+1))
+	}
+	r := &reverseFakeResolver{fakeResolver: base, ptr: map[string][]string{
+		"10.8.2.1":   {"job-worker-500.job.default.svc.cluster.local."},
+		"10.9.9.9":   {"JOB-WORKER-7.job.default.svc.cluster.local."}, // lies: job-worker-7 is 10.8.0.8
+		"10.8.0.100": {"unrelated.example."},
+	}}
+	tr := New(*id, hosts, r)
+	ctx := context.Background()
+	if h, ok := tr.HostOf(ctx, netip.MustParseAddr("10.8.2.1")); !ok || h != "job-worker-500.job" {
+		t.Fatalf("HostOf(10.8.2.1) = %q, %v; want job-worker-500.job", h, ok)
+	}
+	if n := base.total(); n != 2 {
+		t.Errorf("a login from a job host took %d lookups, want 2 (PTR, then the named host)", n)
+	}
+	if h, ok := tr.HostOf(ctx, netip.MustParseAddr("10.9.9.9")); ok {
+		t.Errorf("HostOf(10.9.9.9) = %q, true, want false: its PTR names a job host that resolves elsewhere", h)
+	}
+	// Without a usable PTR record, every host is resolved: still found.
+	if h, ok := tr.HostOf(ctx, netip.MustParseAddr("10.8.0.100")); !ok || h != "job-worker-99.job" {
+		t.Errorf("HostOf(10.8.0.100) = %q, %v; want job-worker-99.job by resolving every host", h, ok)
 	}
 }

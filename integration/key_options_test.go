@@ -131,3 +131,21 @@ func TestKeyOptionsRestrictPTYAndForwarding(t *testing.T) {
 			opts: remote(otherPort), command: "echo listening", want: "remote port forwarding failed"},
 	})
 }
+
+// TestInlineAuthorizedKeys: keys the platform passes in JOBSSHD_AUTHORIZED_KEYS log in,
+// with their options; a bad line among them is skipped with its line number.
+func TestInlineAuthorizedKeys(t *testing.T) {
+	t.Parallel()
+	plain, forced := newClientKey(t, "inline-plain"), newClientKey(t, "inline-forced")
+	inline := strings.Join([]string{pub(t, plain), "not a key", `command="echo inline-forced" ` + pub(t, forced)}, "\n")
+	a := startAgent(t, agentOptions{Env: []string{"JOBSSHD_AUTHORIZED_KEYS=" + inline}})
+	if res := a.SSH(t, sshCall{Key: plain, Command: "echo in"}); res.ExitCode != 0 || res.Stdout != "in\n" {
+		t.Errorf("inline key: got %s, want exit 0 and \"in\\n\"", res)
+	}
+	if res := a.SSH(t, sshCall{Key: forced, Command: "echo asked"}); res.ExitCode != 0 || res.Stdout != "inline-forced\n" {
+		t.Errorf("inline key with command=: got %s, want its forced command's output", res)
+	}
+	if !strings.Contains(a.Logs(), "JOBSSHD_AUTHORIZED_KEYS") || !strings.Contains(a.Logs(), "line=2") {
+		t.Errorf("the bad inline line is not logged with its source and line number:\n%s", a.Logs())
+	}
+}

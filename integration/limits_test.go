@@ -143,3 +143,23 @@ func TestConnectionLimitsRefuseReadably(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxAuthTries: past --max-auth-tries refused keys, OpenSSH is disconnected with
+// a reason it shows, and the right key offered after them never gets its turn.
+func TestMaxAuthTries(t *testing.T) {
+	t.Parallel()
+	a := startAgent(t, agentOptions{Args: []string{"--max-auth-tries", "2"}})
+	var wrong []string
+	for i := range 3 {
+		wrong = append(wrong, newClientKey(t, fmt.Sprintf("wrong-%d", i)))
+	}
+	// ssh offers its -i keys in order: the three wrong ones, then id_container.
+	opts := []string{"-i", wrong[1], "-i", wrong[2], "-i", a.IDFile}
+	res := a.SSH(t, sshCall{Key: wrong[0], Opts: opts, Command: "echo in"})
+	if res.ExitCode != 255 || !strings.Contains(res.Stderr, "too many authentication failures") {
+		t.Errorf("3 wrong keys with --max-auth-tries 2: got %s, want exit 255 and \"too many authentication failures\"", res)
+	}
+	if got := a.Run(t, "echo in"); got != "in\n" {
+		t.Errorf("the right key alone: got %q, want \"in\\n\"", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // newCA makes a certificate authority key pair with ssh-keygen; it returns the private
@@ -71,7 +72,8 @@ func TestUserCertificates(t *testing.T) {
 				}
 				return
 			}
-			if res.ExitCode == 0 || !(strings.Contains(res.Stderr, tt.want) || strings.Contains(a.Logs(), tt.want)) {
+			logged := func() bool { return strings.Contains(a.Logs(), tt.want) }
+			if res.ExitCode == 0 || !(strings.Contains(res.Stderr, tt.want) || waitFor(5*time.Second, logged)) {
 				t.Errorf("got %s, want a refusal mentioning %q\nagent log:\n%s", res, tt.want, a.Logs())
 			}
 		})

@@ -66,7 +66,9 @@ func runKeyOptionCases(t *testing.T, flags []string, cases []keyOptionCase) {
 				}
 				return
 			}
-			if res.ExitCode == 0 || !(strings.Contains(res.Stderr, c.want) || strings.Contains(a.Logs(), c.want)) {
+			// The agent's log reaches the test through a pipe: give it a moment.
+			logged := func() bool { return strings.Contains(a.Logs(), c.want) }
+			if res.ExitCode == 0 || !(strings.Contains(res.Stderr, c.want) || waitFor(5*time.Second, logged)) {
 				t.Errorf("options %q: got %s, want a failure mentioning %q\nagent log:\n%s", c.options, res, c.want, a.Logs())
 			}
 		})

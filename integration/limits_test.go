@@ -105,7 +105,7 @@ func TestIdleAndGarbageConnections(t *testing.T) {
 	if got := a.Run(t, "echo in"); got != "in\n" {
 		t.Errorf("real client: got %q, want \"in\\n\"", got)
 	}
-	if !strings.Contains(a.Logs(), "not an SSH client") {
+	if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), "not an SSH client") }) {
 		t.Errorf("garbage peers are not logged as such:\n%s", a.Logs())
 	}
 }
@@ -131,7 +131,7 @@ func TestConnectionLimitsRefuseReadably(t *testing.T) {
 			if res.ExitCode != 255 || !strings.Contains(res.Stderr, tt.want) {
 				t.Errorf("over the limit: got %s, want exit 255 and %q on stderr", res, tt.want)
 			}
-			if !strings.Contains(a.Logs(), "connection refused") {
+			if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), "connection refused") }) {
 				t.Errorf("the refusal is not logged:\n%s", a.Logs())
 			}
 			for _, c := range idle {

@@ -48,7 +48,7 @@ type Trust struct {
 	mu       sync.Mutex
 	resolved map[string]resolution
 	reversed map[netip.Addr]time.Time // when each address was last looked up by PTR
-	lookups  chan struct{} // one lookup round at a time; the others then find the cache fresh
+	lookups  chan struct{}            // one lookup round at a time; the others then find the cache fresh
 }
 
 type resolution struct {

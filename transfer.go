@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"os/signal"
@@ -95,6 +96,14 @@ func logFD(command string, args []string, stderr io.Writer) (log *os.File, rest 
 	// transfer ends anyway when its input does (the agent closes it too), and ending
 	// that way reports the files still open to the log before exiting.
 	signal.Ignore(syscall.SIGHUP)
+	// Not dumpable (as OpenSSH's sftp-server makes itself): the program runs as the
+	// user, and otherwise the user's other sessions could open its descriptors through
+	// /proc/PID/fd and write events into this connection's audit log, or hold its pipes
+	// open. The agent kills the program if it does not end soon after a hangup.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		fmt.Fprintf(stderr, "jobsshd %s: make the process non-dumpable: %v\n", command, err)
+		return nil, args, false
+	}
 	return os.NewFile(uintptr(fd), command+"-log"), args[2:], true
 }
 

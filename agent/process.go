@@ -277,6 +277,10 @@ func (p *process) hangUp() {
 			// bounds how long a program that holds the descriptor can keep the
 			// session.
 			_ = p.logs.SetReadDeadline(time.Now().Add(programLogDrain))
+			// Such a program ignores SIGHUP and ends when its input does; one stuck in
+			// the kernel (opening a FIFO no one writes) never would, and would hold its
+			// session and connection forever. Once the drain time is over, it is killed.
+			time.AfterFunc(programLogDrain, func() { _ = p.killGroup(syscall.SIGKILL) })
 		}
 		if p.stdin != nil {
 			p.stdin.Close() // unblocks copyInput stuck writing to a full pipe

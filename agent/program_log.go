@@ -23,8 +23,9 @@ import (
 
 // Bounds on what a program may put into the agent's log.
 const (
-	// maxProgramLogLine fits an event with two paths of PATH_MAX (4096) bytes, escaped.
-	maxProgramLogLine = 32 << 10
+	// maxProgramLogLine fits an event with two paths of PATH_MAX (4096) bytes, each
+	// byte escaped to \uXXXX in the worst case (6 bytes), with room to spare.
+	maxProgramLogLine = 64 << 10
 	// maxProgramLogLines bounds the text lines (errors) logged per program. Events are
 	// not counted: each stands for a file operation the user really did.
 	maxProgramLogLines = 100

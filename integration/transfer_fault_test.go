@@ -197,3 +197,52 @@ func TestTransferClientKilled(t *testing.T) {
 	// The partial uploads are the user's too.
 	requireOwnedBy(t, abs, a.Account)
 }
+
+// TestTransferStuckOnFIFOEndsAfterHangup: an SFTP upload onto a FIFO nobody reads
+// blocks the transfer program in open(2), where closing its input does not reach it.
+// Once its client is killed, the agent still ends it (after the log drain time), and
+// no process of the session is left.
+func TestTransferStuckOnFIFOEndsAfterHangup(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "sftp", "openssh-client")
+	a := startAgent(t, agentOptions{})
+	rel, abs := userDir(t, a.Account)
+	fifo := filepath.Join(abs, "never-read")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(fifo, a.Account.UID, a.Account.GID); err != nil {
+		t.Fatal(err)
+	}
+	local := t.TempDir()
+	batch := filepath.Join(local, "batch")
+	writeFile(t, filepath.Join(local, "data"), "payload\n", 0o600)
+	writeFile(t, batch, "put "+filepath.Join(local, "data")+" "+rel+"/never-read\n", 0o600)
+	cmd := exec.Command("sftp", append([]string{"-b", batch}, append(hermeticCopyOptions(a.IDFile, a.Port), a.destination())...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	agentPID := a.cmd.Process.Pid
+	if !waitFor(20*time.Second, func() bool { return len(transferChildren(agentPID)) > 0 }) {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		t.Fatalf("no sftp-server under the agent after 20s: %v", descendants(agentPID))
+	}
+	time.Sleep(time.Second)
+	if len(transferChildren(agentPID)) == 0 {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		t.Fatalf("the sftp-server ended by itself: the test needs it stuck on the FIFO\n%s", a.Logs())
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait() // killed
+	if !waitFor(15*time.Second, func() bool { return len(descendants(agentPID)) == 0 }) {
+		t.Errorf("15s after the client was killed the agent still has processes: %v", descendants(agentPID))
+	}
+	if got := a.Run(t, "echo alive"); got != "alive\n" {
+		t.Errorf("login after the stuck transfer: %q, want \"alive\\n\"", got)
+	}
+}

@@ -1,6 +1,7 @@
 package sftpd
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -58,11 +59,13 @@ type Options struct {
 // must not fail for want of its log.
 func NewJSONEventSink(w io.Writer) EventSink {
 	return func(e Event) {
-		b, err := json.Marshal(e)
-		if err != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false) // <, > and & in file names stay one byte, not six
+		if enc.Encode(e) != nil {
 			return // cannot happen: Event has only strings and integers
 		}
-		_, _ = w.Write(append(b, '\n'))
+		_, _ = w.Write(buf.Bytes()) // Encode ends the line with '\n'
 	}
 }
 

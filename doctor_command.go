@@ -36,6 +36,12 @@ func doctorCommand(args []string, getenv func(string) string, stdout, stderr io.
 		}
 		in.Config.User = ""
 	}
+	switch {
+	case opts.jobSecretFile != "":
+		in.JobSecretSource = "--job-secret-file " + opts.jobSecretFile
+	case getenv(jobSecretVariable) != "":
+		in.JobSecretSource = jobSecretVariable
+	}
 	report := doctor.Run(in)
 	if err := report.Write(stdout); err != nil {
 		fmt.Fprintf(stderr, "jobsshd doctor: write report: %v\n", err)

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"jobsshd/internal/asuser"
 	"jobsshd/jobtrust"
 )
 
@@ -20,59 +21,27 @@ import (
 // configuration error; job hosts without any secret only leave job trust off.
 func (s *Server) setupJobTrust() error {
 	cfg := s.cfg
-	if cfg.DisableJobTrust {
-		return nil
+	d, err := decideJobTrust(cfg, s.environ, s.account, s.credential != nil)
+	if d.hostsErr != nil {
+		s.log.Warn("job trust: some job hosts from the environment are not usable", "err", d.hostsErr)
 	}
-	envHosts, err := jobtrust.HostsFromEnv(s.environ)
-	if err != nil {
-		s.log.Warn("job trust: some job hosts from the environment are not usable", "err", err)
-	}
-	hosts := jobtrust.MergeHosts(cfg.JobHosts, envHosts)
-	if cfg.JobKeyFile != "" && cfg.JobSecret != nil {
-		return &ConfigError{errors.New("job trust: both a job key file (--job-key) and a job secret (JOBSSHD_JOB_SECRET or --job-secret-file) are set: keep one")}
-	}
-	var id *jobtrust.Identity
 	switch {
-	case cfg.JobKeyFile != "":
-		abs, err := filepath.Abs(cfg.JobKeyFile)
-		if err == nil {
-			id, err = s.readJobKeyFile(abs)
-		}
-		if err != nil {
-			return &ConfigError{fmt.Errorf("job trust: %w: pass --job-key a private key file without a passphrase", err)}
-		}
-		s.jobKeyFile = abs
-	case cfg.JobSecret != nil:
-		if id, err = jobtrust.FromSecret(cfg.JobSecret); err != nil {
-			return &ConfigError{fmt.Errorf("job trust: %w", err)}
-		}
-	case len(hosts) > 0:
-		sshDir := filepath.Join(s.account.Home, ".ssh")
-		var path string
-		var data []byte
-		err := s.asAccount(func() (err error) { path, data, err = jobtrust.VolcanoKey(sshDir); return err })
-		if err == nil && path != "" {
-			id, err = jobtrust.FromKeyFile(path, data)
-		}
-		if err != nil {
-			s.log.Warn("job trust off: cannot use the job key in ~/.ssh", "err", err)
-			return nil
-		}
-		if path == "" {
-			if len(cfg.JobHosts) > 0 {
-				return &ConfigError{errors.New("job trust: --job-hosts is set but there is no job secret: set JOBSSHD_JOB_SECRET, --job-secret-file or --job-key (or --job-trust=false)")}
-			}
-			s.log.Info("job trust off: job hosts are known but there is no job secret (set JOBSSHD_JOB_SECRET, --job-secret-file or --job-key)", "hosts", len(hosts))
-			return nil
-		}
-		s.jobKeyFile = path
-	default:
+	case err != nil:
+		return err
+	case d.offErr != nil:
+		s.log.Warn("job trust off: "+d.off, "err", d.offErr)
+		return nil
+	case d.identity == nil && len(d.hosts) > 0:
+		s.log.Info("job trust off: "+d.off, "hosts", len(d.hosts))
+		return nil
+	case d.identity == nil: // disabled, or neither hosts nor a secret: nothing to say
+		return nil
+	case !d.on():
+		s.log.Warn("job trust off: " + d.off)
 		return nil
 	}
-	if len(hosts) == 0 {
-		s.log.Warn("job trust off: a job secret is set but no job hosts are known (set --job-hosts, or VC_WORKER_HOSTS in the container)")
-		return nil
-	}
+	id, hosts := d.identity, d.hosts
+	s.jobKeyFile = d.keyFile
 	s.jobTrust = jobtrust.New(*id, hosts, cfg.JobResolver)
 	if !s.cfg.StrictPort {
 		// Every worker's ~/.ssh/config names this worker's port; a worker that fell
@@ -84,6 +53,68 @@ func (s *Server) setupJobTrust() error {
 	s.log.Info("job trust on", "hosts", strings.Join(hosts, ","), "source", id.Source,
 		"user_key", ssh.FingerprintSHA256(id.UserKey.PublicKey()), "host_key", ssh.FingerprintSHA256(id.HostKey.PublicKey()))
 	return nil
+}
+
+// decideJobTrust works out, without changing anything, what cfg's job trust settings
+// amount to for acct: the job's hosts (cfg.JobHosts, then the VC_*_HOSTS variables of
+// environ), the job identity and why job trust stays off. root is whether the agent
+// runs as root (see readJobKeyFile). The error is a *ConfigError: a secret or key that
+// is given but unusable, or --job-hosts without any secret.
+func decideJobTrust(cfg Config, environ []string, acct *Account, root bool) (jobTrustDecision, error) {
+	var d jobTrustDecision
+	if cfg.DisableJobTrust {
+		return d, nil
+	}
+	envHosts, err := jobtrust.HostsFromEnv(environ)
+	d.hostsErr = err
+	d.hosts = jobtrust.MergeHosts(cfg.JobHosts, envHosts)
+	if cfg.JobKeyFile != "" && cfg.JobSecret != nil {
+		return d, &ConfigError{errors.New("job trust: both a job key file (--job-key) and a job secret (JOBSSHD_JOB_SECRET or --job-secret-file) are set: keep one")}
+	}
+	switch {
+	case cfg.JobKeyFile != "":
+		abs, err := filepath.Abs(cfg.JobKeyFile)
+		if err == nil {
+			d.identity, err = readJobKeyFile(abs, acct, root)
+		}
+		if err != nil {
+			return d, &ConfigError{fmt.Errorf("job trust: %w: pass --job-key a private key file without a passphrase", err)}
+		}
+		d.keyFile = abs
+	case cfg.JobSecret != nil:
+		if d.identity, err = jobtrust.FromSecret(cfg.JobSecret); err != nil {
+			return d, &ConfigError{fmt.Errorf("job trust: %w", err)}
+		}
+	case len(d.hosts) > 0:
+		sshDir := filepath.Join(acct.Home, ".ssh")
+		var path string
+		var data []byte
+		err := asAccount(acct, func() (err error) { path, data, err = jobtrust.VolcanoKey(sshDir); return err })
+		if err == nil && path != "" {
+			d.identity, err = jobtrust.FromKeyFile(path, data)
+		}
+		if err != nil {
+			d.identity = nil
+			d.off, d.offErr, d.offWarning = "cannot use the job key in ~/.ssh", err, true
+			return d, nil
+		}
+		if path == "" {
+			if len(cfg.JobHosts) > 0 {
+				return d, &ConfigError{errors.New("job trust: --job-hosts is set but there is no job secret: set JOBSSHD_JOB_SECRET, --job-secret-file or --job-key (or --job-trust=false)")}
+			}
+			d.off = "job hosts are known but there is no job secret (set JOBSSHD_JOB_SECRET, --job-secret-file or --job-key)"
+			return d, nil
+		}
+		d.keyFile = path
+	default:
+		d.off = "no job hosts are known and there is no job secret (a single-container job needs none)"
+		return d, nil
+	}
+	if len(d.hosts) == 0 {
+		d.off = "a job secret is set but no job hosts are known (set --job-hosts, or VC_WORKER_HOSTS in the container)"
+		d.offWarning = true
+	}
+	return d, nil
 }
 
 // writeJobClientFiles writes, as the account, the ~/.ssh files that make `ssh <job host>`
@@ -146,14 +177,14 @@ func hostSummary(hosts []string) string {
 // made of them) belong to root and are not writable by group or others (a sticky
 // directory such as a Secret volume's is fine). Otherwise it is read as the account,
 // so a symlink the account planted to a root-only key reaches nothing.
-func (s *Server) readJobKeyFile(path string) (*jobtrust.Identity, error) {
-	if s.credential == nil || rootOnlyPath(path) {
+func readJobKeyFile(path string, acct *Account, root bool) (*jobtrust.Identity, error) {
+	if !root || rootOnlyPath(path) {
 		return jobtrust.ReadKeyFile(path)
 	}
 	var id *jobtrust.Identity
-	err := s.asAccount(func() (err error) { id, err = jobtrust.ReadKeyFile(path); return err })
+	err := asAccount(acct, func() (err error) { id, err = jobtrust.ReadKeyFile(path); return err })
 	if err != nil {
-		return nil, fmt.Errorf("%w (read as %s, since %s or a directory above it is not root's alone)", err, s.account.Name, path)
+		return nil, fmt.Errorf("%w (read as %s, since %s or a directory above it is not root's alone)", err, acct.Name, path)
 	}
 	return id, nil
 }
@@ -179,4 +210,13 @@ func rootOnlyPath(path string) bool {
 			return true
 		}
 	}
+}
+
+// asAccount runs fn with acct's identity (Server.asAccount before a Server exists).
+func asAccount(acct *Account, fn func() error) error {
+	groups := make([]int, len(acct.Groups))
+	for i, g := range acct.Groups {
+		groups[i] = int(g)
+	}
+	return asuser.Do(int(acct.UID), int(acct.GID), groups, fn)
 }

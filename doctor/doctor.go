@@ -22,6 +22,9 @@ type Input struct {
 	// PID1Environ is the file sessions' platform variables come from; "" means
 	// /proc/1/environ.
 	PID1Environ string
+	// JobSecretSource names where Config.JobSecret came from ("JOBSSHD_JOB_SECRET",
+	// "--job-secret-file PATH"), for the report; "" means it is not said.
+	JobSecretSource string
 }
 
 // Run diagnoses in and returns the findings. It creates, changes and removes nothing;
@@ -39,30 +42,46 @@ func Run(in Input) *Report {
 	}
 	r := &Report{}
 	acct := checkAccount(r, in)
+	canServe := false
 	if acct != nil {
-		canServe := checkIdentity(r, acct, in.EUID)
+		canServe = checkIdentity(r, acct, in.EUID)
 		checkHome(r, acct)
-		if canServe {
-			checkAccountFiles(r, acct, in.Config.IDFile)
-		} else {
-			// The account's files can only be read as the account, which needs root.
-			r.info("the shell, authorized_keys and id_container of %q are not checked: run jobsshd doctor as root or as %q", acct.Name, acct.Name)
-		}
 	}
-	checkPort(r, in.Config.Bind, in.Config.Port, in.Config.StrictPort)
+	// The agent reads the CA files as itself at start, whatever the account.
+	cas := checkTrustedUserCAs(r, in.Config.TrustedUserCAFiles)
+	jobTrustOn := false
+	switch {
+	case canServe:
+		checkAccountFiles(r, acct, in.Config, cas)
+		jobTrustOn = checkJobTrust(r, in.Config, acct, in.JobSecretSource)
+	case acct != nil:
+		// The account's files can only be read as the account, which needs root.
+		r.info("the shell, key files, id_container and job trust of %q are not checked: run jobsshd doctor as root or as %q", acct.Name, acct.Name)
+	}
+	strictBy := ""
+	switch {
+	case in.Config.StrictPort:
+		strictBy = "--strict-port is set"
+	case jobTrustOn:
+		strictBy = "job trust makes the port strict"
+	}
+	checkPort(r, in.Config.Bind, in.Config.Port, strictBy)
 	checkStateDir(r, in.Config.StateDir, in.EUID)
 	checkPID1Environ(r, in.PID1Environ, in.EUID)
 	return r
 }
 
 // checkAccountFiles checks what a login reads as the account: the shell, the keys it may
-// log in with, and that there is at least one way in.
-func checkAccountFiles(r *Report, a *account, idFile string) {
+// log in with from every key source, and that there is at least one way in (a usable
+// key, a trusted CA, or id_container).
+func checkAccountFiles(r *Report, a *account, cfg agent.Config, cas int) {
 	checkShell(r, a)
 	usableKeys := checkAuthorizedKeys(r, a)
-	idUsable := checkUserKey(r, a, idFile)
-	if usableKeys == 0 && !idUsable {
+	usableKeys += checkKeyFiles(r, a, cfg.AuthorizedKeysFiles)
+	usableKeys += checkInlineKeys(r, cfg.AuthorizedKeys)
+	idUsable := checkUserKey(r, a, cfg.IDFile)
+	if usableKeys == 0 && cas == 0 && !idUsable {
 		r.fail("fix the id_container findings above, or add a public key to "+authorizedKeysPath(a),
-			"no way to log in as %q: authorized_keys holds no usable key and id_container cannot be used", a.Name)
+			"no way to log in as %q: no key source holds a usable key, no CA is trusted and id_container cannot be used", a.Name)
 	}
 }

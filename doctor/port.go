@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
 // checkPort listens on the preferred port for a moment, as the agent does at start
 // (agent.Server.Listen): a taken port makes the agent pick a random free one, or fail
-// with --strict-port.
-func checkPort(r *Report, bind string, port int, strict bool) {
+// when the port is strict. strictBy says why it is ("--strict-port is set"), "" when it
+// is not.
+func checkPort(r *Report, bind string, port int, strictBy string) {
 	addr := net.JoinHostPort(bind, strconv.Itoa(port))
 	if port == 0 {
 		r.info("port 0: jobsshd listens on a random free port and reports it in status.json and its log")
@@ -22,9 +24,13 @@ func checkPort(r *Report, bind string, port int, strict bool) {
 	case err == nil:
 		_ = ln.Close() // nothing was accepted on it
 		r.ok("port %d is free on %s", port, listenAddrName(bind))
-	case errors.Is(err, syscall.EADDRINUSE) && strict:
-		r.fail(fmt.Sprintf("free port %d (ss -ltnp 'sport = :%d' shows who holds it), or drop --strict-port", port, port),
-			"port %d is taken on %s and --strict-port is set: jobsshd will not start", port, listenAddrName(bind))
+	case errors.Is(err, syscall.EADDRINUSE) && strictBy != "":
+		other := "drop --strict-port"
+		if !strings.Contains(strictBy, "--strict-port") {
+			other = "pass --port with a port free on every worker"
+		}
+		r.fail(fmt.Sprintf("free port %d (ss -ltnp 'sport = :%d' shows who holds it), or %s", port, port, other),
+			"port %d is taken on %s and %s: jobsshd will not start", port, listenAddrName(bind), strictBy)
 	case errors.Is(err, syscall.EADDRINUSE):
 		r.warn(fmt.Sprintf("free port %d (ss -ltnp 'sport = :%d' shows who holds it), or pass --port with a free one", port, port),
 			"port %d is taken on %s: jobsshd will use a random free port unless --strict-port", port, listenAddrName(bind))

@@ -23,22 +23,24 @@ func TestCheckPort(t *testing.T) {
 	}
 
 	tests := []struct {
-		name    string
-		port    int
-		strict  bool
-		wantSub string
-		wantSev Severity
-		wantFix string
+		name     string
+		port     int
+		strictBy string
+		wantSub  string
+		wantSev  Severity
+		wantFix  string
 	}{
 		{name: "free", port: freePort, wantSub: "is free on 127.0.0.1", wantSev: OK},
 		{name: "random", port: 0, wantSub: "random free port", wantSev: Info},
 		{name: "taken", port: taken, wantSub: "will use a random free port unless --strict-port", wantSev: Warn, wantFix: "free port"},
-		{name: "taken and strict", port: taken, strict: true, wantSub: "--strict-port is set", wantSev: Fail, wantFix: "drop --strict-port"},
+		{name: "taken and strict", port: taken, strictBy: "--strict-port is set", wantSub: "--strict-port is set", wantSev: Fail, wantFix: "drop --strict-port"},
+		{name: "taken under job trust", port: taken, strictBy: "job trust makes the port strict", wantSub: "job trust makes the port strict: jobsshd will not start",
+			wantSev: Fail, wantFix: "free on every worker"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &Report{}
-			checkPort(r, "127.0.0.1", tt.port, tt.strict)
+			checkPort(r, "127.0.0.1", tt.port, tt.strictBy)
 			want(t, r, only(t, r, tt.wantSub), tt.wantSev, tt.wantFix)
 		})
 	}

@@ -64,33 +64,17 @@ func (f *AuthorizedKeysFile) Keys() ([]AuthorizedKey, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 
-	// Opened with the account's identity, as sshd does: root must not open, on the
-	// account's behalf, what authorized_keys may be a symlink to (a device whose open
-	// has side effects, a file the account cannot read). O_NONBLOCK keeps a FIFO from
-	// hanging the open.
-	var file *os.File
-	err := asuser.Do(f.uid, f.fsgid(), f.gids, func() error {
-		var err error
-		file, err = os.OpenFile(f.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-		return err
-	})
-	if errors.Is(err, fs.ErrNotExist) {
+	file, fi, err := f.openChecked()
+	if err != nil {
+		return nil, f.fail(err)
+	}
+	if file == nil {
 		f.forget()
 		f.report(slog.LevelDebug, "missing", "no authorized_keys file; only the generated key can log in", "path", f.path)
 		return nil, nil
 	}
-	if err != nil {
-		return nil, f.fail(fmt.Errorf("open authorized_keys %q: %w", f.path, err))
-	}
 	defer file.Close() // read-only: nothing to lose on close
 
-	fi, err := file.Stat()
-	if err != nil {
-		return nil, f.fail(fmt.Errorf("stat authorized_keys %q: %w", f.path, err))
-	}
-	if err := checkStrictModes(f.path, fi, f.uid, f.gids, f.home); err != nil {
-		return nil, f.fail(err)
-	}
 	stamp, ok := stampOf(fi)
 	if !f.loaded || !ok || stamp != f.stamp {
 		readAt := f.now()
@@ -107,6 +91,57 @@ func (f *AuthorizedKeysFile) Keys() ([]AuthorizedKey, error) {
 	}
 	f.reported = ""
 	return slices.Clone(f.keys), nil
+}
+
+// Read reads the file afresh, exactly as Keys does (opened as the account with
+// O_NONBLOCK, the opened file fstat'ed and checked by StrictModes, parsed by
+// ParseAuthorizedKeys), and returns its keys and the lines it ignores. Unlike Keys it
+// neither caches nor logs: it is for a diagnosis. A missing file is an error wrapping
+// fs.ErrNotExist; a refusal wraps ErrStrictModes.
+func (f *AuthorizedKeysFile) Read() ([]AuthorizedKey, []*LineError, error) {
+	file, _, err := f.openChecked()
+	if err != nil {
+		return nil, nil, err
+	}
+	if file == nil {
+		return nil, nil, fmt.Errorf("authorized_keys %q: %w", f.path, fs.ErrNotExist)
+	}
+	defer file.Close() // read-only: nothing to lose on close
+	keys, lineErrs := ParseAuthorizedKeys(file, f.path)
+	return keys, lineErrs, nil
+}
+
+// openChecked opens the file for reading and checks what was opened. A missing file is
+// a nil file and no error; otherwise the caller closes the file.
+func (f *AuthorizedKeysFile) openChecked() (*os.File, fs.FileInfo, error) {
+	// Opened with the account's identity, as sshd does: root must not open, on the
+	// account's behalf, what authorized_keys may be a symlink to (a device whose open
+	// has side effects, a file the account cannot read). O_NONBLOCK keeps a FIFO from
+	// hanging the open.
+	var file *os.File
+	err := asuser.Do(f.uid, f.fsgid(), f.gids, func() error {
+		var err error
+		file, err = os.OpenFile(f.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		return err
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("open authorized_keys %q: %w", f.path, err)
+	}
+	// The checks apply to the opened file (fstat), not to whatever the path names by
+	// now: a FIFO or another file swapped in after the open is never read.
+	fi, err := file.Stat()
+	if err != nil {
+		file.Close() // read-only
+		return nil, nil, fmt.Errorf("stat authorized_keys %q: %w", f.path, err)
+	}
+	if err := checkStrictModes(f.path, fi, f.uid, f.gids, f.home); err != nil {
+		file.Close() // read-only
+		return nil, nil, err
+	}
+	return file, fi, nil
 }
 
 // fsgid is the group the file is opened with: the primary group, which comes first in

@@ -1,0 +1,69 @@
+package doctor
+
+import (
+	"fmt"
+	"strings"
+
+	"jobsshd/agent"
+)
+
+// checkJobTrust reports what the agent would do with the job trust settings
+// (agent.CheckJobTrust, the decision New makes): on, off and why, or the configuration
+// error it refuses to start with. secretSource names where Config.JobSecret came from;
+// the secret itself is never shown. It reports whether job trust would be on, which
+// makes the port strict.
+func checkJobTrust(r *Report, cfg agent.Config, a *account, secretSource string) bool {
+	c, err := agent.CheckJobTrust(cfg, a.Account)
+	if err != nil {
+		r.fail(jobTrustFix(cfg), "%v: jobsshd will not start (exit 2)", err)
+		return false
+	}
+	if c.IgnoredHosts != nil {
+		r.warn("correct the VC_*_HOSTS variables of the container (the platform sets them), or name the hosts with --job-hosts",
+			"job trust: some job hosts from the environment are not usable: %v", c.IgnoredHosts)
+	}
+	switch {
+	case c.Disabled:
+		r.info("job trust is off (--job-trust=false)")
+	case c.On:
+		source := c.Source
+		if source == "job secret" && secretSource != "" {
+			source = "the job secret in " + secretSource
+		}
+		r.ok("job trust on: the job key logs in from %s, identity from %s; the port is strict (no fallback to a random port)",
+			hostList(c.Hosts), source)
+	case c.OffWarning:
+		fix := "set --job-hosts (or VC_WORKER_HOSTS in the container) with the job's hosts, or unset the job secret"
+		if strings.Contains(c.Off, "~/.ssh") {
+			fix = "check the job key the platform mounts in ~/.ssh (id_rsa without a passphrase), or pass --job-key or a job secret"
+		}
+		r.warn(fix, "job trust off: %s", c.Off)
+	default:
+		r.info("job trust off: %s", c.Off)
+	}
+	return c.On
+}
+
+// jobTrustFix says how to repair the job trust settings agent.CheckJobTrust refused,
+// from which of them are set.
+func jobTrustFix(cfg agent.Config) string {
+	switch {
+	case cfg.JobKeyFile != "" && cfg.JobSecret != nil:
+		return "keep one: drop --job-key, or unset JOBSSHD_JOB_SECRET and --job-secret-file"
+	case cfg.JobKeyFile != "":
+		return fmt.Sprintf("pass --job-key a private key file without a passphrase that jobsshd can read (the same on every worker), not %s", cfg.JobKeyFile)
+	case cfg.JobSecret != nil:
+		return "set a job secret of 16 bytes or more, the same on every worker (e.g. from openssl rand -hex 32)"
+	default:
+		return "set JOBSSHD_JOB_SECRET or --job-secret-file (the same on every worker), or --job-key; or drop --job-hosts, or pass --job-trust=false"
+	}
+}
+
+// hostList names up to a few hosts and how many there are.
+func hostList(hosts []string) string {
+	const shown = 4
+	if len(hosts) <= shown {
+		return fmt.Sprintf("%s (%s)", plural(len(hosts), "job host"), strings.Join(hosts, ", "))
+	}
+	return fmt.Sprintf("%d job hosts (%s and %d more)", len(hosts), strings.Join(hosts[:shown], ", "), len(hosts)-shown)
+}

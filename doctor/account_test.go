@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/ssh"
+
 	"jobsshd/agent"
 )
 
@@ -114,6 +116,29 @@ func TestRun(t *testing.T) {
 		r := Run(input(a.Name, filepath.Join(a.Home, "missing-dir", "id_container")))
 		want(t, r, only(t, r, "no way to log in"), Fail, "authorized_keys")
 	})
+	t.Run("other ways in", func(t *testing.T) {
+		_, pub := newKey(t)
+		caFile := filepath.Join(t.TempDir(), "ca.pub")
+		writeFile(t, caFile, ssh.MarshalAuthorizedKey(pub), 0o644)
+		noID := filepath.Join(a.Home, "missing-dir", "id_container")
+		for name, set := range map[string]func(*agent.Config){
+			"trusted CA":   func(c *agent.Config) { c.TrustedUserCAFiles = []string{caFile} },
+			"inline key":   func(c *agent.Config) { c.AuthorizedKeys = string(ssh.MarshalAuthorizedKey(pub)) },
+			"nothing else": func(c *agent.Config) {},
+		} {
+			in := input(a.Name, noID)
+			set(&in.Config)
+			r := Run(in)
+			blocked := false
+			for _, f := range r.Findings {
+				blocked = blocked || strings.Contains(f.What, "no way to log in")
+			}
+			if blocked != (name == "nothing else") {
+				t.Errorf("%s: \"no way to log in\" reported: %v; findings:\n%s", name, blocked, dump(r))
+			}
+		}
+	})
+
 	t.Run("served by another account", func(t *testing.T) {
 		in := input(a.Name, "")
 		in.EUID = int(a.UID) + 1

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -87,5 +89,103 @@ func TestSplitStrictModesError(t *testing.T) {
 	}
 	if _, fix := splitStrictModesError(err); fix != "chmod go-w "+path {
 		t.Errorf("fix from keys' own message: got %q, want %q", fix, "chmod go-w "+path)
+	}
+}
+
+// TestCheckAuthorizedKeysFIFO: a FIFO in place of authorized_keys is judged by what was
+// opened (not by a check of the path made earlier) and never blocks the diagnosis.
+func TestCheckAuthorizedKeysFIFO(t *testing.T) {
+	a := selfAccount(t)
+	path := authorizedKeysPath(a)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := &Report{}
+	done := make(chan int, 1)
+	go func() { done <- checkAuthorizedKeys(r, a) }()
+	select {
+	case got := <-done:
+		if got != 0 {
+			t.Errorf("usable keys: got %d, want 0", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("checkAuthorizedKeys still running after 10s: it blocked on the FIFO")
+	}
+	want(t, r, only(t, r, "is not a regular file but a FIFO"), Fail, "replace it with a regular file")
+}
+
+func TestCheckKeyFiles(t *testing.T) {
+	_, pub := newKey(t)
+	good := string(ssh.MarshalAuthorizedKey(pub))
+	tests := []struct {
+		name       string
+		content    string // "" means no file
+		fileMode   os.FileMode
+		wantUsable int
+		wantSub    string
+		wantSev    Severity
+		wantFix    string
+	}{
+		{name: "one key", content: good, fileMode: 0o644, wantUsable: 1, wantSub: "platform_keys: 1 usable key", wantSev: OK},
+		{name: "bad line", content: good + "\nssh-ed25519 AAAAnotbase64!\n", fileMode: 0o644, wantUsable: 1,
+			wantSub: "line 3 is ignored", wantSev: Warn, wantFix: "delete line 3 of"},
+		{name: "missing", wantSub: "--authorized-keys file", wantSev: Warn, wantFix: "drop --authorized-keys"},
+		{name: "group-writable", content: good, fileMode: 0o664, wantSub: "none of its keys can log in", wantSev: Fail, wantFix: "chmod go-w"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := selfAccount(t)
+			// Under the home: StrictModes walks up to it, and would refuse the sticky /tmp above.
+			path := filepath.Join(a.Home, "mnt", "platform_keys")
+			if tt.content != "" {
+				writeFile(t, path, []byte(tt.content), tt.fileMode)
+			}
+			r := &Report{}
+			if got := checkKeyFiles(r, a, []string{path}); got != tt.wantUsable {
+				t.Errorf("usable keys: got %d, want %d", got, tt.wantUsable)
+			}
+			f := only(t, r, tt.wantSub)
+			want(t, r, f, tt.wantSev, tt.wantFix)
+			if !strings.Contains(f.What, path) {
+				t.Errorf("finding %q does not name %s", f.What, path)
+			}
+		})
+	}
+}
+
+func TestCheckInlineKeys(t *testing.T) {
+	_, pub := newKey(t)
+	good := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
+	tests := []struct {
+		name, lines string
+		wantUsable  int
+		wantSub     string // "" means no finding at all
+		wantSev     Severity
+		wantFix     string
+	}{
+		{name: "unset"},
+		{name: "two keys", lines: good + "\nrestrict " + good, wantUsable: 2, wantSub: "JOBSSHD_AUTHORIZED_KEYS: 2 usable keys", wantSev: OK},
+		{name: "bad line", lines: good + "\n\nnot-a-key AAAA", wantUsable: 1,
+			wantSub: "JOBSSHD_AUTHORIZED_KEYS line 3 is ignored", wantSev: Warn, wantFix: "line 3 of JOBSSHD_AUTHORIZED_KEYS"},
+		{name: "bad option", lines: "no-such-option " + good, wantSub: "JOBSSHD_AUTHORIZED_KEYS line 1 is ignored", wantSev: Warn, wantFix: "line 1"},
+		{name: "only a comment", lines: "# none", wantSub: "JOBSSHD_AUTHORIZED_KEYS holds no usable key", wantSev: Info},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Report{}
+			if got := checkInlineKeys(r, tt.lines); got != tt.wantUsable {
+				t.Errorf("usable keys: got %d, want %d", got, tt.wantUsable)
+			}
+			if tt.wantSub == "" {
+				if len(r.Findings) != 0 {
+					t.Errorf("got\n%s\nwant no finding", dump(r))
+				}
+				return
+			}
+			want(t, r, only(t, r, tt.wantSub), tt.wantSev, tt.wantFix)
+		})
 	}
 }

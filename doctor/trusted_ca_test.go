@@ -1,0 +1,102 @@
+package doctor
+
+import (
+	"crypto/dsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+func TestCheckTrustedUserCAs(t *testing.T) {
+	_, caPub := newKey(t)
+	caLine := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(caPub)))
+	_, userPub := newKey(t)
+	_, caPriv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caSigner, err := ssh.NewSignerFromKey(caPriv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := &ssh.Certificate{Key: userPub, CertType: ssh.UserCert, ValidPrincipals: []string{"tester"},
+		ValidBefore: ssh.CertTimeInfinity}
+	if err := cert.SignCert(rand.Reader, caSigner); err != nil {
+		t.Fatal(err)
+	}
+	certLine := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(cert)))
+	otherCALine := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(caSigner.PublicKey())))
+	var params dsa.Parameters
+	if err := dsa.GenerateParameters(&params, rand.Reader, dsa.L1024N160); err != nil {
+		t.Fatal(err)
+	}
+	dsaPriv := &dsa.PrivateKey{PublicKey: dsa.PublicKey{Parameters: params}}
+	if err := dsa.GenerateKey(dsaPriv, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	dsaPub, err := ssh.NewPublicKey(&dsaPriv.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsaLine := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(dsaPub)))
+
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T, path string) // creates (or not) the CA file at path
+		wantCAs int
+		wantSub string
+		wantSev Severity
+		wantFix string
+	}{
+		{name: "two keys", setup: func(t *testing.T, p string) { writeFile(t, p, []byte(caLine+"\n# second\n"+otherCALine+"\n"), 0o644) },
+			wantCAs: 2, wantSub: "certificates signed by 2 CA keys can log in", wantSev: Info},
+		{name: "missing", setup: func(t *testing.T, p string) {},
+			wantSub: "no such file or directory: jobsshd will not start", wantSev: Fail, wantFix: "create "},
+		{name: "a directory", setup: func(t *testing.T, p string) {
+			if err := os.Mkdir(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, wantSub: "is not a regular file: jobsshd will not start", wantSev: Fail, wantFix: "one CA public key per line"},
+		{name: "a FIFO", setup: func(t *testing.T, p string) {
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, wantSub: "is not a regular file", wantSev: Fail, wantFix: "--trusted-user-ca"},
+		{name: "options", setup: func(t *testing.T, p string) { writeFile(t, p, []byte(`from="10.0.0.0/8" `+caLine+"\n"), 0o644) },
+			wantSub: "options are not allowed here", wantSev: Fail, wantFix: "without options"},
+		{name: "a certificate", setup: func(t *testing.T, p string) { writeFile(t, p, []byte(certLine+"\n"), 0o644) },
+			wantSub: "a certificate, not a CA public key", wantSev: Fail, wantFix: "CA's .pub file"},
+		{name: "a DSA key", setup: func(t *testing.T, p string) { writeFile(t, p, []byte(dsaLine+"\n"), 0o644) },
+			wantSub: "a DSA key", wantSev: Fail, wantFix: "drop --trusted-user-ca"},
+		{name: "no key", setup: func(t *testing.T, p string) { writeFile(t, p, []byte("# empty\n"), 0o644) },
+			wantSub: "holds no public key", wantSev: Fail, wantFix: "one CA public key per line"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ca.pub")
+			tt.setup(t, path)
+			r := &Report{}
+			done := make(chan int, 1)
+			go func() { done <- checkTrustedUserCAs(r, []string{path}) }()
+			select {
+			case got := <-done:
+				if got != tt.wantCAs {
+					t.Errorf("CA keys: got %d, want %d", got, tt.wantCAs)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("checkTrustedUserCAs still running after 10s: it blocked on the file")
+			}
+			want(t, r, only(t, r, tt.wantSub), tt.wantSev, tt.wantFix)
+			if tt.wantSev == Fail && !strings.Contains(r.Findings[0].What, path) {
+				t.Errorf("finding %q does not name %s", r.Findings[0].What, path)
+			}
+		})
+	}
+}

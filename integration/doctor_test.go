@@ -140,6 +140,64 @@ func TestDoctor(t *testing.T) {
 		}
 	})
 
+	t.Run("--authorized-keys file with a bad line", func(t *testing.T) {
+		writeAuthorizedKeys(t, acct, goodLine)
+		// Under the home (root's, 0644): StrictModes walks up to the home directory.
+		dir := filepath.Join(acct.Home, "platform")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		path := filepath.Join(dir, "keys")
+		if err := os.WriteFile(path, []byte(goodLine+"\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBroken\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res := runDoctor(t, acct, freePort(t), "--authorized-keys", path)
+		if res.ExitCode != 0 {
+			t.Errorf("exit code: got %d, want 0 (the other key still works); report:\n%s", res.ExitCode, res.Stdout)
+		}
+		_, fix := res.findingWithFix(t, "WARN", regexp.MustCompile(regexp.QuoteMeta(path)+` line 2 is ignored`))
+		if !strings.Contains(fix, "line 2 of "+path) {
+			t.Errorf("fix: got %q, want it to name line 2 of %s", fix, path)
+		}
+		res.findingWithFix(t, "OK", regexp.MustCompile(regexp.QuoteMeta(path)+`: 1 usable key$`))
+	})
+
+	t.Run("CA file with options", func(t *testing.T) {
+		writeAuthorizedKeys(t, acct, goodLine)
+		caFile := filepath.Join(t.TempDir(), "ca.pub")
+		if err := os.WriteFile(caFile, []byte(`from="10.0.0.0/8" `+goodLine+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res := runDoctor(t, acct, freePort(t), "--trusted-user-ca", caFile)
+		if res.ExitCode != 1 {
+			t.Errorf("exit code: got %d, want 1; report:\n%s", res.ExitCode, res.Stdout)
+		}
+		_, fix := res.findingWithFix(t, "FAIL", regexp.MustCompile(regexp.QuoteMeta(caFile)+`:1: options are not allowed here.*will not start`))
+		if !strings.Contains(fix, "without options") {
+			t.Errorf("fix: got %q, want it to say the line takes no options", fix)
+		}
+		// The server agrees: it refuses to start with that file.
+		if code := runServeUntilExit(t, acct, "--trusted-user-ca", caFile); code != 2 {
+			t.Errorf("serve with the CA file doctor failed: exit code %d, want 2", code)
+		}
+	})
+
+	t.Run("job hosts without a secret", func(t *testing.T) {
+		writeAuthorizedKeys(t, acct, goodLine)
+		res := runDoctor(t, acct, freePort(t), "--job-hosts", "w-0,w-1")
+		if res.ExitCode != 1 {
+			t.Errorf("exit code: got %d, want 1; report:\n%s", res.ExitCode, res.Stdout)
+		}
+		_, fix := res.findingWithFix(t, "FAIL", regexp.MustCompile(`--job-hosts is set but there is no job secret.*will not start`))
+		if !strings.Contains(fix, "JOBSSHD_JOB_SECRET") {
+			t.Errorf("fix: got %q, want it to name JOBSSHD_JOB_SECRET", fix)
+		}
+		if code := runServeUntilExit(t, acct, "--job-hosts", "w-0,w-1"); code != 2 {
+			t.Errorf("serve with --job-hosts and no secret: exit code %d, want 2", code)
+		}
+	})
+
 	t.Run("port taken", func(t *testing.T) {
 		writeAuthorizedKeys(t, acct, goodLine)
 		ln, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -172,4 +230,30 @@ func setShell(t *testing.T, name, shell string) {
 	accountMu.Lock()
 	defer accountMu.Unlock()
 	runOrFatal(t, "usermod", "-s", shell, name)
+}
+
+// runServeUntilExit runs `jobsshd serve` for acct with hermetic flags and extra, for a
+// configuration it must refuse, and returns its exit code. A server that starts instead
+// is killed at clientTimeout and reported as -1.
+func runServeUntilExit(t *testing.T, acct account, extra ...string) int {
+	t.Helper()
+	args := []string{"serve", "--user", acct.Name, "--bind", "127.0.0.1", "--port", strconv.Itoa(freePort(t)),
+		"--state-dir", filepath.Join(t.TempDir(), "state"),
+		"--id-file", filepath.Join(accountTempDir(t, acct), "id_container")}
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, append(args, extra...)...)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Logf("jobsshd serve kept running; output:\n%s", out)
+		return -1
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.ExitCode()
+	}
+	t.Fatalf("run jobsshd %s: %v", strings.Join(args, " "), err)
+	return -1
 }

@@ -27,10 +27,10 @@ type accessOptions struct {
 	clientAliveCountMax int
 }
 
-// inlineKeysVariable holds authorized_keys lines given inline by the platform. It is
-// not the variable of --authorized-keys (which names files): a platform passes keys,
-// not paths, through the environment.
-const inlineKeysVariable = "JOBSSHD_AUTHORIZED_KEYS"
+// inlineKeysVariable (agent.InlineKeysVariable) holds authorized_keys lines given
+// inline by the platform. It is not the variable of --authorized-keys (which names
+// files): a platform passes keys, not paths, through the environment.
+const inlineKeysVariable = agent.InlineKeysVariable
 
 // flagsWithoutVariable are flags whose JOBSSHD_<FLAG> name means something else.
 var flagsWithoutVariable = map[string]bool{"authorized-keys": true}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 
 	"golang.org/x/crypto/ssh"
 
@@ -109,11 +110,9 @@ func (s *Server) checkKeyLine(ak keys.AuthorizedKey, from netip.Addr) error {
 	if ak.Opts.Expired(s.now()) {
 		return fmt.Errorf("%s: the key expired at %s (expiry-time)", where, ak.Opts.ExpiryTime.Format("2006-01-02 15:04:05 MST"))
 	}
-	for _, patterns := range ak.Opts.From {
-		// No DNS lookups (OpenSSH's UseDNS no): only address patterns can match.
-		if !from.IsValid() || !keys.MatchFrom(patterns, from, "") {
-			return fmt.Errorf("%s: source %s does not match from=%q", where, from, patterns)
-		}
+	// No DNS lookups (OpenSSH's UseDNS no): only address patterns can match.
+	if len(ak.Opts.From) > 0 && (!from.IsValid() || !ak.Opts.PermitsFrom(from, "")) {
+		return fmt.Errorf("%s: source %s does not match from=%q", where, from, strings.Join(ak.Opts.From, ","))
 	}
 	return nil
 }
@@ -125,7 +124,7 @@ func (s *Server) keySourceNames() string {
 		names += ", " + p
 	}
 	if s.cfg.AuthorizedKeys != "" {
-		names += ", " + inlineKeysSource
+		names += ", " + InlineKeysVariable
 	}
 	return names
 }

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
-	"syscall"
 
 	"golang.org/x/crypto/ssh"
 
@@ -32,7 +29,7 @@ const maxCAFileSize = 1 << 20
 func loadTrustedCAs(paths []string) ([]trustedCA, error) {
 	var cas []trustedCA
 	for _, p := range paths {
-		b, err := readCAFile(p)
+		b, err := keys.ReadRegularFileFollow(p, maxCAFileSize)
 		if err != nil {
 			return nil, fmt.Errorf("trusted user CA file: %w", err)
 		}
@@ -68,27 +65,6 @@ func checkCAKey(k ssh.PublicKey) error {
 		return errors.New("a DSA key: DSA signs with SHA-1 only; use an ed25519, ECDSA or RSA CA")
 	}
 	return nil
-}
-
-// readCAFile reads a --trusted-user-ca file: a regular file (a symlink to one is fine,
-// as Kubernetes mounts are), never blocking on a FIFO, at most maxCAFileSize bytes.
-func readCAFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close() // read-only
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxCAFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(b) > maxCAFileSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxCAFileSize)
-	}
-	return b, nil
 }
 
 // authorizeCertificate accepts a user certificate signed by a trusted CA: one from

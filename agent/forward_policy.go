@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-
-	"jobsshd/keys"
 )
 
 // forwardKind is what a forwarding request asks for, named by its SSH message.
@@ -92,9 +90,9 @@ func (s *Server) permitForward(g *grant, kind forwardKind, target forwardTarget)
 		return refuse(keyRule + " (" + g.source + ")")
 	}
 	switch {
-	case kind == forwardDirectTCP && g.permitOpen != nil && !permits(g.permitOpen, target, false):
+	case kind == forwardDirectTCP && !g.forwardTargets.PermitsOpen(target.host, target.port):
 		return refuse("not in the key's permitopen= list (" + g.source + ")")
-	case kind == forwardRemoteTCP && g.permitListen != nil && !permits(g.permitListen, target, true):
+	case kind == forwardRemoteTCP && !g.forwardTargets.PermitsListen(target.host, target.port):
 		return refuse("not in the key's permitlisten= list (" + g.source + ")")
 	}
 	// As sshd's bind_permitted: only root may listen below 1024, whoever the agent runs
@@ -114,17 +112,6 @@ func permitTerminal(g *grant) error {
 		return fmt.Errorf("terminal refused: the key's options or certificate do not allow one (%s)", g.source)
 	}
 	return nil
-}
-
-// permits applies a permitopen= or permitlisten= list (keys.KeyOptions' matching).
-func permits(list []keys.HostPort, t forwardTarget, listen bool) bool {
-	o := keys.KeyOptions{}
-	if listen {
-		o.PermitListen = list
-		return o.PermitsListen(t.host, t.port)
-	}
-	o.PermitOpen = list
-	return o.PermitsOpen(t.host, t.port)
 }
 
 // permitForward is Server.permitForward for this connection's key, logging a refusal

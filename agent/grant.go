@@ -26,9 +26,10 @@ type grant struct {
 	noPortForwarding  bool // TCP and unix-socket forwarding, both directions
 	noAgentForwarding bool
 
-	permitOpen   []keys.HostPort // nil: any destination
-	permitListen []keys.HostPort // nil: any listen address
-	environment  []string        // environment= options, NAME=value
+	// forwardTargets holds the line's permitopen= and permitlisten= lists (nil: any);
+	// its PermitsOpen and PermitsListen decide.
+	forwardTargets keys.KeyOptions
+	environment    []string // environment= options, NAME=value
 
 	// noTouchRequired: a security key (sk-*) signature without user presence is
 	// accepted (no-touch-required); x/crypto checks the flag itself.
@@ -73,8 +74,7 @@ func (g *grant) restrictByOptions(o keys.KeyOptions) {
 	g.noPTY = g.noPTY || o.NoPTY
 	g.noPortForwarding = g.noPortForwarding || o.NoPortForwarding
 	g.noAgentForwarding = g.noAgentForwarding || o.NoAgentForwarding
-	g.permitOpen = slices.Clone(o.PermitOpen)
-	g.permitListen = slices.Clone(o.PermitListen)
+	g.forwardTargets = keys.KeyOptions{PermitOpen: slices.Clone(o.PermitOpen), PermitListen: slices.Clone(o.PermitListen)}
 	g.environment = slices.Clone(o.Environment)
 	g.noTouchRequired = o.NoTouchRequired
 }

@@ -146,7 +146,7 @@ func New(cfg Config) (*Server, error) {
 		s.keySources = append(s.keySources, keys.NewAuthorizedKeysFile(p, int(acct.UID), gids, acct.Home, s.log))
 	}
 	if cfg.AuthorizedKeys != "" {
-		inline, lineErrs := keys.ParseAuthorizedKeys(strings.NewReader(cfg.AuthorizedKeys), inlineKeysSource)
+		inline, lineErrs := keys.ParseAuthorizedKeys(strings.NewReader(cfg.AuthorizedKeys), InlineKeysVariable)
 		for _, le := range lineErrs {
 			s.log.Warn("authorized key line ignored", "source", le.Source, "line", le.Line, "err", le.Err)
 		}
@@ -265,8 +265,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // their programs to exit.
 const shutdownHangupWait = 2 * time.Second
 
-// inlineKeysSource names the keys passed inline (Config.AuthorizedKeys) in logs.
-const inlineKeysSource = "JOBSSHD_AUTHORIZED_KEYS"
+// InlineKeysVariable is the environment variable through which a platform passes
+// authorized_keys lines inline (Config.AuthorizedKeys); logs name those lines by it.
+const InlineKeysVariable = "JOBSSHD_AUTHORIZED_KEYS"
 
 // serveConn runs one connection: source and limit checks, handshake and authentication
 // within the grace time, then its channels and requests until the client leaves (see

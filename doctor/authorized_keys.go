@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"jobsshd/agent"
 	"jobsshd/keys"
 )
 
@@ -14,10 +15,6 @@ import (
 func authorizedKeysPath(a *account) string {
 	return filepath.Join(a.Home, ".ssh", "authorized_keys")
 }
-
-// inlineKeysSource is how the agent names the key lines of Config.AuthorizedKeys in its
-// logs (the JOBSSHD_AUTHORIZED_KEYS variable they come from).
-const inlineKeysSource = "JOBSSHD_AUTHORIZED_KEYS"
 
 // checkAuthorizedKeys checks ~/.ssh/authorized_keys as the agent reads it at each login.
 // It returns the number of usable keys.
@@ -75,9 +72,9 @@ func checkInlineKeys(r *Report, lines string) int {
 	if lines == "" {
 		return 0
 	}
-	ks, lineErrs := keys.ParseAuthorizedKeys(strings.NewReader(lines), inlineKeysSource)
+	ks, lineErrs := keys.ParseAuthorizedKeys(strings.NewReader(lines), agent.InlineKeysVariable)
 	reportLineErrors(r, lineErrs)
-	reportUsable(r, inlineKeysSource, len(ks))
+	reportUsable(r, agent.InlineKeysVariable, len(ks))
 	return len(ks)
 }
 

@@ -3,42 +3,22 @@ package jobtrust
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"jobsshd/keys"
 )
 
 // maxClientFileSize bounds the ~/.ssh files read (config, known_hosts, key files).
 const maxClientFileSize = 4 << 20
 
 // readSmallFile reads path, following symlinks (Kubernetes mounts Secret files as
-// symlinks into a ..data directory), and refuses anything larger than
-// maxClientFileSize or not a regular file. A missing file gives an error that
+// symlinks into a ..data directory), refusing anything larger than maxClientFileSize or
+// not a regular file, without blocking on a FIFO. A missing file gives an error that
 // satisfies errors.Is(err, fs.ErrNotExist).
 func readSmallFile(path string) ([]byte, error) {
-	// O_NONBLOCK: a FIFO planted at path must not hang the agent's start.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s)", path, st.Mode().Type())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxClientFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > maxClientFileSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxClientFileSize)
-	}
-	return data, nil
+	return keys.ReadRegularFileFollow(path, maxClientFileSize)
 }
 
 // replaceFile writes data to path atomically: a temporary file in the same directory,

@@ -150,10 +150,24 @@ func readPrivateFile(path string, limit int64, uid int) ([]byte, error) {
 	})
 }
 
+// ReadRegularFileFollow is ReadRegularFile for files that may be reached through
+// symlinks, as Kubernetes mounts Secret and ConfigMap files (..data links): a trusted
+// CA file, a job secret, the ssh client files of job trust. The opened file must still
+// be a regular file, FIFOs do not block, and at most limit bytes are read.
+func ReadRegularFileFollow(path string, limit int64) ([]byte, error) {
+	return readFile(path, 0, limit, nil)
+}
+
 // readFileChecked opens path without following a symlink, requires a regular file that
 // passes check (when not nil) as opened, and reads at most limit bytes of it.
 func readFileChecked(path string, limit int64, check func(fs.FileInfo) error) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	return readFile(path, syscall.O_NOFOLLOW, limit, check)
+}
+
+// readFile is the bounded, non-blocking read behind the two above; flags adds to
+// O_RDONLY|O_NONBLOCK.
+func readFile(path string, flags int, limit int64, check func(fs.FileInfo) error) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|flags, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
 			return nil, fmt.Errorf("open %q: it is a symlink, which jobsshd does not follow here", path)
@@ -166,7 +180,7 @@ func readFileChecked(path string, limit int64, check func(fs.FileInfo) error) ([
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("open %q: not a regular file (%s)", path, st.Mode().Type())
+		return nil, fmt.Errorf("open %q: %s is not a regular file", path, fileKind(st.Mode()))
 	}
 	if check != nil {
 		if err := check(st); err != nil {

@@ -4,7 +4,9 @@ package agent
 // command or the subsystem name), or the key's forced command instead (command= in
 // authorized_keys, force-command in a certificate). As with sshd, a forced command
 // replaces whatever the client asked, which the program finds in SSH_ORIGINAL_COMMAND
-// (unset for a shell request), and the forced command "internal-sftp" serves SFTP.
+// (unset for a shell request), and the forced command "internal-sftp" serves SFTP. A
+// forced command is always run as `shell -c FORCED`, even when empty (see
+// shellProgram), whatever the client asked for, a shell included.
 func (sess *session) startRequested(kind, arg string) bool {
 	if sess.grant != nil && sess.grant.hasForcedCommand {
 		forced := sess.grant.forcedCommand
@@ -35,7 +37,7 @@ func (sess *session) startRequested(kind, arg string) bool {
 	sess.keyEnv = sess.userEnvironment()
 	switch kind {
 	case "shell":
-		return sess.start(sess.srv.shellProgram(""), "")
+		return sess.start(sess.srv.loginShellProgram(), "")
 	case "exec":
 		return sess.start(sess.srv.execProgram(arg), arg)
 	default:

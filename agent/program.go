@@ -21,15 +21,21 @@ type program struct {
 	logsOnFD3 bool
 }
 
-// shellProgram is the account's login shell (a leading '-' in argv[0] makes it a login
-// shell, as OpenSSH starts it) or, for exec, `shell -c command`, so that the user's shell
-// syntax, PATH and rc files apply as with OpenSSH.
+// loginShellProgram is the account's login shell (a leading '-' in argv[0] makes it a
+// login shell, as OpenSSH starts it). Only a "shell" request starts it: an exec
+// request or a forced command, even an empty one, runs `shell -c COMMAND`.
+func (s *Server) loginShellProgram() program {
+	return program{kind: "shell", path: s.account.Shell, args: []string{"-" + filepath.Base(s.account.Shell)}, usesTerminal: true}
+}
+
+// shellProgram runs command as `shell -c command`, so that the user's shell syntax,
+// PATH and rc files apply as with OpenSSH. An empty command is still `shell -c ""`,
+// which exits at once: OpenSSH's session.c (do_child in openssh-portable) starts a
+// login shell only for a NULL command, that is a "shell" request, never for an exec
+// request's or a forced command's empty string. Treating "" as "interactive shell"
+// here turned command="" in authorized_keys into a full login (issue 10, item 17).
 func (s *Server) shellProgram(command string) program {
-	base := filepath.Base(s.account.Shell)
-	if command == "" {
-		return program{kind: "shell", path: s.account.Shell, args: []string{"-" + base}, usesTerminal: true}
-	}
-	return program{kind: "exec", path: s.account.Shell, args: []string{base, "-c", command}, usesTerminal: true}
+	return program{kind: "exec", path: s.account.Shell, args: []string{filepath.Base(s.account.Shell), "-c", command}, usesTerminal: true}
 }
 
 // subsystemProgram serves a "subsystem" request (RFC 4254 §6.5). SFTP is this binary's

@@ -12,6 +12,7 @@ import (
 
 	"jobsshd/agent"
 	"jobsshd/jobtrust"
+	"jobsshd/keys"
 )
 
 // serveOptions are the serve command's flags, before defaults that need the system
@@ -170,18 +171,17 @@ func (o serveOptions) config(getenv func(string) string) (agent.Config, error) {
 
 // readJobSecretFile reads --job-secret-file. Trailing line ends are not part of the
 // secret, so a file written with `echo` and a variable set to the same text agree.
+// As root it reads only a file that root alone decided (readJobSecretFileAsRoot).
 func readJobSecretFile(path string) (jobtrust.Secret, error) {
-	f, err := os.Open(path)
+	var b []byte
+	var err error
+	if os.Geteuid() == 0 {
+		b, err = readJobSecretFileAsRoot(path)
+	} else {
+		b, err = keys.ReadRegularFileFollow(path, maxJobSecretFile)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--job-secret-file: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxJobSecretFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("--job-secret-file: read %s: %w", path, err)
-	}
-	if len(b) > maxJobSecretFile {
-		return nil, fmt.Errorf("--job-secret-file: %s is larger than %d bytes; a secret is short", path, maxJobSecretFile)
 	}
 	return jobtrust.Secret(bytes.TrimRight(b, "\r\n")), nil
 }

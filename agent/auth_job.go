@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"golang.org/x/crypto/ssh"
 
@@ -172,44 +171,30 @@ func hostSummary(hosts []string) string {
 }
 
 // readJobKeyFile reads --job-key. The key is copied into the account's ~/.ssh, so root
-// reads it only when the account could not have put something else there: the file
-// and every directory above it (symlinks resolved, as a Kubernetes Secret mount is
-// made of them) belong to root and are not writable by group or others (a sticky
-// directory such as a Secret volume's is fine). Otherwise it is read as the account,
-// so a symlink the account planted to a root-only key reaches nothing.
+// reads it only where the account could not have put something else:
+// jobtrust.ReadRootOnlyFile checks and reads the same objects (every directory and
+// symlink on the way, and the file, are root's and not writable by group or others;
+// a Kubernetes Secret mount's ..data links qualify). Anywhere else the file is read as
+// the account, so a symlink the account planted to a root-only key reaches nothing
+// (issue 10, item 1: `ln -s STATE_DIR/ssh_host_rsa_key ~/job.key` copied the host key
+// into ~/.ssh/id_jobsshd_job while the check looked only at the link's target).
 func readJobKeyFile(path string, acct *Account, root bool) (*jobtrust.Identity, error) {
-	if !root || rootOnlyPath(path) {
+	if !root {
 		return jobtrust.ReadKeyFile(path)
 	}
+	data, err := jobtrust.ReadRootOnlyFile(path, jobtrust.MaxKeyFileSize)
+	if err == nil {
+		return jobtrust.FromKeyFile(path, data)
+	}
+	if !errors.Is(err, jobtrust.ErrNotRootOnly) {
+		return nil, fmt.Errorf("job key: %w", err)
+	}
 	var id *jobtrust.Identity
-	err := asAccount(acct, func() (err error) { id, err = jobtrust.ReadKeyFile(path); return err })
-	if err != nil {
-		return nil, fmt.Errorf("%w (read as %s, since %s or a directory above it is not root's alone)", err, acct.Name, path)
+	aerr := asAccount(acct, func() (err error) { id, err = jobtrust.ReadKeyFile(path); return err })
+	if aerr != nil {
+		return nil, fmt.Errorf("%w (read as %s, since %v; to have root read it, keep it and every directory and symlink above it root's and not writable by group or others)", aerr, acct.Name, err)
 	}
 	return id, nil
-}
-
-// rootOnlyPath reports whether path, symlinks resolved, and each directory above it are
-// owned by root and not writable by group or others, except sticky directories.
-func rootOnlyPath(path string) bool {
-	resolved, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return false
-	}
-	for p := resolved; ; p = filepath.Dir(p) {
-		var st syscall.Stat_t
-		if err := syscall.Stat(p, &st); err != nil || st.Uid != 0 {
-			return false
-		}
-		writable := st.Mode&0o022 != 0
-		sticky := st.Mode&syscall.S_ISVTX != 0 && st.Mode&syscall.S_IFMT == syscall.S_IFDIR
-		if writable && (p == resolved || !sticky) {
-			return false
-		}
-		if p == "/" {
-			return true
-		}
-	}
 }
 
 // asAccount runs fn with acct's identity (Server.asAccount before a Server exists).

@@ -127,6 +127,10 @@ func deriveKey(input []byte, info string) (ed25519.PrivateKey, ssh.Signer, error
 	return priv, signer, nil
 }
 
+// MaxKeyFileSize bounds a job key file read (ReadKeyFile, or ReadRootOnlyFile by the
+// caller).
+const MaxKeyFileSize = maxClientFileSize
+
 // ReadKeyFile is FromKeyFile for the file at path, read with a size bound.
 func ReadKeyFile(path string) (*Identity, error) {
 	data, err := readSmallFile(path)

@@ -23,10 +23,18 @@ type keySource interface {
 	Keys() ([]keys.AuthorizedKey, error)
 }
 
-// inlineKeys is a key source parsed once, at start.
-type inlineKeys []keys.AuthorizedKey
+// inlineKeys is a key source parsed once, at start: its keys, and the lines that were
+// not keys (for the job key's rule, jobKeyLine).
+type inlineKeys struct {
+	keys     []keys.AuthorizedKey
+	rejected []*keys.LineError
+}
 
-func (k inlineKeys) Keys() ([]keys.AuthorizedKey, error) { return k, nil }
+func (k inlineKeys) Keys() ([]keys.AuthorizedKey, error) { return k.keys, nil }
+
+func (k inlineKeys) KeysAndRejected() ([]keys.AuthorizedKey, []*keys.LineError, error) {
+	return k.keys, k.rejected, nil
+}
 
 // authenticate is the PublicKeyCallback. It accepts, for the served account only, the
 // id_container key, a key listed in one of the key sources (honouring the line's
@@ -48,9 +56,12 @@ func (s *Server) authenticate(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Pe
 func (s *Server) authorize(meta ssh.ConnMetadata, key ssh.PublicKey) (*grant, error) {
 	if g, matched, err := s.authorizeJobKey(meta, key); matched {
 		if err == nil {
-			s.restrictByListedLine(g, key)
+			err = s.restrictJobKeyByListedLine(g, key)
 		}
-		return g, err
+		if err != nil {
+			return nil, err
+		}
+		return g, nil
 	}
 	if meta.User() != s.account.Name {
 		return nil, fmt.Errorf("user %q: %w (only %q may log in here)", meta.User(), errNotServedUser, s.account.Name)
@@ -85,22 +96,6 @@ func (s *Server) authorize(meta ssh.ConnMetadata, key ssh.PublicKey) (*grant, er
 		return nil, fmt.Errorf("key %s not accepted: %w", fp, errors.Join(refusals...))
 	}
 	return nil, fmt.Errorf("key %s is not in %s or the id_container key", fp, s.keySourceNames())
-}
-
-// restrictByListedLine applies to g the options of the first authorized_keys line that
-// lists key, if any: the job key is decided by the job's hosts, not by the lines' from=
-// or expiry-time=, but a line that restricts it (restrict, command=, ...) still does.
-func (s *Server) restrictByListedLine(g *grant, key ssh.PublicKey) {
-	wire := key.Marshal()
-	for _, src := range s.keySources {
-		listed, _ := src.Keys() // a source that cannot be read lists nothing
-		for _, ak := range listed {
-			if !ak.Opts.CertAuthority && bytes.Equal(wire, ak.Key.Marshal()) {
-				g.restrictByOptions(ak.Opts)
-				return
-			}
-		}
-	}
 }
 
 // checkKeyLine applies the conditions of an authorized_keys line that decide whether it

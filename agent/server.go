@@ -150,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 		for _, le := range lineErrs {
 			s.log.Warn("authorized key line ignored", "source", le.Source, "line", le.Line, "err", le.Err)
 		}
-		s.keySources = append(s.keySources, inlineKeys(inline))
+		s.keySources = append(s.keySources, inlineKeys{keys: inline, rejected: lineErrs})
 	}
 	s.userCAs, err = loadTrustedCAs(cfg.TrustedUserCAFiles)
 	if err != nil {

@@ -46,6 +46,11 @@ type LineError struct {
 	Source string
 	Line   int
 	Err    error
+
+	// named holds the public keys the rejected line names, and unread is whether its
+	// content was never seen (too long, cut off, a read error); see MayName.
+	named  []ssh.PublicKey
+	unread bool
 }
 
 // Error returns "source:line: reason".
@@ -78,18 +83,18 @@ func ParseAuthorizedKeys(r io.Reader, source string) ([]AuthorizedKey, []*LineEr
 		switch {
 		case err == io.EOF && lr.N == 0:
 			// The limit cut the input short at this line.
-			errs = append(errs, &LineError{Source: source, Line: n, Err: errFileTooLong})
+			errs = append(errs, &LineError{Source: source, Line: n, Err: errFileTooLong, unread: true})
 			return keys, errs
 		case err != nil && len(line) == 0 && !tooLong:
 			if err != io.EOF {
-				errs = append(errs, &LineError{Source: source, Line: n, Err: fmt.Errorf("read: %w", err)})
+				errs = append(errs, &LineError{Source: source, Line: n, Err: fmt.Errorf("read: %w", err), unread: true})
 			}
 			return keys, errs
 		case tooLong:
-			errs = append(errs, &LineError{Source: source, Line: n, Err: errLineTooLong})
+			errs = append(errs, &LineError{Source: source, Line: n, Err: errLineTooLong, unread: true})
 		default:
 			if k, ok, lerr := parseAuthorizedKeyLine(line); lerr != nil {
-				errs = append(errs, &LineError{Source: source, Line: n, Err: lerr})
+				errs = append(errs, &LineError{Source: source, Line: n, Err: lerr, named: keysNamedIn(line)})
 			} else if ok {
 				k.Source, k.Line = source, n
 				keys = append(keys, k)
@@ -97,7 +102,7 @@ func ParseAuthorizedKeys(r io.Reader, source string) ([]AuthorizedKey, []*LineEr
 		}
 		if err != nil {
 			if err != io.EOF {
-				errs = append(errs, &LineError{Source: source, Line: n, Err: fmt.Errorf("read: %w", err)})
+				errs = append(errs, &LineError{Source: source, Line: n, Err: fmt.Errorf("read: %w", err), unread: true})
 			}
 			return keys, errs
 		}

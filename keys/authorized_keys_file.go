@@ -29,7 +29,8 @@ type AuthorizedKeysFile struct {
 	loaded   bool      // keys hold the file as of stamp
 	stamp    fileStamp // of the version keys were read from
 	keys     []AuthorizedKey
-	reported string // the state last logged, so that each state is logged once
+	rejected []*LineError // the lines of that version that were not keys
+	reported string       // the state last logged, so that each state is logged once
 }
 
 // NewAuthorizedKeysFile returns the authorized_keys file at path for the account uid,
@@ -61,17 +62,24 @@ func NewAuthorizedKeysFile(path string, uid int, gids []int, home string, logger
 // only up to ParseAuthorizedKeys' limit. A file the account cannot open is no keys and
 // the open error.
 func (f *AuthorizedKeysFile) Keys() ([]AuthorizedKey, error) {
+	keys, _, err := f.KeysAndRejected()
+	return keys, err
+}
+
+// KeysAndRejected is Keys, and also the lines of the same version of the file that
+// were rejected (see LineError.MayName), which callers must not modify.
+func (f *AuthorizedKeysFile) KeysAndRejected() ([]AuthorizedKey, []*LineError, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 
 	file, fi, err := f.openChecked()
 	if err != nil {
-		return nil, f.fail(err)
+		return nil, nil, f.fail(err)
 	}
 	if file == nil {
 		f.forget()
 		f.report(slog.LevelDebug, "missing", "no authorized_keys file; only the generated key can log in", "path", f.path)
-		return nil, nil
+		return nil, nil, nil
 	}
 	defer file.Close() // read-only: nothing to lose on close
 
@@ -86,11 +94,11 @@ func (f *AuthorizedKeysFile) Keys() ([]AuthorizedKey, error) {
 		// rewrite right after this read could leave the stamp unchanged. As in
 		// git's "racy index" handling, a file changed within the last second is
 		// not cached: it is read again on the next call until it settles.
-		f.keys, f.stamp, f.loaded = keys, stamp, ok && stamp.settled(readAt)
+		f.keys, f.rejected, f.stamp, f.loaded = keys, lineErrs, stamp, ok && stamp.settled(readAt)
 		f.log.Debug("authorized_keys read", "path", f.path, "keys", len(keys), "rejected_lines", len(lineErrs))
 	}
 	f.reported = ""
-	return slices.Clone(f.keys), nil
+	return slices.Clone(f.keys), slices.Clone(f.rejected), nil
 }
 
 // Read reads the file afresh, exactly as Keys does (opened as the account with
@@ -163,7 +171,7 @@ func (f *AuthorizedKeysFile) fail(err error) error {
 
 // forget drops the cached keys, so the next good state is read afresh.
 func (f *AuthorizedKeysFile) forget() {
-	f.loaded, f.keys, f.stamp = false, nil, fileStamp{}
+	f.loaded, f.keys, f.rejected, f.stamp = false, nil, nil, fileStamp{}
 }
 
 // report logs msg unless state is what was logged last.

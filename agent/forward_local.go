@@ -49,7 +49,7 @@ func (c *connection) handleDirectTCPIP(nc ssh.NewChannel) {
 	// this goroutine (no parallel Happy Eyeballs attempt on another, unswitched thread).
 	var conn net.Conn
 	err := c.srv.asAccount(func() error {
-		d := net.Dialer{Timeout: forwardDialTimeout, FallbackDelay: -1}
+		d := net.Dialer{Timeout: forwardDialTimeout, FallbackDelay: -1, Control: c.jobHostGuard()}
 		var err error
 		conn, err = d.DialContext(c.ctx, "tcp", addr)
 		return err

@@ -1,0 +1,115 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// jobTunnelTestUser is served only by TestJobKeyThroughTunnel, which uses the job key
+// the agent writes into its ~/.ssh.
+const jobTunnelTestUser = "jtjobtunnel"
+
+// TestJobKeyThroughTunnel pins issue 10, item 18. The job's one host is 127.0.0.1, the
+// address the agent's own connections to its port leave from. A client outside the
+// job (bound to 127.0.0.3) that holds the
+// job key is refused directly; it must stay refused when it goes through a tunnel
+// opened by a "tunnel only" key (a forced command, forwarding allowed), while a key
+// without a forced command (id_container) may still hop on, as ProxyJump does, and a
+// tunnel-only key still reaches other ports.
+func TestJobKeyThroughTunnel(t *testing.T) {
+	t.Parallel()
+	acct := testAccount(t, jobTunnelTestUser)
+	jobKeyFile := filepath.Join(acct.Home, ".ssh", "id_jobsshd_job")
+	_ = os.Remove(jobKeyFile) // from an earlier run: wait for this agent's
+	tunnelKey := newClientKey(t, "tunnel-only")
+	keysFile := platformKeysFile(t, `restrict,port-forwarding,command="echo tunnel-only" `+pub(t, tunnelKey))
+	a := startAgent(t, agentOptions{User: acct.Name, Env: []string{"JOBSSHD_JOB_SECRET=tunnel-test-job-secret-0123456789"},
+		Args: []string{"--job-hosts", "127.0.0.1", "--authorized-keys", keysFile}})
+	if !waitFor(5*time.Second, func() bool { _, err := os.Stat(jobKeyFile); return err == nil }) {
+		t.Fatalf("the agent wrote no %s:\n%s", jobKeyFile, a.Logs())
+	}
+	// The test reads the job key as root; ssh wants a key file only its user can read.
+	jobKey := filepath.Join(t.TempDir(), "job_key")
+	b, err := os.ReadFile(jobKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(jobKey, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	echo := startEchoServer(t)
+	port := strconv.Itoa(a.Port)
+	user := acct.Name
+	// outside runs ssh with key as a client outside the job: bound to 127.0.0.3.
+	outside := func(t *testing.T, key string, extra ...string) sshResult {
+		t.Helper()
+		args := append(hermeticSSHOptions(key, a.Port), "-o", "BindAddress=127.0.0.3")
+		args = append(append(args, extra...), user+"@127.0.0.1")
+		return runSSH(t, append(args, "echo JOB-IN")...)
+	}
+	proxy := func(key, target string) string {
+		return "ProxyCommand=ssh " + strings.Join(hermeticSSHOptions(key, a.Port), " ") + " -o BindAddress=127.0.0.3 -W " + target + " " + user + "@127.0.0.1"
+	}
+
+	t.Run("job key from outside the job, directly", func(t *testing.T) {
+		if res := outside(t, jobKey); res.ExitCode == 0 {
+			t.Fatalf("got %s, want the job key refused from 127.0.0.3", res)
+		}
+	})
+	t.Run("job key through a tunnel-only key's tunnel", func(t *testing.T) {
+		res := outside(t, jobKey, "-o", proxy(tunnelKey, "127.0.0.1:"+port))
+		if res.ExitCode == 0 || strings.Contains(res.Stdout, "JOB-IN") {
+			t.Errorf("got %s, want the tunnel refused and no job login\nagent log:\n%s", res, a.Logs())
+		}
+		if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), "may not tunnel to a job host's SSH server") }) {
+			t.Errorf("the refusal is not logged:\n%s", a.Logs())
+		}
+	})
+	t.Run("job key through a tunnel-only key's tunnel to localhost", func(t *testing.T) {
+		res := outside(t, jobKey, "-o", proxy(tunnelKey, "localhost:"+port))
+		if res.ExitCode == 0 || strings.Contains(res.Stdout, "JOB-IN") {
+			t.Errorf("got %s, want the tunnel refused and no job login", res)
+		}
+	})
+	t.Run("tunnel-only key to another port", func(t *testing.T) {
+		res := runSSH(t, append(hermeticSSHOptions(tunnelKey, a.Port), "-o", "BindAddress=127.0.0.3", "-W", fmt.Sprintf("127.0.0.1:%d", echo), user+"@127.0.0.1")...)
+		if res.ExitCode != 0 {
+			t.Errorf("got %s, want the tunnel to the echo server to work", res)
+		}
+	})
+	t.Run("job key hopping through id_container's tunnel", func(t *testing.T) {
+		res := outside(t, jobKey, "-o", proxy(a.IDFile, "127.0.0.1:"+port))
+		if res.ExitCode != 0 || !strings.Contains(res.Stdout, "JOB-IN") {
+			t.Errorf("got %s, want the hop of a key without a forced command to work\nagent log:\n%s", res, a.Logs())
+		}
+	})
+}
+
+// runSSH runs OpenSSH's ssh with args, bounded by clientTimeout.
+func runSSH(t *testing.T, args ...string) sshResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ssh", args...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	res := sshResult{Stdout: stdout.String(), Stderr: stderr.String()}
+	if ctx.Err() != nil {
+		t.Fatalf("ssh %s: no exit within %v (%s)", strings.Join(args, " "), clientTimeout, res)
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.ExitCode = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run ssh: %v", err)
+	}
+	return res
+}

@@ -29,7 +29,13 @@ type fromEntry struct {
 // "*.example.org"). A '!' in front negates an entry. The result is true when some
 // entry matches and no negated entry does: a negated match anywhere in the list wins.
 // An IPv4-mapped IPv6 address (::ffff:10.1.2.3) is matched as the IPv4 address it
-// carries, and an IPv6 zone is ignored.
+// carries, and an IPv6 zone is ignored. So are IPv4-mapped address and CIDR entries
+// (::ffff:10.1.2.3, ::ffff:10.0.0.0/104 is 10.0.0.0/8), as --allow-cidr and a
+// certificate's source-address read them: sshd compares them with the unmapped client
+// address and they never match, which silently drops a negated entry
+// ("!::ffff:10.1.2.3,*" would let 10.1.2.3 in). A mapped CIDR shorter than /96 mixes
+// IPv4 and IPv6 and makes the list malformed. Wildcard patterns are matched against
+// the unmapped address text, as in sshd.
 //
 // A malformed list matches nothing, as sshd then refuses the key: an empty list or
 // entry ("a,,b", "!"), an entry longer than 1023 bytes, or an entry with '/' that is
@@ -92,9 +98,15 @@ func parseFromList(patterns string) ([]fromEntry, error) {
 			if p != p.Masked() {
 				return nil, fmt.Errorf("entry %d of %d has address bits set past its /%d prefix (did you mean %s?)", i+1, len(items), p.Bits(), p.Masked())
 			}
+			if p.Addr().Is4In6() {
+				if p.Bits() < 96 {
+					return nil, fmt.Errorf("entry %d of %d mixes IPv4-mapped and other IPv6 addresses: give IPv4 networks as IPv4 (e.g. 10.0.0.0/8)", i+1, len(items))
+				}
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
 			e.prefix = p
 		} else if a, err := netip.ParseAddr(rest); err == nil && a.Zone() == "" {
-			e.prefix = netip.PrefixFrom(a, a.BitLen())
+			e.prefix = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
 		}
 		entries = append(entries, e)
 	}

@@ -73,7 +73,11 @@ func (s *Server) authorize(meta ssh.ConnMetadata, key ssh.PublicKey) (*grant, er
 	fp := ssh.FingerprintSHA256(key)
 	wire := key.Marshal()
 	if s.userKey != nil && bytes.Equal(wire, s.userKey.Public.Marshal()) {
-		return &grant{fingerprint: fp, source: s.userKey.PrivatePath}, nil
+		g := &grant{fingerprint: fp, source: s.userKey.PrivatePath}
+		if err := s.restrictUserKeyByListedLine(g, key); err != nil {
+			return nil, err
+		}
+		return g, nil
 	}
 	var refusals []error
 	for _, src := range s.keySources {

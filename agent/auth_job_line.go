@@ -16,16 +16,35 @@ type rejectingKeySource interface {
 }
 
 // restrictJobKeyByListedLine applies to g, the grant of a job key login from a job
-// host, the options of the first authorized_keys line that lists the job key: the job
-// key is decided by the job's hosts, not by a line's from= or expiry-time=, but a line
-// that restricts it (restrict, command=, no-pty, ...) still does.
+// host, the options of the first authorized_keys line that lists the job key
+// (restrictByListedLine). A key source that cannot be used (unreadable, or refused by
+// StrictModes) refuses the job key too, since it may hold the restricting line (issue
+// 10, item 19): the job key is one credential for every worker of the job, so it fails
+// closed.
+func (s *Server) restrictJobKeyByListedLine(g *grant, key ssh.PublicKey) error {
+	return s.restrictByListedLine(g, key, "job key", true)
+}
+
+// restrictUserKeyByListedLine is the same rule for the id_container key, except that a
+// key source that cannot be used does not refuse it: id_container is how the account
+// gets in when its authorized_keys is broken (an image with a 0777 home never passes
+// StrictModes), and refusing it then would lock the account out.
+func (s *Server) restrictUserKeyByListedLine(g *grant, key ssh.PublicKey) error {
+	return s.restrictByListedLine(g, key, "id_container key", false)
+}
+
+// restrictByListedLine is the one rule for the keys the agent trusts on its own
+// authority (the job key: the job's hosts; id_container: the file in the home): the
+// first authorized_keys line that lists the key restricts it (restrict, command=,
+// no-pty, permitopen=, environment=, ...), as it would any key, while the line's from=
+// and expiry-time= do not decide whether it may log in (the key's own authority does).
 //
 // A restriction that cannot be read must not turn into none (issue 10, item 19: a
 // line made invalid by a bad from= let the job key in with a full shell, where an
-// ordinary key on such a line is refused). So the job key is refused when a key
-// source cannot be read or fails StrictModes (it may hold the restricting line), or
-// when a rejected line names the job key or cannot be told not to (too long, cut off).
-func (s *Server) restrictJobKeyByListedLine(g *grant, key ssh.PublicKey) error {
+// ordinary key on such a line is refused). So the key is refused when a rejected line
+// names it or cannot be told not to (too long, cut off), and, with
+// refuseUnusableSource, when a key source cannot be used.
+func (s *Server) restrictByListedLine(g *grant, key ssh.PublicKey, what string, refuseUnusableSource bool) error {
 	wire := key.Marshal()
 	fp := ssh.FingerprintSHA256(key)
 	var first *keys.AuthorizedKey
@@ -38,12 +57,12 @@ func (s *Server) restrictJobKeyByListedLine(g *grant, key ssh.PublicKey) error {
 		} else {
 			listed, err = src.Keys()
 		}
-		if err != nil {
-			return fmt.Errorf("job key %s refused: a key source that may restrict it cannot be used (%w); fix or remove it", fp, err)
+		if err != nil && refuseUnusableSource {
+			return fmt.Errorf("%s %s refused: a key source that may restrict it cannot be used (%w); fix or remove it", what, fp, err)
 		}
 		for _, le := range rejected {
 			if le.MayName(key) {
-				return fmt.Errorf("job key %s refused: %s:%d, a line that may name it, is invalid (%v); fix the line, or remove it to lift its restrictions", fp, le.Source, le.Line, le.Err)
+				return fmt.Errorf("%s %s refused: %s:%d, a line that may name it, is invalid (%v); fix the line, or remove it to lift its restrictions", what, fp, le.Source, le.Line, le.Err)
 			}
 		}
 		if first != nil {
@@ -57,8 +76,10 @@ func (s *Server) restrictJobKeyByListedLine(g *grant, key ssh.PublicKey) error {
 		}
 	}
 	if first != nil {
+		// g.source stays the key's own authority (the audit log's key_source); the
+		// restricting line is named in the debug log.
 		g.restrictByOptions(first.Opts)
-		g.source += fmt.Sprintf(", restricted by %s:%d", first.Source, first.Line)
+		s.log.Debug("key restricted by its authorized_keys line", "key", fp, "line", fmt.Sprintf("%s:%d", first.Source, first.Line))
 	}
 	return nil
 }

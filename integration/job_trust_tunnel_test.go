@@ -84,6 +84,15 @@ func TestJobKeyThroughTunnel(t *testing.T) {
 			t.Errorf("got %s, want the tunnel to the echo server to work", res)
 		}
 	})
+	t.Run("a job login hopping on", func(t *testing.T) {
+		// From the job host (127.0.0.1) the job key logs in without a forced command,
+		// and its tunnel to a job host's SSH port still works.
+		hop := strings.Replace(proxy(jobKey, "127.0.0.1:"+port), "BindAddress=127.0.0.3", "BindAddress=127.0.0.1", 1)
+		res := runSSH(t, append(hermeticSSHOptions(jobKey, a.Port), "-o", "BindAddress=127.0.0.1", "-o", hop, user+"@127.0.0.1", "echo JOB-IN")...)
+		if res.ExitCode != 0 || !strings.Contains(res.Stdout, "JOB-IN") {
+			t.Errorf("got %s, want the job login's hop to work\nagent log:\n%s", res, a.Logs())
+		}
+	})
 	t.Run("job key hopping through id_container's tunnel", func(t *testing.T) {
 		res := outside(t, jobKey, "-o", proxy(a.IDFile, "127.0.0.1:"+port))
 		if res.ExitCode != 0 || !strings.Contains(res.Stdout, "JOB-IN") {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"golang.org/x/crypto/ssh"
 )
 
 const (
@@ -251,8 +253,15 @@ func FuzzParseAuthorizedKeys(f *testing.F) {
 	}
 	f.Add([]byte(`from="a\"b",command="x" ` + aliceKey + "\r\n\r\n#\n"))
 	f.Add([]byte("\n\n\n" + carolKey))
+	alice, _, _, _, err := ssh.ParseAuthorizedKey([]byte(aliceKey))
+	if err != nil {
+		f.Fatal(err)
+	}
+	aliceBlob := strings.Fields(aliceKey)[1]
+	f.Add([]byte(`bogus-option ` + aliceKey + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		keys, errs := ParseAuthorizedKeys(bytes.NewReader(data), "fuzz")
+		dataLines := bytes.Split(data, []byte("\n"))
 		read := data[:min(len(data), maxAuthorizedKeysSize+1)]
 		lines := bytes.Count(read, []byte("\n")) + 1
 		seen := map[int]bool{}
@@ -279,6 +288,14 @@ func FuzzParseAuthorizedKeys(f *testing.F) {
 				t.Fatalf("line %d reported twice", e.Line)
 			}
 			seen[e.Line] = true
+			// A rejected line that carries alice's key as a word may name her
+			// (LineError.MayName, which refuses the job key and id_container).
+			if len(data) <= maxAuthorizedKeysSize {
+				text := dataLines[e.Line-1]
+				if bytes.Contains(append(append([]byte(" "), text...), ' '), []byte(" "+aliceBlob+" ")) && !e.MayName(alice) {
+					t.Fatalf("line %d holds alice's key as a word, but MayName(alice) is false", e.Line)
+				}
+			}
 		}
 	})
 }

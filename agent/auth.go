@@ -24,7 +24,7 @@ type keySource interface {
 }
 
 // inlineKeys is a key source parsed once, at start: its keys, and the lines that were
-// not keys (for the job key's rule, jobKeyLine).
+// not keys (for the rule of the keys the agent trusts itself, restrictByListedLine).
 type inlineKeys struct {
 	keys     []keys.AuthorizedKey
 	rejected []*keys.LineError

@@ -124,7 +124,7 @@ const reportedBy = "user_process"
 
 // logFileEvent logs ev with the fields its kind has, each clipped (log_clip.go).
 func logFileEvent(log *slog.Logger, ev sftpd.Event) {
-	args := []any{"event", ev.Name, "reported_by", reportedBy, "path", clip(ev.Path, logPathMax)}
+	args := []any{"event", ev.Name, "path", clip(ev.Path, logPathMax)}
 	switch ev.Name {
 	case sftpd.EventOpen:
 		args = append(args, "mode", ev.Mode)
@@ -138,5 +138,6 @@ func logFileEvent(log *slog.Logger, ev sftpd.Event) {
 	if ev.Err != "" {
 		args = append(args, "err", clip(ev.Err, logTextMax))
 	}
+	args = append(args, "reported_by", reportedBy)
 	log.Info(fileEventMessages[ev.Name], args...)
 }

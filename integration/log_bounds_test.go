@@ -35,6 +35,7 @@ const maxLogLine = 4 << 10
 func checkLogBounded(t *testing.T, a *agent, offset, maxBytes int) {
 	t.Helper()
 	logs := a.Logs()[offset:]
+	t.Logf("the agent logged %d bytes in %d lines", len(logs), strings.Count(logs, "\n"))
 	if len(logs) > maxBytes {
 		t.Errorf("the agent logged %d bytes, want at most %d", len(logs), maxBytes)
 	}
@@ -67,18 +68,52 @@ func TestLogBoundsLongUserName(t *testing.T) {
 		t.Fatal(err)
 	}
 	user := strings.Repeat("u", 250_000)
-	for i := range logBoundsClients {
-		cfg := &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-			HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}
-		c, err := ssh.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port)), cfg)
-		if err == nil {
-			c.Close()
-			t.Fatalf("client %d logged in as a 250 KB user name", i)
+	// At once, so that more than logBurst of them fall into one second however slow
+	// the machine is; fewer than --max-unauthenticated (64), so that none is refused
+	// before it offers its key.
+	const clients = 2 * logBoundsClients
+	logins := make(chan error, clients)
+	for range clients {
+		go func() {
+			cfg := &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+				HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 20 * time.Second}
+			c, err := ssh.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port)), cfg)
+			if err == nil {
+				c.Close()
+			}
+			logins <- err
+		}()
+	}
+	for range clients {
+		if err := <-logins; err == nil {
+			t.Fatal("a client logged in as a 250 KB user name")
+		} else if !strings.Contains(err.Error(), "unable to authenticate") {
+			t.Fatalf("want a refused key, got %v", err)
 		}
 	}
 	// Every connection has ended (the client returned): its lines are being written.
 	waitFor(5*time.Second, func() bool { return strings.Count(a.Logs()[offset:], `"connection.close"`) >= logBurst })
-	checkLogBounded(t, a, offset, logBoundsClients*3*maxLogLine)
+	checkLogBounded(t, a, offset, clients*3*maxLogLine)
+	if n := strings.Count(a.Logs()[offset:], `"auth.reject"`); n >= clients {
+		t.Errorf("%d auth.reject lines for %d refused clients, want them rate-limited (%d a second)", n, clients, logBurst)
+	}
+	// Once the second has passed, the next refusal logged says how many were not.
+	cfg := &ssh.ClientConfig{User: "nobody-here", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}
+	counted := waitFor(5*time.Second, func() bool {
+		if c, err := ssh.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port)), cfg); err == nil {
+			c.Close()
+		}
+		for _, line := range strings.Split(a.Logs()[offset:], "\n") {
+			if strings.Contains(line, `"event":"auth.reject"`) && strings.Contains(line, `"not_logged_before"`) {
+				return true
+			}
+		}
+		return false
+	})
+	if !counted {
+		t.Errorf("no auth.reject line says how many refusals were not logged (not_logged_before)")
+	}
 	rec := logRecord(t, a, "auth.reject", nil)
 	if u, _ := rec["user"].(string); !strings.Contains(u, "clipped: 250000 bytes") {
 		t.Errorf("auth.reject user = %.200q, want it clipped with the full length", u)

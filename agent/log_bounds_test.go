@@ -147,3 +147,28 @@ func TestLogNoise(t *testing.T) {
 		t.Errorf("noiseAttrs = %v, want %v", attrs, want)
 	}
 }
+
+func TestForwardNameBounds(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		check   func() error
+		wantErr bool
+	}{
+		{name: "longest host", check: func() error { return checkForwardHost(forwardDirectTCP, strings.Repeat("h", maxForwardHost)) }},
+		{name: "host too long", check: func() error { return checkForwardHost(forwardRemoteTCP, strings.Repeat("h", maxForwardHost+1)) }, wantErr: true},
+		{name: "longest socket path", check: func() error { return checkSocketPath(forwardDirectUnix, "/"+strings.Repeat("p", maxSocketPath-1)) }},
+		{name: "socket path too long", check: func() error { return checkSocketPath(forwardRemoteUnix, "/"+strings.Repeat("p", maxSocketPath)) }, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.check()
+			if (err != nil) != tt.wantErr {
+				t.Errorf("got %v, want error %v", err, tt.wantErr)
+			}
+			if err != nil && len(err.Error()) > logTextMax {
+				t.Errorf("the error repeats the name: %d bytes", len(err.Error()))
+			}
+		})
+	}
+}

@@ -151,7 +151,7 @@ func (sess *session) handleRequest(req *ssh.Request) bool {
 		path, err := sess.conn.agentSocketPath()
 		if err != nil {
 			if !errors.Is(err, errProhibited) { // refusals are logged by the policy
-				sess.log.Warn("agent forwarding failed", "err", err)
+				sess.logNoise(noiseForward, slog.LevelWarn, "agent forwarding failed", "err", err)
 			}
 			return false
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -45,8 +46,8 @@ func (k inlineKeys) KeysAndRejected() ([]keys.AuthorizedKey, []*keys.LineError, 
 func (s *Server) authenticate(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 	g, err := s.authorize(meta, key)
 	if err != nil {
-		s.log.Info("key refused", "event", "auth.reject", "remote", meta.RemoteAddr().String(),
-			"user", meta.User(), "key", keyFingerprint(key), "reason", err)
+		s.limits.authReject.log(s.log, slog.LevelInfo, "key refused", "event", "auth.reject", "remote", meta.RemoteAddr().String(),
+			"user", clip(meta.User(), logNameMax), "key", keyFingerprint(key), "reason", clipErr(err))
 		return nil, err
 	}
 	return g.permissions(), nil
@@ -64,7 +65,8 @@ func (s *Server) authorize(meta ssh.ConnMetadata, key ssh.PublicKey) (*grant, er
 		return g, nil
 	}
 	if meta.User() != s.account.Name {
-		return nil, fmt.Errorf("user %q: %w (only %q may log in here)", meta.User(), errNotServedUser, s.account.Name)
+		// Clipped here, not only in the log: x/crypto keeps this error for every attempt.
+		return nil, fmt.Errorf("user %q: %w (only %q may log in here)", clip(meta.User(), logNameMax), errNotServedUser, s.account.Name)
 	}
 	from := remoteAddr(meta.RemoteAddr())
 	if cert, ok := key.(*ssh.Certificate); ok {

@@ -33,6 +33,9 @@ type connection struct {
 	agent        *agentSocket              // nil until a session asks for agent forwarding
 
 	channels [2]int // open session and forwarding channels, bounded by channelLimit
+
+	noise    noiseCounts // lines a client can repeat at will (log_noise.go)
+	envBytes int         // client variables held by open sessions (session_bounds.go)
 }
 
 // Channel classes, each with its own bound: sessions (Config.MaxSessions) and channels
@@ -88,7 +91,7 @@ func (c *connection) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request
 		case string(forwardDirectUnix):
 			c.spawnChannel(nc, classForward, func() { c.handleDirectStreamLocal(nc) })
 		default:
-			c.log.Info("refused channel", "type", nc.ChannelType())
+			c.logNoise(noiseChannel, slog.LevelInfo, "refused channel", "event", "channel.refuse", "type", clip(nc.ChannelType(), logNameMax))
 			_ = nc.Reject(ssh.UnknownChannelType, fmt.Sprintf("channel type %q is not supported", nc.ChannelType()))
 		}
 	}
@@ -124,7 +127,7 @@ func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func()) {
 	c.mu.Unlock()
 	if full {
 		msg := fmt.Sprintf("too many %s on this connection (%d)", what, limit)
-		c.log.Warn("channel refused: "+msg, "event", "channel.refuse", "type", nc.ChannelType())
+		c.logNoise(noiseChannel, slog.LevelWarn, "channel refused: "+msg, "event", "channel.refuse", "type", nc.ChannelType())
 		_ = nc.Reject(ssh.ResourceShortage, msg)
 		return
 	}
@@ -163,15 +166,15 @@ func (c *connection) handleGlobalRequests(reqs <-chan *ssh.Request) {
 		}
 		switch {
 		case errors.Is(err, errUnsupportedRequest):
-			c.log.Debug("refused global request", "type", req.Type)
+			c.logNoise(noiseRequest, slog.LevelDebug, "refused global request", "type", clip(req.Type, logNameMax))
 		case errors.Is(err, errProhibited):
 			// logged by permitForward
 		case err != nil:
-			c.log.Info("global request failed", "type", req.Type, "err", err)
+			c.logNoise(noiseForward, slog.LevelInfo, "global request failed", "type", req.Type, "err", clipErr(err))
 		}
 		if req.WantReply {
 			if rerr := req.Reply(err == nil, reply); rerr != nil {
-				c.log.Debug("reply to global request", "type", req.Type, "err", rerr)
+				c.log.Debug("reply to global request", "type", clip(req.Type, logNameMax), "err", rerr)
 			}
 		}
 	}

@@ -1,5 +1,7 @@
 package agent
 
+import "log/slog"
+
 // startRequested starts what a shell, exec or subsystem request asks for (arg is the
 // command or the subsystem name), or the key's forced command instead (command= in
 // authorized_keys, force-command in a certificate). As with sshd, a forced command
@@ -14,7 +16,7 @@ func (sess *session) startRequested(kind, arg string) bool {
 			// As sshd: a subsystem that does not exist is refused before the forced
 			// command would stand in for it.
 			if _, err := sess.srv.subsystemProgram(arg); err != nil {
-				sess.log.Info("refused subsystem", "err", err)
+				sess.logNoise(noiseRequest, slog.LevelInfo, "refused subsystem", "err", err)
 				return false
 			}
 		}
@@ -27,7 +29,7 @@ func (sess *session) startRequested(kind, arg string) bool {
 		}
 		// The forced command itself is not logged: it may carry a token (the options
 		// parser keeps option values out of logs for the same reason).
-		sess.log.Info("running the key's forced command", "requested", kind, "original_command", arg, "key_source", sess.grant.source)
+		sess.log.Info("running the key's forced command", "requested", kind, "original_command", clip(arg, logTextMax), "key_source", sess.grant.source)
 		if forced == sftpSubsystemCommand {
 			prog, _ := sess.srv.subsystemProgram("sftp")
 			return sess.start(prog, "")
@@ -43,7 +45,7 @@ func (sess *session) startRequested(kind, arg string) bool {
 	default:
 		prog, err := sess.srv.subsystemProgram(arg)
 		if err != nil {
-			sess.log.Info("refused subsystem", "err", err)
+			sess.logNoise(noiseRequest, slog.LevelInfo, "refused subsystem", "err", err)
 			return false
 		}
 		return sess.start(prog, "")

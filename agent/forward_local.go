@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -31,6 +32,10 @@ func (c *connection) handleDirectTCPIP(nc ssh.NewChannel) {
 	var msg directTCPIPMsg
 	if err := ssh.Unmarshal(nc.ExtraData(), &msg); err != nil {
 		c.rejectForward(nc, fmt.Errorf("parse direct-tcpip request: %w", err))
+		return
+	}
+	if err := checkForwardHost(forwardDirectTCP, msg.DestHost); err != nil {
+		c.rejectForward(nc, err)
 		return
 	}
 	target := forwardTarget{host: msg.DestHost, port: msg.DestPort}
@@ -77,7 +82,7 @@ func (c *connection) rejectForward(nc ssh.NewChannel, err error) {
 	if errors.Is(err, errProhibited) {
 		reason = ssh.Prohibited // already logged by permitForward
 	} else {
-		c.log.Info("forwarding failed", "kind", nc.ChannelType(), "err", err)
+		c.logNoise(noiseForward, slog.LevelInfo, "forwarding failed", "kind", nc.ChannelType(), "err", clipErr(err))
 	}
 	if rerr := nc.Reject(reason, err.Error()); rerr != nil {
 		c.log.Debug("reject channel", "type", nc.ChannelType(), "err", rerr)

@@ -80,9 +80,9 @@ func (s *Server) pipe(ch ssh.Channel, reqs <-chan *ssh.Request, local localStrea
 // arrived on (remote and agent forwards); originator is the peer the connection comes
 // from, when known.
 func (c *connection) forward(ch ssh.Channel, reqs <-chan *ssh.Request, local localStream, kind, target, originator string) {
-	log := c.log.With("kind", kind, "target", target)
+	log := c.log.With("kind", kind, "target", clip(target, logPathMax))
 	if originator != "" {
-		log = log.With("originator", originator)
+		log = log.With("originator", clip(originator, logTextMax))
 	}
 	log.Info("forward opened", "event", "forward.open")
 	start := time.Now()

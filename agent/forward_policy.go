@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 )
@@ -119,7 +120,7 @@ func permitTerminal(g *grant) error {
 func (c *connection) permitForward(kind forwardKind, target forwardTarget) error {
 	err := c.srv.permitForward(grantOf(c.conn.Permissions), kind, target)
 	if err != nil {
-		c.log.Info("forwarding refused", "kind", string(kind), "target", target.String(), "reason", err)
+		c.logNoise(noiseForward, slog.LevelInfo, "forwarding refused", "kind", string(kind), "target", clip(target.String(), logTextMax), "reason", clipErr(err))
 	}
 	return err
 }

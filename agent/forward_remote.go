@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -142,6 +143,9 @@ func (c *connection) remoteTCPForward(payload []byte) ([]byte, error) {
 	if err := ssh.Unmarshal(payload, &msg); err != nil {
 		return nil, fmt.Errorf("parse tcpip-forward request: %w", err)
 	}
+	if err := checkForwardHost(forwardRemoteTCP, msg.BindHost); err != nil {
+		return nil, err
+	}
 	target := forwardTarget{host: msg.BindHost, port: msg.BindPort}
 	if err := c.permitForward(forwardRemoteTCP, target); err != nil {
 		return nil, err
@@ -192,7 +196,7 @@ func (c *connection) remoteTCPForward(payload []byte) ([]byte, error) {
 	for _, ln := range lns {
 		addrs = append(addrs, ln.Addr().String())
 	}
-	c.log.Info("remote forward", "requested", target.String(), "listening", addrs)
+	c.log.Info("remote forward", "requested", clip(target.String(), logTextMax), "listening", addrs)
 	if msg.BindPort == 0 {
 		return ssh.Marshal(struct{ Port uint32 }{port}), nil
 	}
@@ -212,10 +216,10 @@ func (c *connection) cancelRemoteTCPForward(payload []byte) error {
 	delete(c.tcpForwards, key)
 	c.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("cancel-tcpip-forward %s: this connection has no such forward", forwardTarget{host: msg.BindHost, port: msg.BindPort})
+		return fmt.Errorf("cancel-tcpip-forward %s: this connection has no such forward", clip(forwardTarget{host: msg.BindHost, port: msg.BindPort}.String(), logTextMax))
 	}
 	f.close()
-	c.log.Info("remote forward cancelled", "requested", forwardTarget{host: msg.BindHost, port: msg.BindPort}.String())
+	c.log.Info("remote forward cancelled", "requested", clip(forwardTarget{host: msg.BindHost, port: msg.BindPort}.String(), logTextMax))
 	return nil
 }
 
@@ -247,7 +251,7 @@ func (c *connection) forwardToClient(local localStream, chanType string, extra [
 	ch, reqs, err := c.conn.OpenChannel(chanType, extra)
 	if err != nil {
 		local.Close()
-		c.log.Info("client refused forwarded connection", "type", chanType, "err", err)
+		c.logNoise(noiseForward, slog.LevelInfo, "client refused forwarded connection", "type", chanType, "err", clipErr(err))
 		return
 	}
 	c.forward(ch, reqs, local, chanType, addrString(local.LocalAddr()), addrString(local.RemoteAddr()))

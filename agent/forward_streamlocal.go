@@ -57,6 +57,10 @@ func (c *connection) handleDirectStreamLocal(nc ssh.NewChannel) {
 		c.rejectForward(nc, errors.New("direct-streamlocal: no socket path"))
 		return
 	}
+	if err := checkSocketPath(forwardDirectUnix, msg.SocketPath); err != nil {
+		c.rejectForward(nc, err)
+		return
+	}
 	path := c.socketPath(msg.SocketPath)
 	if err := c.permitForward(forwardDirectUnix, forwardTarget{path: path}); err != nil {
 		c.rejectForward(nc, err)
@@ -87,6 +91,9 @@ func (c *connection) remoteStreamLocalForward(payload []byte) error {
 	}
 	if msg.SocketPath == "" {
 		return errors.New("streamlocal-forward: no socket path")
+	}
+	if err := checkSocketPath(forwardRemoteUnix, msg.SocketPath); err != nil {
+		return err
 	}
 	path := c.socketPath(msg.SocketPath)
 	if err := c.permitForward(forwardRemoteUnix, forwardTarget{path: path}); err != nil {
@@ -119,7 +126,7 @@ func (c *connection) remoteStreamLocalForward(payload []byte) error {
 	c.spawn(func() {
 		c.acceptForwarded(sock, func(net.Conn) (string, []byte) { return "forwarded-streamlocal@openssh.com", extra })
 	})
-	c.log.Info("remote forward", "requested", msg.SocketPath, "listening", path)
+	c.log.Info("remote forward", "requested", clip(msg.SocketPath, logPathMax), "listening", clip(path, logPathMax))
 	return nil
 }
 
@@ -135,9 +142,9 @@ func (c *connection) cancelRemoteStreamLocalForward(payload []byte) error {
 	delete(c.unixForwards, msg.SocketPath)
 	c.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("cancel-streamlocal-forward %s: this connection has no such forward", msg.SocketPath)
+		return fmt.Errorf("cancel-streamlocal-forward %s: this connection has no such forward", clip(msg.SocketPath, logPathMax))
 	}
 	f.close()
-	c.log.Info("remote forward cancelled", "requested", msg.SocketPath)
+	c.log.Info("remote forward cancelled", "requested", clip(msg.SocketPath, logPathMax))
 	return nil
 }

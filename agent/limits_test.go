@@ -172,24 +172,24 @@ func TestRemoteForwardCap(t *testing.T) {
 	}
 }
 
-// TestRefusalLogIsRateLimited: a flood of refusals logs refusalLogBurst lines a second,
+// TestRefusalLogIsRateLimited: a flood of refusals logs logBurst lines a second,
 // and the next line logged counts the others.
 func TestRefusalLogIsRateLimited(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	s := &Server{}
-	for range 3 * refusalLogBurst {
+	for range 3 * logBurst {
 		s.logRefusal(log, "connection refused: test")
 	}
-	if got := strings.Count(buf.String(), "connection refused: test"); got != refusalLogBurst {
-		t.Fatalf("logged %d refusals of %d in a burst, want %d", got, 3*refusalLogBurst, refusalLogBurst)
+	if got := strings.Count(buf.String(), "connection refused: test"); got != logBurst {
+		t.Fatalf("logged %d refusals of %d in a burst, want %d", got, 3*logBurst, logBurst)
 	}
 	s.refusals.mu.Lock()
 	s.refusals.windowEnds = time.Now().Add(-time.Millisecond) // the second has passed
 	s.refusals.mu.Unlock()
 	s.logRefusal(log, "connection refused: test")
-	if !strings.Contains(buf.String(), fmt.Sprintf("not_logged_before=%d", 2*refusalLogBurst)) {
-		t.Errorf("the line after the burst does not count the %d refusals not logged:\n%s", 2*refusalLogBurst, buf.String())
+	if !strings.Contains(buf.String(), fmt.Sprintf("not_logged_before=%d", 2*logBurst)) {
+		t.Errorf("the line after the burst does not count the %d refusals not logged:\n%s", 2*logBurst, buf.String())
 	}
 }

@@ -43,7 +43,7 @@ func (s *Server) shellProgram(command string) program {
 // files may print and corrupt the protocol) with the user's credentials.
 func (s *Server) subsystemProgram(name string) (program, error) {
 	if name != "sftp" {
-		return program{}, fmt.Errorf("subsystem %q is not supported (only sftp)", name)
+		return program{}, fmt.Errorf("subsystem %q is not supported (only sftp)", clip(name, logNameMax))
 	}
 	return program{kind: "sftp", path: s.selfExe, args: []string{"jobsshd", "sftp-server", "--log-fd", "3"}, logsOnFD3: true}, nil
 }

@@ -82,7 +82,7 @@ func logProgramLines(r io.ReadCloser, log *slog.Logger) {
 					logFileEvent(log, ev)
 				}
 			} else {
-				logText("transfer error", "detail", string(line))
+				logText("transfer error", "detail", clip(string(line), logTextMax))
 			}
 		}
 		if err != nil {
@@ -114,21 +114,30 @@ func parseFileEvent(line []byte) (sftpd.Event, error) {
 	return ev, nil
 }
 
-// logFileEvent logs ev with the fields its kind has.
+// reportedBy marks every file.* event as the claim of a program that runs as the user.
+// The agent vouches for the fields it adds (remote, user, session: who and where), not
+// for the path, mode and byte counts: the user may ptrace their own sftp-server (or
+// write to descriptor 3 from a program started as it) and report operations that did
+// not happen, or hide ones that did. A platform that needs proof of a file operation
+// must look at the file system, not at these events.
+const reportedBy = "user_process"
+
+// logFileEvent logs ev with the fields its kind has, each clipped (log_clip.go).
 func logFileEvent(log *slog.Logger, ev sftpd.Event) {
-	args := []any{"event", ev.Name, "path", ev.Path}
+	args := []any{"event", ev.Name, "path", clip(ev.Path, logPathMax)}
 	switch ev.Name {
 	case sftpd.EventOpen:
 		args = append(args, "mode", ev.Mode)
 	case sftpd.EventClose:
 		args = append(args, "mode", ev.Mode, "bytes_read", ev.BytesRead, "bytes_written", ev.BytesWritten)
 	case sftpd.EventRename, sftpd.EventLink:
-		args = append(args, "new_path", ev.NewPath)
+		args = append(args, "new_path", clip(ev.NewPath, logPathMax))
 	case sftpd.EventSymlink:
-		args = append(args, "target", ev.Target)
+		args = append(args, "target", clip(ev.Target, logPathMax))
 	}
 	if ev.Err != "" {
-		args = append(args, "err", ev.Err)
+		args = append(args, "err", clip(ev.Err, logTextMax))
 	}
+	args = append(args, "reported_by", reportedBy)
 	log.Info(fileEventMessages[ev.Name], args...)
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -72,38 +71,8 @@ func disconnectPacket(reason uint32, message string) []byte {
 	return pkt // zero padding: nothing to hide before key exchange
 }
 
-// refusalLogBurst is how many refusals a second are logged; the others are counted.
-const refusalLogBurst = 10
-
-// refusalLog rate-limits the log lines of refused connections.
-type refusalLog struct {
-	mu         sync.Mutex
-	windowEnds time.Time
-	logged     int
-	dropped    int // refusals not logged since the last line that was
-}
-
-// logRefusal logs a refused connection as connection.refuse, unless refusalLogBurst
-// lines were logged in the last second; the next line logged says how many were not.
+// logRefusal logs a refused connection as connection.refuse, rate-limited (logLimiter):
+// the next line logged says how many were not.
 func (s *Server) logRefusal(log *slog.Logger, msg string, args ...any) {
-	r := &s.refusals
-	r.mu.Lock()
-	now := time.Now()
-	if now.After(r.windowEnds) {
-		r.windowEnds, r.logged = now.Add(time.Second), 0
-	}
-	if r.logged >= refusalLogBurst {
-		r.dropped++
-		r.mu.Unlock()
-		return
-	}
-	r.logged++
-	dropped := r.dropped
-	r.dropped = 0
-	r.mu.Unlock()
-	args = append(args, "event", "connection.refuse")
-	if dropped > 0 {
-		args = append(args, "not_logged_before", dropped)
-	}
-	log.Warn(msg, args...)
+	s.refusals.log(log, slog.LevelWarn, msg, append(args, "event", "connection.refuse")...)
 }

@@ -55,7 +55,8 @@ type Server struct {
 
 	unauthenticated chan struct{} // one token per connection not logged in yet
 	refusing        chan struct{} // one token per connection being told why it is refused
-	refusals        refusalLog
+	refusals        logLimiter    // connection.refuse lines
+	limits          logLimits     // the other lines a client can make the agent write at will
 
 	ln       net.Listener
 	mu       sync.Mutex
@@ -275,9 +276,10 @@ const InlineKeysVariable = "JOBSSHD_AUTHORIZED_KEYS"
 func (s *Server) serveConn(c net.Conn) {
 	start := time.Now()
 	log := s.log.With("remote", c.RemoteAddr().String())
-	// Refusals are logged as connection.refuse, at most refusalLogBurst a second (a
-	// flood costs its sender nothing and must not fill the disk); a connection that gets
-	// past them is logged as connection.open and, when it ends, connection.close.
+	// Refusals are logged as connection.refuse, at most logBurst a second (a flood costs
+	// its sender nothing and must not fill the disk); a connection that gets past them is
+	// logged as connection.open and, when it ends, connection.close, rate-limited in the
+	// same way until it has logged in (log_limit.go).
 	if !s.allowedSource(remoteAddr(c.RemoteAddr())) {
 		s.logRefusal(log, "connection refused: source not in --allow-cidr")
 		c.Close()
@@ -295,27 +297,29 @@ func (s *Server) serveConn(c net.Conn) {
 		s.refuseEarly(c, disconnectTooManyConnections, fmt.Sprintf("too many unauthenticated connections (%d), try again later", s.cfg.MaxUnauthenticated))
 		return
 	}
-	log.Info("connection opened", "event", "connection.open")
+	s.limits.open.log(log, slog.LevelInfo, "connection opened", "event", "connection.open")
 	_ = c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout)) // LoginGraceTime
 	conn, chans, reqs, err := ssh.NewServerConn(newBufferedConn(c), s.sshConfig)
 	<-s.unauthenticated
 	if err != nil {
 		c.Close()
-		log.Info("login refused", "event", "connection.close", "reason", refusalReason(err), "duration", time.Since(start))
+		s.limits.loginRefused.log(log, slog.LevelInfo, "login refused", "event", "connection.close",
+			"reason", clip(refusalReason(err), logTextMax), "duration", time.Since(start))
 		return
 	}
 	_ = c.SetDeadline(time.Time{})
 	g := grantOf(conn.Permissions)
-	log = log.With("user", conn.User())
-	attrs := []any{"event", "auth.accept", "key", g.fingerprint, "key_source", g.source, "client", string(conn.ClientVersion())}
+	log = log.With("user", clip(conn.User(), logNameMax))
+	attrs := []any{"event", "auth.accept", "key", g.fingerprint, "key_source", g.source, "client", clip(string(conn.ClientVersion()), logNameMax)}
 	if g.certificate != "" {
 		attrs = append(attrs, "certificate", g.certificate)
 	}
 	log.Info("login", attrs...)
 
-	newConnection(s, conn, log).serve(chans, reqs)
+	lc := newConnection(s, conn, log)
+	lc.serve(chans, reqs)
 	_ = conn.Close() // already closed by the client in the usual case
-	log.Info("connection closed", "event", "connection.close", "duration", time.Since(start))
+	log.Info("connection closed", append([]any{"event", "connection.close", "duration", time.Since(start)}, lc.noiseAttrs()...)...)
 }
 
 // allowedSource applies --allow-cidr.

@@ -20,13 +20,14 @@ type session struct {
 	ch   ssh.Channel
 	log  *slog.Logger
 
-	grant     *grant // the logged-in key's restrictions; nil (tests) means none
-	clientEnv []string
-	keyEnv    []string    // environment= options and SSH_ORIGINAL_COMMAND, over clientEnv
-	authSock  string      // SSH_AUTH_SOCK, once the client asked for agent forwarding
-	ptyReq    *ptyRequest // nil without a terminal
-	started   bool        // shell or exec was accepted
-	proc      *process    // the running program; nil when it could not start
+	grant          *grant // the logged-in key's restrictions; nil (tests) means none
+	clientEnv      []string
+	clientEnvBytes int         // of clientEnv, bounded by maxClientEnvBytes
+	keyEnv         []string    // environment= options and SSH_ORIGINAL_COMMAND, over clientEnv
+	authSock       string      // SSH_AUTH_SOCK, once the client asked for agent forwarding
+	ptyReq         *ptyRequest // nil without a terminal
+	started        bool        // shell or exec was accepted
+	proc           *process    // the running program; nil when it could not start
 
 	copiers sync.WaitGroup // the goroutines moving stdin and output; see process.go
 	done    chan struct{}  // closed when the program has ended and the channel is closed
@@ -64,7 +65,7 @@ func (s *Server) handleSession(c *connection, nc ssh.NewChannel) {
 		ok := sess.handleRequest(req)
 		if req.WantReply {
 			if err := req.Reply(ok, nil); err != nil {
-				c.log.Debug("reply to session request", "type", req.Type, "err", err)
+				c.log.Debug("reply to session request", "type", clip(req.Type, logNameMax), "err", err)
 			}
 		}
 		sess.afterReply()
@@ -78,6 +79,7 @@ func (s *Server) handleSession(c *connection, nc ssh.NewChannel) {
 		<-sess.done
 	}
 	sess.copiers.Wait()
+	c.releaseEnvBytes(sess.clientEnvBytes)
 }
 
 // handleRequest acts on one channel request and reports whether it succeeded.
@@ -88,23 +90,18 @@ func (sess *session) handleRequest(req *ssh.Request) bool {
 		if ssh.Unmarshal(req.Payload, &kv) != nil || sess.started {
 			return false
 		}
-		if !acceptClientEnv(sess.srv.cfg.AcceptEnv, kv.Name, kv.Value) {
-			sess.log.Debug("ignored client variable", "name", kv.Name)
-			return false
-		}
-		if len(sess.clientEnv) >= maxClientEnv {
-			sess.log.Info("ignored client variable: too many", "name", kv.Name, "max", maxClientEnv)
-			return false
-		}
-		sess.clientEnv = append(sess.clientEnv, kv.Name+"="+kv.Value)
-		return true
+		return sess.acceptEnv(kv.Name, kv.Value)
 	case "pty-req":
 		var p ptyRequest
 		if ssh.Unmarshal(req.Payload, &p) != nil || sess.started || sess.ptyReq != nil {
 			return false
 		}
 		if err := permitTerminal(sess.grant); err != nil {
-			sess.log.Info("terminal refused", "reason", err)
+			sess.logNoise(noiseRequest, slog.LevelInfo, "terminal refused", "reason", err)
+			return false
+		}
+		if err := boundTerminalRequest(&p); err != nil {
+			sess.logNoise(noiseRequest, slog.LevelInfo, "terminal refused", "reason", err)
 			return false
 		}
 		sess.ptyReq = &p
@@ -154,7 +151,7 @@ func (sess *session) handleRequest(req *ssh.Request) bool {
 		path, err := sess.conn.agentSocketPath()
 		if err != nil {
 			if !errors.Is(err, errProhibited) { // refusals are logged by the policy
-				sess.log.Warn("agent forwarding failed", "err", err)
+				sess.logNoise(noiseForward, slog.LevelWarn, "agent forwarding failed", "err", err)
 			}
 			return false
 		}
@@ -163,7 +160,7 @@ func (sess *session) handleRequest(req *ssh.Request) bool {
 	default:
 		// x11-req, ...: not offered (RFC 4254 §5.4: an unrecognized request gets a
 		// failure reply).
-		sess.log.Debug("refused session request", "type", req.Type)
+		sess.logNoise(noiseRequest, slog.LevelDebug, "refused session request", "type", clip(req.Type, logNameMax))
 		return false
 	}
 }
@@ -174,7 +171,7 @@ func (sess *session) handleRequest(req *ssh.Request) bool {
 func (sess *session) start(prog program, command string) bool {
 	log := sess.log.With("session", prog.kind, "pty", sess.ptyReq != nil && prog.usesTerminal)
 	if command != "" {
-		log = log.With("command", command)
+		log = log.With("command", clip(command, logTextMax))
 	}
 	sess.started = true
 	p, err := sess.srv.startProcess(sess, prog)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"jobsshd/agent"
+	"jobsshd/internal/closeonexec"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -35,6 +36,13 @@ const (
 )
 
 func main() {
+	// Before anything else: a descriptor inherited from whoever started us (a
+	// supervisor, `exec 7<root-only-file jobsshd`) would otherwise reach every program
+	// started for a user, who could read it (issue 10, item 8).
+	if err := closeonexec.AboveStderr(); err != nil {
+		fmt.Fprintf(os.Stderr, "jobsshd: keep inherited descriptors from sessions: %v\n", err)
+		os.Exit(exitFailure)
+	}
 	if os.Getenv("GOMAXPROCS") == "" {
 		// One OS thread runs Go code unless the operator says otherwise. Every SSH packet
 		// hops between goroutines (x/crypto's read loop, its mux, the session's copy);

@@ -109,6 +109,7 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 		}
 		return exitFailure
 	}
+	agent.ProtectFromOOM(logger)
 	if err := srv.Listen(); err != nil {
 		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
 		return exitFailure

@@ -1,0 +1,123 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// agentOOMScoreAdj is the oom_score_adj the agent gives itself when it may (as root,
+// with CAP_SYS_RESOURCE). The kernel's OOM killer picks the process with the highest
+// badness, its share of memory in 1/1000 plus oom_score_adj (proc(5)). OpenSSH's sshd
+// sets -1000 for its listener (OOM_SCORE_ADJ_MIN, oom_adjust_setup in
+// openbsd-compat/port-linux.c), which makes it immune: right for a listener whose
+// memory never grows. The agent's memory grows with what logged-in users hold open,
+// within its limits, so it stays a possible victim when it is itself the runaway: at
+// -900 it is chosen over another process only when its share of the memory exceeds
+// that process's by more than 90% of all memory, which a 10 MiB agent beside a
+// training job never does.
+const agentOOMScoreAdj = -900
+
+// oomScorePath is the agent's own oom_score_adj.
+const oomScorePath = "/proc/self/oom_score_adj"
+
+// oomScores is what the spawner does with oom_score_adj around a fork. The zero value
+// (the agent's score was not lowered) leaves it alone.
+type oomScores struct {
+	mu      sync.Mutex
+	lowered bool
+	agent   int          // what the agent set for itself
+	child   int          // what it had at start, which its programs get back
+	log     *slog.Logger // for a failure to lower it again after a fork
+}
+
+// ProtectFromOOM lowers the agent's oom_score_adj to agentOOMScoreAdj, so that under
+// memory pressure the kernel kills a job's process before the agent that lets users in
+// to look at it, and arranges that every program the agent starts gets the score the
+// agent had at start (Kubernetes sets one per pod's QoS class) instead of inheriting the
+// lowered one. Lowering needs CAP_SYS_RESOURCE, which root in a container often lacks
+// (Docker does not grant it by default): then it logs why at info level and changes
+// nothing. Call it once, before the first session.
+func ProtectFromOOM(log *slog.Logger) {
+	ownChildren.spawner.oom.protect(log)
+}
+
+func (o *oomScores) protect(log *slog.Logger) {
+	start, err := readOOMScoreAdj()
+	if err != nil {
+		log.Warn("oom_score_adj left as it is", "err", err)
+		return
+	}
+	if start <= agentOOMScoreAdj {
+		log.Debug("oom_score_adj already low", "oom_score_adj", start)
+		return
+	}
+	if err := writeOOMScoreAdj(agentOOMScoreAdj); err != nil {
+		log.Info("oom_score_adj left as it is: lowering it needs CAP_SYS_RESOURCE", "oom_score_adj", start, "err", err)
+		return
+	}
+	o.mu.Lock()
+	o.lowered, o.agent, o.child, o.log = true, agentOOMScoreAdj, start, log
+	o.mu.Unlock()
+	log.Debug("oom_score_adj lowered", "oom_score_adj", agentOOMScoreAdj, "programs", start)
+}
+
+// forChild sets the agent's score to the one its programs get, for a fork: the child
+// copies the score (and, with it, the lowest score it may set without privilege) when
+// it is forked. Setting it in the child after the fork would race with the program's
+// own first fork, and would leave the child free to lower its score back to the
+// agent's without privilege (the kernel lets a process go down to the lowest value a
+// privileged writer set for it). The spawner forks one child at a time, so the agent's
+// normal score lasts only for that fork. restore sets the agent's score back.
+func (o *oomScores) forChild() (restore func(), err error) {
+	o.mu.Lock()
+	if !o.lowered {
+		o.mu.Unlock()
+		return func() {}, nil
+	}
+	if err := writeOOMScoreAdj(o.child); err != nil {
+		o.mu.Unlock()
+		return nil, fmt.Errorf("give the program oom_score_adj %d: %w", o.child, err)
+	}
+	return func() {
+		defer o.mu.Unlock()
+		if err := writeOOMScoreAdj(o.agent); err != nil {
+			// The agent goes on with the normal score; its programs still get theirs.
+			o.lowered = false
+			o.log.Warn("oom_score_adj of the agent is back to normal: cannot lower it again", "oom_score_adj", o.child, "err", err)
+		}
+	}, nil
+}
+
+func readOOMScoreAdj() (int, error) {
+	b, err := os.ReadFile(oomScorePath)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", oomScorePath, err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %q is not a number", oomScorePath, b)
+	}
+	return n, nil
+}
+
+func writeOOMScoreAdj(v int) error {
+	f, err := os.OpenFile(oomScorePath, os.O_WRONLY, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: %w (no /proc?)", oomScorePath, err)
+		}
+		return err
+	}
+	_, werr := f.WriteString(strconv.Itoa(v))
+	cerr := f.Close()
+	if werr != nil {
+		return fmt.Errorf("write %d to %s: %w", v, oomScorePath, werr)
+	}
+	return cerr
+}

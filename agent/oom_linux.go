@@ -23,8 +23,8 @@ import (
 // training job never does.
 const agentOOMScoreAdj = -900
 
-// oomScorePath is the agent's own oom_score_adj.
-const oomScorePath = "/proc/self/oom_score_adj"
+// ownOOMScorePath is the agent's own oom_score_adj.
+const ownOOMScorePath = "/proc/self/oom_score_adj"
 
 // oomScores is what the spawner does with oom_score_adj around a fork. The zero value
 // (the agent's score was not lowered) leaves it alone.
@@ -34,6 +34,7 @@ type oomScores struct {
 	agent   int          // what the agent set for itself
 	child   int          // what it had at start, which its programs get back
 	log     *slog.Logger // for a failure to lower it again after a fork
+	path    string       // "" means ownOOMScorePath; tests point it elsewhere
 }
 
 // ProtectFromOOM lowers the agent's oom_score_adj to agentOOMScoreAdj, so that under
@@ -48,7 +49,7 @@ func ProtectFromOOM(log *slog.Logger) {
 }
 
 func (o *oomScores) protect(log *slog.Logger) {
-	start, err := readOOMScoreAdj()
+	start, err := o.read()
 	if err != nil {
 		log.Warn("oom_score_adj left as it is", "err", err)
 		return
@@ -57,7 +58,7 @@ func (o *oomScores) protect(log *slog.Logger) {
 		log.Debug("oom_score_adj already low", "oom_score_adj", start)
 		return
 	}
-	if err := writeOOMScoreAdj(agentOOMScoreAdj); err != nil {
+	if err := o.write(agentOOMScoreAdj); err != nil {
 		log.Info("oom_score_adj left as it is: lowering it needs CAP_SYS_RESOURCE", "oom_score_adj", start, "err", err)
 		return
 	}
@@ -80,13 +81,13 @@ func (o *oomScores) forChild() (restore func(), err error) {
 		o.mu.Unlock()
 		return func() {}, nil
 	}
-	if err := writeOOMScoreAdj(o.child); err != nil {
+	if err := o.write(o.child); err != nil {
 		o.mu.Unlock()
 		return nil, fmt.Errorf("give the program oom_score_adj %d: %w", o.child, err)
 	}
 	return func() {
 		defer o.mu.Unlock()
-		if err := writeOOMScoreAdj(o.agent); err != nil {
+		if err := o.write(o.agent); err != nil {
 			// The agent goes on with the normal score; its programs still get theirs.
 			o.lowered = false
 			o.log.Warn("oom_score_adj of the agent is back to normal: cannot lower it again", "oom_score_adj", o.child, "err", err)
@@ -94,30 +95,39 @@ func (o *oomScores) forChild() (restore func(), err error) {
 	}, nil
 }
 
-func readOOMScoreAdj() (int, error) {
-	b, err := os.ReadFile(oomScorePath)
+func (o *oomScores) file() string {
+	if o.path == "" {
+		return ownOOMScorePath
+	}
+	return o.path
+}
+
+func (o *oomScores) read() (int, error) {
+	path := o.file()
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", oomScorePath, err)
+		return 0, fmt.Errorf("read %s: %w", path, err)
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %q is not a number", oomScorePath, b)
+		return 0, fmt.Errorf("read %s: %q is not a number", path, b)
 	}
 	return n, nil
 }
 
-func writeOOMScoreAdj(v int) error {
-	f, err := os.OpenFile(oomScorePath, os.O_WRONLY, 0)
+func (o *oomScores) write(v int) error {
+	path := o.file()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%s: %w (no /proc?)", oomScorePath, err)
+			return fmt.Errorf("%s: %w (no /proc?)", path, err)
 		}
 		return err
 	}
 	_, werr := f.WriteString(strconv.Itoa(v))
 	cerr := f.Close()
 	if werr != nil {
-		return fmt.Errorf("write %d to %s: %w", v, oomScorePath, werr)
+		return fmt.Errorf("write %d to %s: %w", v, path, werr)
 	}
 	return cerr
 }

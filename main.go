@@ -92,7 +92,17 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 }
 
 func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writer) int {
-	logger := newLogger(stderr, opts.logLevel, opts.jsonLogs)
+	// From the start, so that a SIGHUP while the agent starts up cannot kill it; the
+	// loop below handles it once the server exists.
+	hangups := make(chan os.Signal, 1)
+	signal.Notify(hangups, syscall.SIGHUP)
+	defer signal.Stop(hangups)
+	level, err := newLogLevel(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
+		return exitUsage
+	}
+	logger := newLogger(stderr, level, opts.jsonLogs)
 	cfg, err := opts.config(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
@@ -124,11 +134,16 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
-	select {
-	case err := <-served:
-		logger.Error("server stopped", "err", err)
-		return exitFailure
-	case <-ctx.Done():
+	for running := true; running; {
+		select {
+		case err := <-served:
+			logger.Error("server stopped", "err", err)
+			return exitFailure
+		case <-hangups:
+			reload(srv, opts.logLevelFile, level, logger)
+		case <-ctx.Done():
+			running = false
+		}
 	}
 	stop() // a second signal now kills the process the default way
 	logger.Info("shutting down", "grace", shutdownGrace)

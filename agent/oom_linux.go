@@ -26,13 +26,14 @@ const agentOOMScoreAdj = -900
 // ownOOMScorePath is the agent's own oom_score_adj.
 const ownOOMScorePath = "/proc/self/oom_score_adj"
 
-// oomScores is what the spawner does with oom_score_adj around a fork. The zero value
+// oomScores is what the spawner does with oom_score_adj around forks. The zero value
 // (the agent's score was not lowered) leaves it alone.
 type oomScores struct {
 	mu      sync.Mutex
 	lowered bool
 	agent   int          // what the agent set for itself
 	child   int          // what it had at start, which its programs get back
+	forking int          // forks in flight
 	log     *slog.Logger // for a failure to lower it again after a fork
 	path    string       // "" means ownOOMScorePath; tests point it elsewhere
 }
@@ -68,31 +69,41 @@ func (o *oomScores) protect(log *slog.Logger) {
 	log.Debug("oom_score_adj lowered", "oom_score_adj", agentOOMScoreAdj, "programs", start)
 }
 
-// forChild sets the agent's score to the one its programs get, for a fork: the child
-// copies the score (and, with it, the lowest score it may set without privilege) when
-// it is forked. Setting it in the child after the fork would race with the program's
-// own first fork, and would leave the child free to lower its score back to the
-// agent's without privilege (the kernel lets a process go down to the lowest value a
-// privileged writer set for it). The spawner forks one child at a time, so the agent's
-// normal score lasts only for that fork. restore sets the agent's score back.
-func (o *oomScores) forChild() (restore func(), err error) {
+// forkBegins gives the agent, for a fork, the score its programs get: the child copies
+// the score (and with it the lowest score it may set without privilege) when it is
+// forked. Setting it in the child after the fork would race with the program's own first
+// fork, and would leave the child free to lower its score back to the agent's without
+// privilege (the kernel lets a process go down to the lowest value a privileged writer
+// set for it). While forks overlap the agent keeps the normal score; the end function
+// of the last lowers it again. So the agent has its normal score only while it forks (a
+// stuck fork keeps it there, which costs protection, not logins).
+func (o *oomScores) forkBegins() (end func(), err error) {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	if !o.lowered {
-		o.mu.Unlock()
 		return func() {}, nil
 	}
-	if err := o.write(o.child); err != nil {
-		o.mu.Unlock()
-		return nil, fmt.Errorf("give the program oom_score_adj %d: %w", o.child, err)
-	}
-	return func() {
-		defer o.mu.Unlock()
-		if err := o.write(o.agent); err != nil {
-			// The agent goes on with the normal score; its programs still get theirs.
-			o.lowered = false
-			o.log.Warn("oom_score_adj of the agent is back to normal: cannot lower it again", "oom_score_adj", o.child, "err", err)
+	if o.forking == 0 {
+		if err := o.write(o.child); err != nil {
+			return nil, fmt.Errorf("give the program oom_score_adj %d: %w", o.child, err)
 		}
-	}, nil
+	}
+	o.forking++
+	return o.forkEnds, nil
+}
+
+// forkEnds ends a fork that forkBegins counted.
+func (o *oomScores) forkEnds() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.forking--; o.forking > 0 || !o.lowered {
+		return
+	}
+	if err := o.write(o.agent); err != nil {
+		// The agent goes on with the normal score; its programs still get theirs.
+		o.lowered = false
+		o.log.Warn("oom_score_adj of the agent is back to normal: cannot lower it again", "oom_score_adj", o.child, "err", err)
+	}
 }
 
 func (o *oomScores) file() string {

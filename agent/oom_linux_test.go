@@ -11,7 +11,8 @@ import (
 // TestOOMScoresAroundFork pins the order of writes (on a stand-in file; lowering the
 // real score needs CAP_SYS_RESOURCE in the initial user namespace, see
 // integration.TestAgentOOMScore): the agent lowers its score once; for each fork the
-// score is the one it started with, and right after it is the lowered one again.
+// score is the one it started with, and once the last of overlapping forks is done it is
+// the lowered one again.
 func TestOOMScoresAroundFork(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "oom_score_adj")
 	if err := os.WriteFile(path, []byte("300\n"), 0o600); err != nil {
@@ -29,16 +30,24 @@ func TestOOMScoresAroundFork(t *testing.T) {
 	if got := score(); got != "-900" {
 		t.Fatalf("after protect: %s, want -900", got)
 	}
-	restore, err := o.forChild()
+	end1, err := o.forkBegins()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := score(); got != "300" {
 		t.Errorf("during a fork: %s, want 300 (the score at start)", got)
 	}
-	restore()
+	end2, err := o.forkBegins() // a second fork overlaps the first
+	if err != nil {
+		t.Fatal(err)
+	}
+	end1()
+	if got := score(); got != "300" {
+		t.Errorf("one of two overlapping forks ended: %s, want still 300", got)
+	}
+	end2()
 	if got := score(); got != "-900" {
-		t.Errorf("after a fork: %s, want -900", got)
+		t.Errorf("after the forks: %s, want -900", got)
 	}
 
 	// Already lower than the agent's own choice (a Guaranteed Kubernetes pod, -997):
@@ -48,12 +57,12 @@ func TestOOMScoresAroundFork(t *testing.T) {
 	}
 	low := &oomScores{path: path}
 	low.protect(slog.New(slog.DiscardHandler))
-	restore, err = low.forChild()
+	end, err := low.forkBegins()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := score(); got != "-997" {
 		t.Errorf("already low, during a fork: %s, want -997 untouched", got)
 	}
-	restore()
+	end()
 }

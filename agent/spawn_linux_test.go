@@ -102,3 +102,38 @@ func TestParentDeathSignalByKind(t *testing.T) {
 		}
 	}
 }
+
+// TestSpawnerStuckForkBlocksNoOther: a fork that does not finish (its child stuck in a
+// chdir into a hung mount, before exec) holds one spawner thread, not every start.
+func TestSpawnerStuckForkBlocksNoOther(t *testing.T) {
+	stuck, release := exec.Command("stuck"), make(chan struct{})
+	sp := &spawner{startCmd: func(cmd *exec.Cmd) error {
+		if cmd == stuck {
+			<-release
+		}
+		return nil
+	}}
+	stuckDone := make(chan error, 1)
+	go func() { stuckDone <- sp.start(stuck) }()
+	for i := range 3 {
+		done := make(chan error, 1)
+		go func() { done <- sp.start(exec.Command("other")) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("start %d waited over 10s behind a stuck one", i)
+		}
+	}
+	close(release)
+	if err := <-stuckDone; err != nil {
+		t.Fatal(err)
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.threads > 3 {
+		t.Errorf("%d spawner threads for at most 2 starts at once, want 2 or 3", sp.threads)
+	}
+}

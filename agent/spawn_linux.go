@@ -27,7 +27,8 @@ import (
 // mount), so one thread would let one stuck login hold up every other. A spawner thread
 // is therefore started whenever none is idle, up to maxSpawnerThreads; threads stay
 // for the life of the process, so their number is the most forks ever in flight at
-// once (one or two in practice).
+// once (one or two in practice). BenchmarkStartProgram compares a start through them
+// with cmd.Start on the caller's thread.
 
 // maxSpawnerThreads bounds the spawner's threads; more forks at once wait for one.
 const maxSpawnerThreads = 64

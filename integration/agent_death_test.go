@@ -58,24 +58,26 @@ func startBackgroundClient(t *testing.T, name string, args ...string) *backgroun
 	return c
 }
 
-var pidLine = regexp.MustCompile(`^PID (\d+)$`)
+var pidLine = regexp.MustCompile(`(?:^|[\r\a])PID (\d+)$`) // a terminal may put escapes before it
 
 // pid waits (bounded) for the line "PID n" that the remote command prints first.
 func (c *backgroundClient) pid(t *testing.T) int {
 	t.Helper()
 	timeout := time.After(clientTimeout)
+	var seen []string
 	for {
 		select {
 		case l, ok := <-c.lines:
 			if !ok {
-				t.Fatalf("%s ended without printing its pid", c.cmd.Args[0])
+				t.Fatalf("%s ended without printing its pid; its output: %q", c.cmd.Args[0], seen)
 			}
+			seen = append(seen, l)
 			if m := pidLine.FindStringSubmatch(l); m != nil {
 				n, _ := strconv.Atoi(m[1])
 				return n
 			}
 		case <-timeout:
-			t.Fatalf("%s printed no pid within %v", c.cmd.Args[0], clientTimeout)
+			t.Fatalf("%s printed no pid within %v; its output: %q", c.cmd.Args[0], clientTimeout, seen)
 		}
 	}
 }
@@ -100,7 +102,7 @@ func sftpServerChild(t *testing.T, agentPid int) int {
 }
 
 // TestAgentKilledEndsItsPrograms: when the agent is killed (kill -9, as the OOM killer
-// does) its programs learn of it (issue 10, item 13): a pty session and a command
+// does) its programs learn of it (issue 10, item 13): a pty login shell and a command
 // without a pty get SIGHUP, as a hangup would send, and end; an sftp-server gets
 // SIGKILL; a program that ignores SIGHUP survives, as it would a closed connection (it
 // asked to: nohup does the same). status.json stays behind, but its pid and start_time
@@ -118,11 +120,16 @@ func TestAgentKilledEndsItsPrograms(t *testing.T) {
 	ssh := func(opts []string, command string) []string {
 		return a.sshArgs(sshCall{Opts: opts, Command: command})
 	}
-	pty := startBackgroundClient(t, "ssh", ssh([]string{"-tt"}, `echo PID $$; exec sleep 301`)...)
+	// A login shell on a pty, told what to do on its terminal.
+	pty := startBackgroundClient(t, "ssh", ssh([]string{"-tt"}, "")...)
+	if _, err := io.WriteString(pty.stdin, "echo PID $$\n"); err != nil {
+		t.Fatal(err)
+	}
 	noPty := startBackgroundClient(t, "ssh", ssh([]string{"-T"}, `echo PID $$; exec sleep 302`)...)
 	ignoresHUP := startBackgroundClient(t, "ssh", ssh([]string{"-T"}, `trap '' HUP; echo PID $$; exec sleep 303`)...)
 	sftp := startBackgroundClient(t, "sftp", append(hermeticCopyOptions(a.IDFile, a.Port), "-b", "-", a.destination())...)
 	programs := map[string]int{"pty": pty.pid(t), "no pty": noPty.pid(t), "ignores SIGHUP": ignoresHUP.pid(t)}
+	comms := map[string]string{"pty": procComm(programs["pty"]), "no pty": "sleep"}
 	sftpServer := sftpServerChild(t, agentPid)
 	t.Cleanup(func() {
 		if processAlive(programs["ignores SIGHUP"], "sleep") {
@@ -138,7 +145,7 @@ func TestAgentKilledEndsItsPrograms(t *testing.T) {
 
 	gone := map[string]int{"pty": programs["pty"], "no pty": programs["no pty"]}
 	for name, pid := range gone {
-		if !waitFor(10*time.Second, func() bool { return !processAlive(pid, "sleep") }) {
+		if !waitFor(10*time.Second, func() bool { return !processAlive(pid, comms[name]) }) {
 			t.Errorf("%s session's program (pid %d) still runs 10s after the agent was killed", name, pid)
 		}
 	}

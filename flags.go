@@ -39,6 +39,8 @@ type serveOptions struct {
 	jobHosts      string
 	jobKey        string
 	jobSecretFile string
+
+	logLevelFile string // holds the log level, read at start and on SIGHUP (reload.go)
 }
 
 // jobSecretVariable holds the job secret. It is deliberately not a flag: a command line
@@ -68,6 +70,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&o.idFile, "id-file", "", "the generated user key (default: ~USER/id_container, with .pub and .ppk beside it)")
 	fs.StringVar(&o.keyType, "key-type", "ed25519", "type of the generated user key: ed25519 or rsa (RSA-3072, for old clients)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.StringVar(&o.logLevelFile, "log-level-file", "", "file holding the log level (debug, info, warn or error), root's and not writable by others; read at start, where it wins over --log-level, and again on SIGHUP")
 	fs.Var(logFormatFlag{&o.jsonLogs}, "log-format", "log format: text (key=value) or json (one object per line)")
 	fs.BoolVar(&o.allowTCPForwarding, "allow-tcp-forwarding", true, "allow TCP forwarding: ssh -L, -R and -D (--allow-tcp-forwarding=false refuses them)")
 	fs.BoolVar(&o.allowUnixForwarding, "allow-unix-forwarding", true, "allow unix socket forwarding: ssh -L PORT:/path.sock and -R /path.sock:HOST:PORT")

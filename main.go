@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"jobsshd/agent"
+	"jobsshd/internal/closeonexec"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -35,6 +36,13 @@ const (
 )
 
 func main() {
+	// Before anything else: a descriptor inherited from whoever started us (a
+	// supervisor, `exec 7<root-only-file jobsshd`) would otherwise reach every program
+	// started for a user, who could read it (issue 10, item 8).
+	if err := closeonexec.AboveStderr(); err != nil {
+		fmt.Fprintf(os.Stderr, "jobsshd: keep inherited descriptors from sessions: %v\n", err)
+		os.Exit(exitFailure)
+	}
 	if os.Getenv("GOMAXPROCS") == "" {
 		// One OS thread runs Go code unless the operator says otherwise. Every SSH packet
 		// hops between goroutines (x/crypto's read loop, its mux, the session's copy);
@@ -84,7 +92,17 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 }
 
 func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writer) int {
-	logger := newLogger(stderr, opts.logLevel, opts.jsonLogs)
+	// From the start, so that a SIGHUP while the agent starts up cannot kill it; the
+	// loop below handles it once the server exists.
+	hangups := make(chan os.Signal, 1)
+	signal.Notify(hangups, syscall.SIGHUP)
+	defer signal.Stop(hangups)
+	level, err := newLogLevel(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
+		return exitUsage
+	}
+	logger := newLogger(stderr, level, opts.jsonLogs)
 	cfg, err := opts.config(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
@@ -101,6 +119,7 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 		}
 		return exitFailure
 	}
+	agent.ProtectFromOOM(logger)
 	if err := srv.Listen(); err != nil {
 		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
 		return exitFailure
@@ -115,11 +134,16 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
-	select {
-	case err := <-served:
-		logger.Error("server stopped", "err", err)
-		return exitFailure
-	case <-ctx.Done():
+	for running := true; running; {
+		select {
+		case err := <-served:
+			logger.Error("server stopped", "err", err)
+			return exitFailure
+		case <-hangups:
+			reload(srv, opts.logLevelFile, level, logger)
+		case <-ctx.Done():
+			running = false
+		}
 	}
 	stop() // a second signal now kills the process the default way
 	logger.Info("shutting down", "grace", shutdownGrace)

@@ -82,7 +82,7 @@ func (s *Server) authorizeCertificate(cert *ssh.Certificate, from netip.Addr) (*
 	}
 	caWire := cert.SignatureKey.Marshal()
 	var refusals []error
-	for _, ca := range s.userCAs {
+	for _, ca := range s.userCAs.all() {
 		if !bytes.Equal(caWire, ca.key.Marshal()) {
 			continue
 		}

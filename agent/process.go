@@ -79,7 +79,8 @@ func (s *Server) startProcess(sess *session, prog program) (*process, error) {
 		Dir:  workingDir(acct.Home),
 		// A new session (and process group) per program: signals and hangup reach the
 		// program and its children, and nothing of the agent's terminal leaks in.
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: s.credential},
+		// Pdeathsig tells the program when the agent dies (spawn_linux.go).
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: s.credential, Pdeathsig: parentDeathSignal(prog.kind)},
 	}
 	if p.tty != nil {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = p.tty.slave, p.tty.slave, p.tty.slave

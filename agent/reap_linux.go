@@ -42,6 +42,9 @@ type childRegistry struct {
 	// waited wakes the reaper after an owner reaped its child: the kernel shows the
 	// reaper one exited child at a time, and an owned one hides the rest until reaped.
 	waited chan struct{}
+	// spawner forks every child from one thread that lives as long as the process, so
+	// that their parent-death signal fires only when the process dies (spawn_linux.go).
+	spawner spawner
 }
 
 func newChildRegistry() *childRegistry {
@@ -54,7 +57,7 @@ func newChildRegistry() *childRegistry {
 func (r *childRegistry) start(cmd *exec.Cmd) error {
 	r.gate.RLock()
 	defer r.gate.RUnlock()
-	if err := cmd.Start(); err != nil {
+	if err := r.spawner.start(cmd); err != nil {
 		return err // Start already waited for a child that failed to exec
 	}
 	r.mu.Lock()

@@ -46,7 +46,7 @@ type Server struct {
 
 	authorizedKeysPath string
 	keySources         []keySource // ~/.ssh/authorized_keys first, then --authorized-keys, then inline keys
-	userCAs            []trustedCA
+	userCAs            caSet       // replaced by Reload
 	now                func() time.Time
 
 	// copyBuffers holds *[]byte of copyBufferSize for forwarded connections in a bulk
@@ -153,10 +153,11 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.keySources = append(s.keySources, inlineKeys{keys: inline, rejected: lineErrs})
 	}
-	s.userCAs, err = loadTrustedCAs(cfg.TrustedUserCAFiles)
+	cas, err := loadTrustedCAs(cfg.TrustedUserCAFiles)
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
+	s.userCAs.set(cas)
 
 	s.sshConfig = s.newSSHConfig()
 	return s, nil

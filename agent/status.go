@@ -27,6 +27,11 @@ type Status struct {
 	StartedAt string          `json:"started_at"`
 	Version   string          `json:"version"`
 	JobTrust  *StatusJobTrust `json:"job_trust,omitempty"` // absent when job trust is off
+	// StartTime and BootID, with PID, name the agent's process, so that a platform can
+	// tell a live agent from a file left by a killed one (liveness_linux.go); each is
+	// absent when /proc does not tell.
+	StartTime uint64 `json:"start_time,omitempty"` // field 22 of /proc/PID/stat
+	BootID    string `json:"boot_id,omitempty"`    // /proc/sys/kernel/random/boot_id
 }
 
 // StatusJobTrust is job trust as status.json reports it; the job host key is the
@@ -54,6 +59,11 @@ func (s *Server) status() Status {
 		IDFile:    s.userKey.PrivatePath,
 		StartedAt: s.startedAt.UTC().Format(time.RFC3339),
 		Version:   s.cfg.Version,
+	}
+	if t, err := processStartTime("self"); err == nil {
+		st.StartTime, st.BootID = t, bootID()
+	} else {
+		s.log.Warn("status.json without start_time: platforms cannot tell it from a stale file", "err", err)
 	}
 	if t := s.jobTrust; t != nil {
 		st.JobTrust = &StatusJobTrust{Hosts: t.Hosts, UserKey: ssh.FingerprintSHA256(t.UserKey.PublicKey())}

@@ -78,6 +78,8 @@ func requireTool(t *testing.T, name, debianPackage string) string {
 // status is status.json as the agent writes it.
 type status struct {
 	PID       int       `json:"pid"`
+	StartTime uint64    `json:"start_time"`
+	BootID    string    `json:"boot_id"`
 	Port      int       `json:"port"`
 	Bind      string    `json:"bind"`
 	User      string    `json:"user"`

@@ -54,7 +54,8 @@ func (s *Server) checkSelfExeForAccount(path, exe string) error {
 	if err == nil {
 		return nil
 	}
-	return ExecuteError(s.account.Name, exe, err)
+	problem, fix := ExecuteProblem(s.account.Name, exe, err)
+	return fmt.Errorf("%s: %s", problem, fix)
 }
 
 // CanExecute reports whether the calling thread's effective identity may execute path
@@ -63,15 +64,16 @@ func CanExecute(path string) error {
 	return unix.Faccessat(unix.AT_FDCWD, path, unix.X_OK, unix.AT_EACCESS)
 }
 
-// ExecuteError describes why account cannot execute the jobsshd binary exe (err from
-// CanExecute), with the fix; doctor and serve say the same.
-func ExecuteError(account, exe string, err error) error {
-	fix := fmt.Sprintf("chmod 755 %s, or install jobsshd where %s may run it (e.g. /usr/local/bin, mode 0755)", exe, account)
+// ExecuteProblem describes why account cannot execute the jobsshd binary exe (err from
+// CanExecute) and the fix; doctor and serve say the same.
+func ExecuteProblem(account, exe string, err error) (problem, fix string) {
+	problem = fmt.Sprintf("%q cannot execute the jobsshd binary %s (%v), which serves sftp and scp as %q", account, exe, err, account)
+	fix = fmt.Sprintf("chmod 755 %s, or install jobsshd where %s may run it (e.g. /usr/local/bin, mode 0755)", exe, account)
 	if errors.Is(err, syscall.EACCES) {
 		var st unix.Statfs_t
 		if unix.Statfs(exe, &st) == nil && st.Flags&unix.ST_NOEXEC != 0 {
 			fix = fmt.Sprintf("install jobsshd on a filesystem not mounted noexec (e.g. /usr/local/bin): %s is on a noexec mount", exe)
 		}
 	}
-	return fmt.Errorf("%q cannot execute the jobsshd binary %s (%v), which serves sftp and scp as %q: %s", account, exe, err, account, fix)
+	return problem, fix
 }

@@ -138,7 +138,7 @@ func createUserKey(uk *UserKey, keyType string, uid int, owner *fileOwner) error
 		return nil
 	}
 	if err != nil {
-		uk.Unavailable = fmt.Errorf("no id_container: create %s: %w: logins with keys from authorized_keys still work; "+
+		uk.Unavailable = fmt.Errorf("create %s: %w: logins with keys from authorized_keys still work; "+
 			"to have id_container, make %s writable by uid %d (not a read-only mount), or pass --id-file with a path it can write",
 			uk.PrivatePath, unwrapPathError(err), dirPath, uid)
 		uk.PublicPath, uk.PPKPath = "", ""
@@ -178,8 +178,8 @@ func (uk *UserKey) ensureDerivedFiles(dir *os.Root, priv crypto.PrivateKey, pub 
 
 // skip records that the derived file path was left as it is, and the fix.
 func (uk *UserKey) skip(path string, err error) {
-	uk.Skipped = append(uk.Skipped, fmt.Errorf("%s left as it is: %w: remove it (rm %s) and restart jobsshd to have it written from %s; "+
-		"logins with id_container are not affected", path, err, path, uk.PrivatePath))
+	uk.Skipped = append(uk.Skipped, fmt.Errorf("%s left as it is (logins with id_container are not affected): %w; "+
+		"restart jobsshd after rm %s to have it written again from %s", path, err, path, uk.PrivatePath))
 }
 
 // unwrapPathError drops the *fs.PathError around err, whose path the caller names.

@@ -68,7 +68,7 @@ func (f *UserKeyFile) Key() (ssh.PublicKey, error) {
 	})
 	if errors.Is(err, fs.ErrNotExist) {
 		f.forget()
-		f.report(slog.LevelInfo, "missing", "id_container removed: its key no longer logs in (restart jobsshd to have a new one generated)", "path", f.path)
+		f.report(slog.LevelInfo, "missing", "id_container missing: no key logs in as id_container (jobsshd generates one at its next start)", "path", f.path)
 		return nil, nil
 	}
 	if errors.Is(err, syscall.ELOOP) {

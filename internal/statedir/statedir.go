@@ -27,11 +27,8 @@ func Open(path string, euid int) (*Dir, error) {
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory %q: %w: pass --state-dir with a directory jobsshd can create", path, err)
 	}
-	if li, err := os.Lstat(path); err == nil && li.Mode()&fs.ModeSymlink != 0 {
-		if owner := ownerOf(li); owner != euid && owner != 0 {
-			return nil, &UnsafeError{Path: path, Reason: fmt.Sprintf("is a symlink that belongs to uid %d, who could point it anywhere", owner),
-				Fix: fmt.Sprintf("replace the symlink with a directory (rm %s && mkdir -m 700 %s), or pass --state-dir with the directory itself", path, path)}
-		}
+	if err := checkSymlink(path, euid); err != nil {
+		return nil, err
 	}
 	root, err := os.OpenRoot(path)
 	if err != nil {
@@ -49,6 +46,33 @@ func Open(path string, euid int) (*Dir, error) {
 		return nil, err
 	}
 	return &Dir{Path: path, Root: root}, nil
+}
+
+// Inspect applies Open's rules to path without creating or opening anything, for a
+// diagnosis (jobsshd doctor): the error is an *UnsafeError for what Open refuses, and
+// wraps fs.ErrNotExist when there is no directory yet.
+func Inspect(path string, euid int) error {
+	if err := checkSymlink(path, euid); err != nil {
+		return err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	return Check(path, fi, euid)
+}
+
+// checkSymlink refuses a symlink at path that belongs to neither euid nor root.
+func checkSymlink(path string, euid int) error {
+	li, err := os.Lstat(path)
+	if err != nil || li.Mode()&fs.ModeSymlink == 0 {
+		return nil // not a symlink: what it is, is checked once opened
+	}
+	if owner := ownerOf(li); owner != euid && owner != 0 {
+		return &UnsafeError{Path: path, Reason: fmt.Sprintf("is a symlink that belongs to uid %d, who could point it anywhere", owner),
+			Fix: fmt.Sprintf("replace the symlink with a directory (rm %s && mkdir -m 700 %s), or pass --state-dir with the directory itself", path, path)}
+	}
+	return nil
 }
 
 // UnsafeError is a state directory jobsshd refuses, with the reason and the fix.

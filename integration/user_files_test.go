@@ -234,7 +234,7 @@ func TestTransfersWithBinaryInPrivateDirectory(t *testing.T) {
 	b.Stop()
 	out := runBinaryAt(t, bin, "doctor", "--user", b.Account.Name, "--bind", "127.0.0.1", "--port", "0",
 		"--state-dir", filepath.Join(t.TempDir(), "state"), "--id-file", filepath.Join(accountTempDir(t, b.Account), "id_container"))
-	if !regexp.MustCompile(`(?m)^FAIL  .*cannot execute the jobsshd binary ` + regexp.QuoteMeta(bin)).MatchString(out) ||
+	if !regexp.MustCompile(`(?m)^FAIL  .*cannot execute the jobsshd binary `+regexp.QuoteMeta(bin)).MatchString(out) ||
 		!strings.Contains(out, "chmod 755 "+bin) {
 		t.Errorf("doctor with a 0700 binary: no FAIL naming it and the fix:\n%s", out)
 	}

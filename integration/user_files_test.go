@@ -195,7 +195,13 @@ func TestUnwritableHomeServes(t *testing.T) {
 // execute the file itself, the agent and doctor say so with the fix (issue 10, item 15).
 func TestTransfersWithBinaryInPrivateDirectory(t *testing.T) {
 	t.Parallel()
-	private := t.TempDir() // root's, 0700
+	private := filepath.Join(t.TempDir(), "private") // root's, 0700: the account cannot enter it
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	bin := filepath.Join(private, "jobsshd")
 	copyFile(t, binPath, bin, 0o755)
 	wrapper := []string{"sh", "-c", `shift; exec "$0" "$@"`, bin}

@@ -12,6 +12,7 @@ import (
 
 	"jobsshd/agent"
 	"jobsshd/jobtrust"
+	"jobsshd/keys"
 )
 
 // serveOptions are the serve command's flags, before defaults that need the system
@@ -171,17 +172,12 @@ func (o serveOptions) config(getenv func(string) string) (agent.Config, error) {
 // readJobSecretFile reads --job-secret-file. Trailing line ends are not part of the
 // secret, so a file written with `echo` and a variable set to the same text agree.
 func readJobSecretFile(path string) (jobtrust.Secret, error) {
-	f, err := os.Open(path)
+	// A regular file only, opened non-blocking and read bounded: a FIFO or device at a
+	// path someone else can write must not hang or feed the start. Symlinks are
+	// followed, as Kubernetes mounts Secrets through them.
+	b, err := keys.ReadRegularFileFollow(path, maxJobSecretFile)
 	if err != nil {
-		return nil, fmt.Errorf("--job-secret-file: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxJobSecretFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("--job-secret-file: read %s: %w", path, err)
-	}
-	if len(b) > maxJobSecretFile {
-		return nil, fmt.Errorf("--job-secret-file: %s is larger than %d bytes; a secret is short", path, maxJobSecretFile)
+		return nil, fmt.Errorf("--job-secret-file: %w (a secret is a short regular file)", err)
 	}
 	return jobtrust.Secret(bytes.TrimRight(b, "\r\n")), nil
 }

@@ -130,9 +130,13 @@ func (s *Server) printConnectInfo() {
 	} else {
 		fmt.Fprintf(&b, "Connect (private key %s, PuTTY/WinSCP/FileZilla key %s):\n", s.userKey.PrivatePath, s.userKey.PPKPath)
 	}
-	fmt.Fprintf(&b, "  ssh -i id_container -p %d %s@%s\n\n", port, user, host)
+	identity := "id_container"
+	if s.userKey.Unavailable != nil {
+		identity = "YOUR_KEY"
+	}
+	fmt.Fprintf(&b, "  ssh -i %s -p %d %s@%s\n\n", identity, port, user, host)
 	fmt.Fprintf(&b, "~/.ssh/config block (VS Code Remote-SSH reads it):\n")
-	fmt.Fprintf(&b, "  Host %s\n    HostName %s\n    Port %d\n    User %s\n    IdentityFile ~/.ssh/id_container\n\n", host, host, port, user)
+	fmt.Fprintf(&b, "  Host %s\n    HostName %s\n    Port %d\n    User %s\n    IdentityFile ~/.ssh/%s\n\n", host, host, port, user, identity)
 	fmt.Fprintf(&b, "known_hosts lines (replace host and port if your platform relays the connection):\n")
 	for _, k := range s.hostKeys {
 		fmt.Fprintf(&b, "  %s %s", hostPort, ssh.MarshalAuthorizedKey(k.PublicKey()))

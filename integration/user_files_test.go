@@ -181,6 +181,9 @@ func TestUnwritableHomeServes(t *testing.T) {
 	if entries, _ := os.ReadDir(rootDir); len(entries) != 0 {
 		t.Errorf("got %d files in the directory the account cannot write, want none", len(entries))
 	}
+	if out := a.Stdout(); !strings.Contains(out, "There is no id_container key") || strings.Contains(out, "ssh -i id_container") {
+		t.Errorf("connect info: want it to say there is no id_container and not offer it:\n%s", out)
+	}
 
 	res := runDoctor(t, acct, freePort(t), "--id-file", idFile)
 	line, fix := res.findingWithFix(t, "WARN", regexp.MustCompile(regexp.QuoteMeta(idFile)+` does not exist .*starts without id_container`))

@@ -232,6 +232,18 @@ func TestTransfersWithBinaryInPrivateDirectory(t *testing.T) {
 	}
 	a.Stop()
 
+	// Execute-only (0711): the account may run it but not read it; exec needs only
+	// the execute bit (the kernel then makes the process non-dumpable, fs/exec.c
+	// would_dump, so its /proc/PID/exe stays closed to the account).
+	if err := os.Chmod(bin, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	x := startAgent(t, agentOptions{Wrapper: wrapper})
+	if res := x.sftpBatch(t, "get "+rel+"/up.bin "+filepath.Join(local, "x.bin")+"\n"); res.ExitCode != 0 {
+		t.Errorf("sftp with an execute-only binary in a 0700 directory: %s", res)
+	}
+	x.Stop()
+
 	// A binary the account may not execute at all: said at start and by doctor.
 	if err := os.Chmod(bin, 0o700); err != nil {
 		t.Fatal(err)

@@ -230,6 +230,7 @@ func TestTransfersWithBinaryInPrivateDirectory(t *testing.T) {
 		}
 		requireSameContent(t, filepath.Join(local, "up.bin"), filepath.Join(abs, "scp"+mode+".bin"))
 	}
+	checkChildName(t, a, rel+"/up.bin")
 	a.Stop()
 
 	// Execute-only (0711): the account may run it but not read it; exec needs only
@@ -258,6 +259,45 @@ func TestTransfersWithBinaryInPrivateDirectory(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^FAIL  .*cannot execute the jobsshd binary `+regexp.QuoteMeta(bin)).MatchString(out) ||
 		!strings.Contains(out, "chmod 755 "+bin) {
 		t.Errorf("doctor with a 0700 binary: no FAIL naming it and the fix:\n%s", out)
+	}
+}
+
+// checkChildName holds a legacy scp download of remote open (the client sends nothing,
+// so the agent's scp child waits) and checks that the child, started through
+// /proc/self/exe, is named "jobsshd" for ps, top and pgrep, not "exe".
+func checkChildName(t *testing.T, a *agent, remote string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ssh", a.sshArgs(sshCall{Command: "scp -f " + remote})...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()  // the scp child sees EOF and ends
+		_ = cmd.Wait() // its exit status is not what is tested
+	}()
+	started := regexp.MustCompile(`command="scp -f [^"]*" event=session\.start pid=(\d+)`)
+	var pid string
+	if !waitFor(clientTimeout, func() bool {
+		m := started.FindStringSubmatch(a.Logs())
+		if m != nil {
+			pid = m[1]
+		}
+		return m != nil
+	}) {
+		t.Fatalf("no scp session started:\n%s", a.Logs())
+	}
+	comm, err := os.ReadFile("/proc/" + pid + "/comm")
+	if err != nil {
+		t.Fatalf("scp child %s: %v", pid, err)
+	}
+	if got := strings.TrimSpace(string(comm)); got != "jobsshd" {
+		t.Errorf("scp child's command name: got %q, want \"jobsshd\"", got)
 	}
 }
 

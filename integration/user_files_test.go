@@ -73,16 +73,20 @@ func TestIDContainerRevokeAndRotate(t *testing.T) {
 // entrypoint.sh with JOBSSHD_REQUIRED=1 (issue 10, item 10).
 func TestIDContainerDerivedFilesDoNotStopStart(t *testing.T) {
 	t.Parallel()
-	a := startAgent(t, agentOptions{})
-	a.Stop()
+	acct := testAccount(t, defaultTestUser)
+	// The user's existing key (as ssh-keygen leaves it), with a .ppk symlink and a
+	// .pub FIFO beside it.
+	a := &agent{t: t, Account: acct, IDFile: filepath.Join(accountTempDir(t, acct), "id_container")}
+	runOrFatal(t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", a.IDFile)
+	if err := os.Chown(a.IDFile, acct.UID, acct.GID); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(a.IDFile + ".pub"); err != nil {
+		t.Fatal(err)
+	}
 	secret := filepath.Join(t.TempDir(), "root-secret")
 	if err := os.WriteFile(secret, []byte("root only\n"), 0o600); err != nil {
 		t.Fatal(err)
-	}
-	for _, p := range []string{a.IDFile + ".ppk", a.IDFile + ".pub"} {
-		if err := os.Remove(p); err != nil {
-			t.Fatal(err)
-		}
 	}
 	if err := os.Symlink(secret, a.IDFile+".ppk"); err != nil {
 		t.Fatal(err)
@@ -96,7 +100,7 @@ func TestIDContainerDerivedFilesDoNotStopStart(t *testing.T) {
 		}
 	}
 
-	a.start()
+	a = startAgent(t, agentOptions{IDFile: a.IDFile})
 	// The client gets a copy: ssh itself reads the .pub beside a key, and would block
 	// on the FIFO.
 	clientKey := filepath.Join(t.TempDir(), "id")

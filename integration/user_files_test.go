@@ -257,6 +257,7 @@ func TestTransfersWithBinaryInPrivateDirectory(t *testing.T) {
 	if logs := b.Logs(); !strings.Contains(logs, "sftp and scp will fail") || !strings.Contains(logs, "chmod 755 "+bin) {
 		t.Errorf("agent start with a 0700 binary: log lacks the problem and the fix:\n%s", logs)
 	}
+	b.Run(t, "true") // shell logins still work (and the agent is past its start-up)
 	b.Stop()
 	out := runBinaryAt(t, bin, "doctor", "--user", b.Account.Name, "--bind", "127.0.0.1", "--port", "0",
 		"--state-dir", filepath.Join(t.TempDir(), "state"), "--id-file", filepath.Join(accountTempDir(t, b.Account), "id_container"))

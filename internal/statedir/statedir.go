@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -16,14 +17,20 @@ type Dir struct {
 }
 
 // Open creates path (mode 0700, with its missing parents) when it does not exist, opens
-// it and checks the opened directory with Check, as uid euid. A symlink at path itself
-// is followed only when it belongs to euid or root, since anyone else who could plant
-// it there could point it at a directory of root's choosing for root to write in. The
-// caller closes Dir.Root.
+// it and checks the opened directory with Check, as uid euid. A symlink on path (at
+// path itself or in place of one of its parents) is followed only when it belongs to
+// euid or root, since anyone else who could plant it there could point it at a
+// directory of their choosing for root to create and write in. The caller closes
+// Dir.Root.
 //
 // The errors from Check are configuration errors an operator fixes (see Check); the
 // others are I/O errors naming the path.
 func Open(path string, euid int) (*Dir, error) {
+	// Before MkdirAll, which follows symlinks on the way, and again after it, for a
+	// symlink planted at path itself meanwhile.
+	if err := checkSymlink(path, euid); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory %q: %w: pass --state-dir with a directory jobsshd can create", path, err)
 	}
@@ -62,17 +69,33 @@ func Inspect(path string, euid int) error {
 	return Check(path, fi, euid)
 }
 
-// checkSymlink refuses a symlink at path that belongs to neither euid nor root.
+// checkSymlink refuses a symlink on path that belongs to neither euid nor root.
+//
+// Every component of path is looked at, not only the last: MkdirAll creates what is
+// missing through the symlinks on the way, so a symlink planted in place of a parent
+// directory would make root create the state directory (and host keys) wherever it
+// points. A symlink of root's or euid's own is trusted, as is the rest of the path.
+// This is a check before use: a writable parent still lets its writers race it, but
+// what the race can win is a directory Check accepts (euid's own, not writable by
+// others), never one of theirs.
 func checkSymlink(path string, euid int) error {
-	li, err := os.Lstat(path)
-	if err != nil || li.Mode()&fs.ModeSymlink == 0 {
-		return nil // not a symlink: what it is, is checked once opened
+	clean := filepath.Clean(path)
+	for p := clean; ; p = filepath.Dir(p) {
+		li, err := os.Lstat(p)
+		if err == nil && li.Mode()&fs.ModeSymlink != 0 {
+			if owner := ownerOf(li); owner != euid && owner != 0 {
+				if p == clean {
+					return &UnsafeError{Path: path, Reason: fmt.Sprintf("is a symlink that belongs to uid %d, who could point it anywhere", owner),
+						Fix: fmt.Sprintf("replace the symlink with a directory (rm %s && mkdir -m 700 %s), or pass --state-dir with the directory itself", path, path)}
+				}
+				return &UnsafeError{Path: path, Reason: fmt.Sprintf("is reached through %s, a symlink that belongs to uid %d, who could point it anywhere", p, owner),
+					Fix: "pass --state-dir with a path whose directories belong to root (e.g. /var/lib/jobsshd)"}
+			}
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
 	}
-	if owner := ownerOf(li); owner != euid && owner != 0 {
-		return &UnsafeError{Path: path, Reason: fmt.Sprintf("is a symlink that belongs to uid %d, who could point it anywhere", owner),
-			Fix: fmt.Sprintf("replace the symlink with a directory (rm %s && mkdir -m 700 %s), or pass --state-dir with the directory itself", path, path)}
-	}
-	return nil
 }
 
 // UnsafeError is a state directory jobsshd refuses, with the reason and the fix.

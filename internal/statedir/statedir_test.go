@@ -38,6 +38,22 @@ func TestOpen(t *testing.T) {
 			}
 			return link
 		}, wantErr: "is a symlink that belongs to uid 65534"},
+		{name: "missing, below a symlink of another uid", needRoot: true, setup: func(t *testing.T, base string) string {
+			elsewhere := mkdir(t, base, "etc", 0o755) // root's: where the planter wants root to write
+			link := filepath.Join(base, "home-state")
+			if err := os.Symlink(elsewhere, link); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Lchown(link, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+					t.Errorf("got %d entries created through the planted symlink, want none", len(entries))
+				}
+			})
+			return filepath.Join(link, "jobsshd")
+		}, wantErr: "a symlink that belongs to uid 65534"},
 		{name: "own symlink to own directory", setup: func(t *testing.T, base string) string {
 			target := mkdir(t, base, "target", 0o700)
 			link := filepath.Join(base, "link")

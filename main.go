@@ -53,6 +53,7 @@ func main() {
 		// agent sharing a container with a training job should not exceed anyway.
 		runtime.GOMAXPROCS(1)
 	}
+	nameProcess()
 	if filepath.Base(os.Args[0]) == "scp" {
 		// Started as "scp" through a link an image provides (README): a client such as
 		// WinSCP in SCP mode typed an scp server command into a shell.

@@ -74,12 +74,17 @@ func (s *Server) authorize(meta ssh.ConnMetadata, key ssh.PublicKey) (*grant, er
 	}
 	fp := ssh.FingerprintSHA256(key)
 	wire := key.Marshal()
-	if s.userKey != nil && bytes.Equal(wire, s.userKey.Public.Marshal()) {
-		g := &grant{fingerprint: fp, source: s.userKey.PrivatePath}
-		if err := s.restrictUserKeyByListedLine(g, key); err != nil {
-			return nil, err
+	if s.userKeyID != nil {
+		// Read at every login (by file stamp): a removed id_container no longer logs
+		// in, a new one does at once. A refusal was logged by Key; the key sources
+		// below may still accept the key.
+		if idKey, _ := s.userKeyID.Key(); idKey != nil && bytes.Equal(wire, idKey.Marshal()) {
+			g := &grant{fingerprint: fp, source: s.userKeyID.Path()}
+			if err := s.restrictUserKeyByListedLine(g, key); err != nil {
+				return nil, err
+			}
+			return g, nil
 		}
-		return g, nil
 	}
 	var refusals []error
 	for _, src := range s.keySources {

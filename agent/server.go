@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"jobsshd/internal/statedir"
 	"jobsshd/jobtrust"
 	"jobsshd/keys"
 )
@@ -43,6 +44,9 @@ type Server struct {
 	jobKeyFile string          // the job key file the ssh client uses, when there is one
 	sshConfig  *ssh.ServerConfig
 	startedAt  time.Time
+
+	stateDir  *statedir.Dir     // the state directory as opened and checked (state_dir.go)
+	userKeyID *keys.UserKeyFile // id_container as logins see it, re-read when it changes (user_key.go)
 
 	authorizedKeysPath string
 	keySources         []keySource // ~/.ssh/authorized_keys first, then --authorized-keys, then inline keys
@@ -91,8 +95,7 @@ func New(cfg Config) (*Server, error) {
 	case uint32(euid) != acct.UID:
 		return nil, &ConfigError{fmt.Errorf("jobsshd runs as uid %d and can serve only that account, not %q (uid %d): run it as root or drop --user", euid, acct.Name, acct.UID)}
 	}
-	s.selfExe, err = selfExecutable()
-	if err != nil {
+	if s.selfExe, err = s.selfExecutable(); err != nil {
 		return nil, err
 	}
 	s.environ = cfg.Environ
@@ -106,7 +109,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 
-	hostKeys, err := keys.HostKeys(cfg.StateDir)
+	if err := s.openStateDir(); err != nil {
+		return nil, err
+	}
+	hostKeys, err := keys.HostKeys(s.stateDir.Root)
 	if err != nil {
 		return nil, fmt.Errorf("host keys: %w", err)
 	}
@@ -124,17 +130,8 @@ func New(cfg Config) (*Server, error) {
 		s.hostKeys = append(s.hostKeys, signer)
 	}
 
-	idFile := cfg.IDFile
-	if idFile == "" {
-		idFile = filepath.Join(acct.Home, defaultIDFileName)
-	}
-	s.userKey, err = keys.EnsureUserKey(idFile, cfg.KeyType, int(acct.UID), int(acct.GID))
-	if err != nil {
-		return nil, fmt.Errorf("id_container key: %w", err)
-	}
-	if s.userKey.Created {
-		s.log.Info("created user key", "path", s.userKey.PrivatePath, "ppk", s.userKey.PPKPath,
-			"fingerprint", ssh.FingerprintSHA256(s.userKey.Public))
+	if err := s.setupUserKey(); err != nil {
+		return nil, err
 	}
 
 	s.authorizedKeysPath = filepath.Join(acct.Home, ".ssh", "authorized_keys")
@@ -340,15 +337,4 @@ func (s *Server) connectionCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
-}
-
-// selfExecutable is the path this binary runs from; file transfer sessions start it
-// again, as the user, so it must be executable by the user (install it 0755, e.g. in
-// /usr/local/bin).
-func selfExecutable() (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("find the jobsshd binary (for sftp-server): %w", err)
-	}
-	return exe, nil
 }

@@ -13,20 +13,26 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/keys"
 )
 
 // Status is the content of status.json, which platforms read to learn where the agent
 // listens and which host keys it presents.
 type Status struct {
-	PID       int             `json:"pid"`
-	Port      int             `json:"port"`
-	Bind      string          `json:"bind"`
-	User      string          `json:"user"`
-	HostKeys  []StatusHostKey `json:"host_keys"`
-	IDFile    string          `json:"id_file"`
-	StartedAt string          `json:"started_at"`
-	Version   string          `json:"version"`
-	JobTrust  *StatusJobTrust `json:"job_trust,omitempty"` // absent when job trust is off
+	PID      int             `json:"pid"`
+	Port     int             `json:"port"`
+	Bind     string          `json:"bind"`
+	User     string          `json:"user"`
+	HostKeys []StatusHostKey `json:"host_keys"`
+	IDFile   string          `json:"id_file"`
+	// IDFileMissing says that there is no id_container (IDFileProblem says why, with the
+	// fix): the home could not be written at start. Logins with other keys work.
+	IDFileMissing bool            `json:"id_file_missing,omitempty"`
+	IDFileProblem string          `json:"id_file_problem,omitempty"`
+	StartedAt     string          `json:"started_at"`
+	Version       string          `json:"version"`
+	JobTrust      *StatusJobTrust `json:"job_trust,omitempty"` // absent when job trust is off
 	// StartTime and BootID, with PID, name the agent's process, so that a platform can
 	// tell a live agent from a file left by a killed one (liveness_linux.go); each is
 	// absent when /proc does not tell.
@@ -65,6 +71,9 @@ func (s *Server) status() Status {
 	} else {
 		s.log.Warn("status.json without start_time: platforms cannot tell it from a stale file", "err", err)
 	}
+	if s.userKey.Unavailable != nil {
+		st.IDFileMissing, st.IDFileProblem = true, s.userKey.Unavailable.Error()
+	}
 	if t := s.jobTrust; t != nil {
 		st.JobTrust = &StatusJobTrust{Hosts: t.Hosts, UserKey: ssh.FingerprintSHA256(t.UserKey.PublicKey())}
 	}
@@ -75,40 +84,25 @@ func (s *Server) status() Status {
 }
 
 // removeStatus removes status.json: at start, so that one left by an earlier run does
-// not say "listening" before this one is, and at shutdown, when it no longer is.
+// not say "listening" before this one is, and at shutdown, when it no longer is. It
+// acts in the state directory as opened (statedir), never through its path again.
 func (s *Server) removeStatus() {
-	path := filepath.Join(s.cfg.StateDir, StatusFileName)
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.log.Warn("remove stale status file", "path", path, "err", err)
+	if err := s.stateDir.Root.Remove(StatusFileName); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("remove stale status file", "path", filepath.Join(s.cfg.StateDir, StatusFileName), "err", err)
 	}
 }
 
 // writeStatus writes status.json atomically (a temporary file renamed over it), so a
-// platform polling for it never reads half a file.
+// platform polling for it never reads half a file. The temporary file is created with
+// O_EXCL in the opened state directory and its mode is set through its descriptor
+// (fchmod), so nothing planted at a path can be chmodded or written instead.
 func (s *Server) writeStatus() error {
 	b, err := json.MarshalIndent(s.status(), "", "  ")
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(s.cfg.StateDir, StatusFileName)
-	tmp, err := os.CreateTemp(s.cfg.StateDir, ".status-*.json")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, werr := tmp.Write(append(b, '\n'))
-	cerr := tmp.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, werr)
+	if err := keys.ReplaceFile(s.stateDir.Root, StatusFileName, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Join(s.cfg.StateDir, StatusFileName), err)
 	}
 	return nil
 }
@@ -141,10 +135,18 @@ func (s *Server) printConnectInfo() {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "jobsshd is serving %s on port %d.\n\n", user, port)
-	fmt.Fprintf(&b, "Connect (private key %s, PuTTY/WinSCP/FileZilla key %s):\n", s.userKey.PrivatePath, s.userKey.PPKPath)
-	fmt.Fprintf(&b, "  ssh -i id_container -p %d %s@%s\n\n", port, user, host)
+	if s.userKey.Unavailable != nil {
+		fmt.Fprintf(&b, "There is no id_container key (%v).\nConnect with a key from %s:\n", s.userKey.Unavailable, s.keySourceNames())
+	} else {
+		fmt.Fprintf(&b, "Connect (private key %s, PuTTY/WinSCP/FileZilla key %s):\n", s.userKey.PrivatePath, s.userKey.PPKPath)
+	}
+	identity := "id_container"
+	if s.userKey.Unavailable != nil {
+		identity = "YOUR_KEY"
+	}
+	fmt.Fprintf(&b, "  ssh -i %s -p %d %s@%s\n\n", identity, port, user, host)
 	fmt.Fprintf(&b, "~/.ssh/config block (VS Code Remote-SSH reads it):\n")
-	fmt.Fprintf(&b, "  Host %s\n    HostName %s\n    Port %d\n    User %s\n    IdentityFile ~/.ssh/id_container\n\n", host, host, port, user)
+	fmt.Fprintf(&b, "  Host %s\n    HostName %s\n    Port %d\n    User %s\n    IdentityFile ~/.ssh/%s\n\n", host, host, port, user, identity)
 	fmt.Fprintf(&b, "known_hosts lines (replace host and port if your platform relays the connection):\n")
 	for _, k := range s.hostKeys {
 		fmt.Fprintf(&b, "  %s %s", hostPort, ssh.MarshalAuthorizedKey(k.PublicKey()))

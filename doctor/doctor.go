@@ -76,6 +76,7 @@ func Run(in Input) *Report {
 // key, a trusted CA, or id_container).
 func checkAccountFiles(r *Report, a *account, cfg agent.Config, cas int) {
 	checkShell(r, a)
+	checkSelfExe(r, a)
 	usableKeys := checkAuthorizedKeys(r, a)
 	usableKeys += checkKeyFiles(r, a, cfg.AuthorizedKeysFiles)
 	usableKeys += checkInlineKeys(r, cfg.AuthorizedKeys)

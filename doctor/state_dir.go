@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/statedir"
 )
 
 // hostKeyFiles are the host keys keys.HostKeys keeps in the state directory, with the
@@ -21,7 +23,8 @@ var hostKeyFiles = [...]struct{ file, sshType string }{
 // checkStateDir checks the state directory as the agent uses it at start, as the uid it
 // runs as (euid): keys.HostKeys creates it (0700) and any missing host key, refuses a
 // host key that is not a regular file of euid's, private to it, parsable and of the
-// right type; the agent then writes status.json there.
+// right type; the agent then writes status.json there. A directory that is not euid's,
+// or that group or others can write, is refused as serve refuses it (statedir.Open).
 func checkStateDir(r *Report, dir string, euid int) {
 	if dir == "" {
 		r.fail("pass --state-dir DIR", "no state directory")
@@ -43,6 +46,12 @@ func checkStateDir(r *Report, dir string, euid int) {
 		return
 	case !fi.IsDir():
 		r.fail("pass --state-dir with a directory", "state directory %s is not a directory: jobsshd will not start", dir)
+		return
+	}
+	if err := statedir.Inspect(dir, euid); statedir.IsUnsafe(err) {
+		var u *statedir.UnsafeError
+		errors.As(err, &u)
+		r.fail(u.Fix, "state directory %s %s: jobsshd refuses it and will not start (exit 2)", u.Path, u.Reason)
 		return
 	}
 	if err := accessible(dir, 2|1); err != nil {

@@ -37,6 +37,18 @@ func TestCheckStateDir(t *testing.T) {
 			writeFile(t, filepath.Join(dir, "f"), nil, 0o600)
 			return filepath.Join(dir, "f")
 		}, wantSub: "is not a directory", wantSev: Fail, wantFix: "--state-dir"},
+		{name: "group-writable", setup: func(t *testing.T, dir string) string {
+			if err := os.Chmod(dir, 0o2770); err != nil {
+				t.Fatal(err)
+			}
+			return dir
+		}, wantSub: "is writable by group or others (mode 0770)", wantSev: Fail, wantFix: "chmod go-w "},
+		{name: "writable by others", setup: func(t *testing.T, dir string) string {
+			if err := os.Chmod(dir, 0o1777); err != nil {
+				t.Fatal(err)
+			}
+			return dir
+		}, wantSub: "is writable by group or others (mode 0777)", wantSev: Fail, wantFix: "chmod go-w "},
 		{name: "keys fine", setup: func(t *testing.T, dir string) string {
 			writeFile(t, filepath.Join(dir, "ssh_host_ed25519_key"), edKey, 0o600)
 			writeFile(t, filepath.Join(dir, "ssh_host_rsa_key"), rsaPEM, 0o600)

@@ -19,8 +19,9 @@ const maxKeyFileSize = 64 << 10
 
 // checkUserKey checks the generated key, id_container, as keys.EnsureUserKey would find
 // it at start: the agent refuses to start with a private key that is not a regular file
-// of the account's, private to it, and parsable, or with a symlink at any of the three
-// paths. It reports whether the key can be used to log in (it exists and is fine, or
+// of the account's, private to it, and parsable; a symlink or special file at the .pub
+// or .ppk is only skipped, and a key it cannot create only means no id_container. It
+// reports whether the key can be used to log in (it exists and is fine, or
 // can be created). Everything is looked at with the account's identity and primary
 // group, as EnsureUserKey does.
 func checkUserKey(r *Report, a *account, idFile string) bool {
@@ -63,9 +64,11 @@ func checkPrivateKey(r *Report, a *account, path string) privateKeyState {
 	if errors.Is(err, fs.ErrNotExist) {
 		dir := filepath.Dir(path)
 		if err := accessible(dir, 2|1); err != nil {
-			r.fail(fmt.Sprintf("create %s owned by %s (mkdir -p %s && chown %d:%d %s), or pass --id-file with a path %s can write",
+			// As keys.EnsureUserKey: no id_container, but the agent serves the other keys.
+			r.warn(fmt.Sprintf("to have id_container, make %s writable by %s (mkdir -p %s && chown %d:%d %s; not a read-only mount), or pass --id-file with a path %s can write",
 				dir, a.Name, dir, a.UID, a.GID, dir, a.Name),
-				"%s does not exist and %q cannot create it: directory %s: %v: jobsshd will not start", path, a.Name, dir, err)
+				"%s does not exist and %q cannot create it: directory %s: %v: jobsshd starts without id_container (status.json says id_file_missing); keys from authorized_keys still log in",
+				path, a.Name, dir, err)
 			return privateKeyState{}
 		}
 		r.info("%s does not exist: jobsshd creates it (with .pub and .ppk) at start", path)
@@ -113,7 +116,7 @@ func checkPrivateKey(r *Report, a *account, path string) privateKeyState {
 }
 
 // checkDerivedFile checks a file the agent derives from the private key (.pub, .ppk):
-// a symlink or special file there stops the agent; a missing one is created, and one
+// a symlink or special file there is skipped (a warning), never fatal; a missing one is created, and one
 // left beside a private key that does not exist yet is replaced. match, when not nil,
 // checks that the file's content belongs to the private key. It reports whether the
 // agent will start as far as this file is concerned.
@@ -130,8 +133,13 @@ func checkDerivedFile(r *Report, path string, privateExists bool, match func([]b
 		return false
 	}
 	if msg, fix := notRegular(path, fi); msg != "" {
-		r.fail(fix, "%s %s: jobsshd will not start", path, msg)
-		return false
+		if privateExists {
+			// keys.EnsureUserKey skips it (logged); only the private key decides.
+			r.warn(fix, "%s %s: jobsshd leaves it as it is and starts; id_container logs in", path, msg)
+		} else {
+			r.info("%s %s: jobsshd replaces it (without following it) when it creates the private key", path, msg)
+		}
+		return true
 	}
 	if !privateExists {
 		r.info("%s is left from an earlier key: jobsshd replaces it when it creates the private key", path)
@@ -152,17 +160,16 @@ func checkDerivedFile(r *Report, path string, privateExists bool, match func([]b
 	return true
 }
 
-// refuseNonRegular fails when something other than a regular file is at path: the
-// agent refuses a symlink or special file at any of id_container's paths. It reports
-// whether path is fine (missing or regular).
+// refuseNonRegular warns when something other than a regular file is at path (the .ppk
+// beside a passphrase-protected key): the agent skips it. It reports true: the file
+// never stops the agent.
 func refuseNonRegular(r *Report, path string) bool {
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return true // missing; anything else surfaces when the private key is checked
 	}
 	if msg, fix := notRegular(path, fi); msg != "" {
-		r.fail(fix, "%s %s: jobsshd will not start", path, msg)
-		return false
+		r.warn(fix, "%s %s: jobsshd leaves it as it is and starts; id_container logs in", path, msg)
 	}
 	return true
 }

@@ -25,7 +25,7 @@ func TestCheckUserKey(t *testing.T) {
 			if err := os.Remove(filepath.Dir(path)); err != nil {
 				t.Fatal(err)
 			}
-		}, wantSub: "cannot create it", wantSev: Fail, wantFix: "mkdir -p"},
+		}, wantSub: "starts without id_container", wantSev: Warn, wantFix: "--id-file"},
 		{name: "fine", setup: func(t *testing.T, path string) {
 			writeFile(t, path, priv, 0o600)
 			writeFile(t, path+".pub", ssh.MarshalAuthorizedKey(pub), 0o644)
@@ -51,7 +51,13 @@ func TestCheckUserKey(t *testing.T) {
 			if err := os.Symlink("/etc/passwd", path+".ppk"); err != nil {
 				t.Fatal(err)
 			}
-		}, wantSub: ".ppk is a symlink", wantSev: Fail, wantFix: "rm "},
+		}, wantUsable: true, wantSub: ".ppk is a symlink", wantSev: Warn, wantFix: "rm "},
+		{name: ".pub a directory", setup: func(t *testing.T, path string) {
+			writeFile(t, path, priv, 0o600)
+			if err := os.Mkdir(path+".pub", 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}, wantUsable: true, wantSub: ".pub is not a regular file", wantSev: Warn, wantFix: "rm "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

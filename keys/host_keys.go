@@ -23,22 +23,21 @@ import (
 // the file: it is never silently replaced, since that would change the host key users
 // have already accepted. Beside each key the public half is kept in <file>.pub (0644)
 // for operators; it is rewritten when missing or stale.
-func HostKeys(dir string) ([]ssh.Signer, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create host key directory %q: %w", dir, err)
-	}
+//
+// dir is the state directory as opened and checked (statedir.Open): every file is read
+// and written through it, never through its path again.
+func HostKeys(dir *os.Root) ([]ssh.Signer, error) {
 	specs := [...]struct{ file, keyType, sshType string }{
 		{"ssh_host_ed25519_key", KeyTypeEd25519, ssh.KeyAlgoED25519},
 		{"ssh_host_rsa_key", KeyTypeRSA, ssh.KeyAlgoRSA},
 	}
 	signers := make([]ssh.Signer, 0, len(specs))
 	for _, spec := range specs {
-		path := filepath.Join(dir, spec.file)
-		signer, err := hostKeyFileOrCreate(path, spec.keyType, spec.sshType)
+		signer, err := hostKeyFileOrCreate(dir, spec.file, spec.keyType, spec.sshType)
 		if err != nil {
 			return nil, err
 		}
-		if err := writeHostPublicKey(path+".pub", signer.PublicKey()); err != nil {
+		if err := writeHostPublicKey(dir, spec.file+".pub", signer.PublicKey()); err != nil {
 			return nil, err
 		}
 		signers = append(signers, signer)
@@ -46,9 +45,10 @@ func HostKeys(dir string) ([]ssh.Signer, error) {
 	return signers, nil
 }
 
-// hostKeyFileOrCreate loads the host key at path, or creates it if there is none.
-func hostKeyFileOrCreate(path, keyType, sshType string) (ssh.Signer, error) {
-	signer, err := loadHostKey(path, sshType)
+// hostKeyFileOrCreate loads the host key name in dir, or creates it if there is none.
+func hostKeyFileOrCreate(dir *os.Root, name, keyType, sshType string) (ssh.Signer, error) {
+	path := filepath.Join(dir.Name(), name)
+	signer, err := loadHostKey(dir, name, sshType)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return signer, err
 	}
@@ -60,11 +60,11 @@ func hostKeyFileOrCreate(path, keyType, sshType string) (ssh.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create host key %q: %w", path, err)
 	}
-	err = writeNewFile(path, data, 0o600, nil)
+	err = writeNewFile(dir, name, data, 0o600, nil)
 	if errors.Is(err, fs.ErrExist) {
 		// Another jobsshd sharing the state dir created it first: use that one, so
 		// both serve the key that is on disk.
-		return loadHostKey(path, sshType)
+		return loadHostKey(dir, name, sshType)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create host key %q: %w", path, err)
@@ -76,10 +76,11 @@ func hostKeyFileOrCreate(path, keyType, sshType string) (ssh.Signer, error) {
 	return signer, nil
 }
 
-// loadHostKey parses the host key at path; the error satisfies
+// loadHostKey parses the host key name in dir; the error satisfies
 // errors.Is(err, fs.ErrNotExist) only when there is no file at all.
-func loadHostKey(path, sshType string) (ssh.Signer, error) {
-	data, err := readPrivateFile(path, maxKeyFileSize, os.Geteuid())
+func loadHostKey(dir *os.Root, name, sshType string) (ssh.Signer, error) {
+	path := filepath.Join(dir.Name(), name)
+	data, err := readFileIn(dir, name, maxKeyFileSize, privateFileCheck(path, os.Geteuid()))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
@@ -98,11 +99,11 @@ func loadHostKey(path, sshType string) (ssh.Signer, error) {
 	return signer, nil
 }
 
-// writeHostPublicKey keeps path (the .pub beside a host key) in step with pub. It is
-// only for operators, so it is rewritten whenever it does not match.
-func writeHostPublicKey(path string, pub ssh.PublicKey) error {
+// writeHostPublicKey keeps name (the .pub beside a host key) in dir in step with pub.
+// It is only for operators, so it is rewritten whenever it does not match.
+func writeHostPublicKey(dir *os.Root, name string, pub ssh.PublicKey) error {
 	want := authorizedKeyLine(pub, keyComment("jobsshd"))
-	got, err := ReadRegularFile(path, maxKeyFileSize)
+	got, err := readFileIn(dir, name, maxKeyFileSize, nil)
 	if err == nil && bytes.Equal(got, want) {
 		return nil
 	}
@@ -112,7 +113,7 @@ func writeHostPublicKey(path string, pub ssh.PublicKey) error {
 			return nil
 		}
 	}
-	if err := replaceFile(path, want, 0o644, nil); err != nil {
+	if err := replaceFile(dir, name, want, 0o644, nil); err != nil {
 		return fmt.Errorf("write host public key: %w", err)
 	}
 	return nil

@@ -19,7 +19,7 @@ func TestHostKeysCreateThenReuse(t *testing.T) {
 	sshKeygen := requireTool(t, "ssh-keygen")
 	dir := filepath.Join(t.TempDir(), "state", "jobsshd")
 
-	first, err := HostKeys(dir)
+	first, err := HostKeys(openDir(t, dir))
 	if err != nil {
 		t.Fatalf("HostKeys (create): %v", err)
 	}
@@ -76,7 +76,7 @@ func TestHostKeysCreateThenReuse(t *testing.T) {
 		}
 	}
 
-	second, err := HostKeys(dir)
+	second, err := HostKeys(openDir(t, dir))
 	if err != nil {
 		t.Fatalf("HostKeys (reuse): %v", err)
 	}
@@ -91,7 +91,7 @@ func TestHostKeysCreateThenReuse(t *testing.T) {
 func TestHostKeysRewritesMissingPublicFile(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	first, err := HostKeys(dir)
+	first, err := HostKeys(openDir(t, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestHostKeysRewritesMissingPublicFile(t *testing.T) {
 	if err := os.Remove(pubPath); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := HostKeys(dir); err != nil {
+	if _, err := HostKeys(openDir(t, dir)); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(pubPath)
@@ -140,7 +140,7 @@ func TestHostKeysRefusesUnusableFile(t *testing.T) {
 			if err := os.WriteFile(path, tt.content, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := HostKeys(dir)
+			_, err := HostKeys(openDir(t, dir))
 			if err == nil {
 				t.Fatal("got no error, want one")
 			}
@@ -166,4 +166,18 @@ func keyTypeAndBlob(line string) string {
 		return line
 	}
 	return f[0] + " " + f[1]
+}
+
+// openDir creates dir (0700) and opens it, as statedir.Open does for the agent.
+func openDir(t *testing.T, dir string) *os.Root {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	return root
 }

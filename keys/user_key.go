@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/crypto/ssh"
 
@@ -18,12 +19,23 @@ import (
 type UserKey struct {
 	// PrivatePath is the OpenSSH private key (0600), PublicPath the same key as an
 	// authorized_keys line (0644), PPKPath its PuTTY export (0600). PPKPath is empty
-	// when the private key is passphrase-protected and there is no .ppk to report.
+	// when there is no .ppk to report: the private key is passphrase-protected, or the
+	// file was skipped (see Skipped).
 	PrivatePath, PublicPath, PPKPath string
-	// Public is the key the agent accepts for the account.
+	// Public is the key as of the start; nil when Unavailable is set. Logins read the
+	// private key again (UserKeyFile), so this is what start-up reports, nothing more.
 	Public ssh.PublicKey
 	// Created is true when this call generated the private key.
 	Created bool
+	// Unavailable is why there is no id_container at all: there was no private key and
+	// none could be created (a read-only home, a home the account cannot write). The
+	// agent serves anyway: keys from authorized_keys still log in. It names the fix.
+	Unavailable error
+	// Skipped lists, each with its fix, the files derived from the private key (.pub,
+	// .ppk) that were left as they are: something other than a regular file is there,
+	// or it could not be written. They never stop the agent: only the private key
+	// decides whether id_container logs in.
+	Skipped []error
 }
 
 // EnsureUserKey makes sure the private key at path, its public half at path+".pub" and
@@ -36,12 +48,17 @@ type UserKey struct {
 // call generates the private key, any .pub and .ppk left over from an earlier key are
 // replaced, since they would not match it.
 //
+// Only the private key can make this fail: a symlink or special file at path, a key
+// that is not the account's or not private to it, or one that does not parse. A private
+// key that does not exist and cannot be created is UserKey.Unavailable, and a problem
+// with a derived file is in UserKey.Skipped, so that nothing the account puts in its
+// home, and no read-only home, keeps the agent from serving.
+//
 // path is usually in the account's home directory, which the account controls, while
 // the agent runs as root. So the files are created with the account's filesystem
-// identity (asuser.Do; the kernel checks every path component as for the account) and
-// only ever with O_EXCL semantics or rename, never through a symlink: a symlink at any
-// of the three paths is refused with an error. When the process is not root, uid must
-// be its own.
+// identity (asuser.Do; the kernel checks every path component as for the account),
+// through the directory as opened, and only ever with O_EXCL semantics or rename, never
+// through a symlink. When the process is not root, uid must be its own.
 func EnsureUserKey(path, keyType string, uid, gid int) (*UserKey, error) {
 	if keyType == "" {
 		keyType = KeyTypeEd25519
@@ -64,55 +81,114 @@ func EnsureUserKey(path, keyType string, uid, gid int) (*UserKey, error) {
 // ensureUserKeyFiles does EnsureUserKey's work once the identity is the account's (uid).
 func ensureUserKeyFiles(uk *UserKey, keyType string, uid int, owner *fileOwner) error {
 	comment := keyComment("id_container")
-	for _, p := range []string{uk.PrivatePath, uk.PublicPath, uk.PPKPath} {
-		if err := refuseSymlink(p); err != nil {
-			return err
-		}
+	if err := refuseSymlink(uk.PrivatePath); err != nil {
+		return err
 	}
-
 	priv, pub, err := loadUserKey(uk.PrivatePath, uid)
 	if errors.Is(err, fs.ErrNotExist) {
-		priv, err = generateKey(keyType)
-		if err != nil {
-			return err
-		}
-		var data []byte
-		if data, err = marshalOpenSSHPrivateKey(priv, comment); err != nil {
-			return err
-		}
-		err = writeNewFile(uk.PrivatePath, data, 0o600, owner)
-		if err == nil {
-			uk.Created = true
-			pub, err = ssh.NewPublicKey(priv.(crypto.Signer).Public())
-		} else if errors.Is(err, fs.ErrExist) {
-			// Created by someone else since loadUserKey looked (another agent
-			// start, or a symlink planted meanwhile): treat it as existing.
-			if err = refuseSymlink(uk.PrivatePath); err == nil {
-				priv, pub, err = loadUserKey(uk.PrivatePath, uid)
-			}
-		}
+		return createUserKey(uk, keyType, uid, owner)
 	}
 	if err != nil {
 		return err
 	}
 	uk.Public = pub
+	dir, err := os.OpenRoot(filepath.Dir(uk.PrivatePath))
+	if err != nil {
+		uk.skip(uk.PublicPath, fmt.Errorf("open its directory: %w", err))
+		uk.skip(uk.PPKPath, fmt.Errorf("open its directory: %w", err))
+		uk.PPKPath = ""
+		return nil
+	}
+	defer dir.Close() // read-only handle
+	uk.ensureDerivedFiles(dir, priv, pub, comment, owner)
+	return nil
+}
 
-	if err := ensureDerivedFile(uk.PublicPath, uk.Created, 0o644, owner, func() ([]byte, error) {
+// createUserKey generates the private key, which does not exist, and its derived files.
+// When it cannot be written, there is no id_container (uk.Unavailable), which is no
+// error: the agent serves the other keys.
+func createUserKey(uk *UserKey, keyType string, uid int, owner *fileOwner) error {
+	comment := keyComment("id_container")
+	priv, err := generateKey(keyType)
+	if err != nil {
+		return err
+	}
+	data, err := marshalOpenSSHPrivateKey(priv, comment)
+	if err != nil {
+		return err
+	}
+	dirPath := filepath.Dir(uk.PrivatePath)
+	dir, err := os.OpenRoot(dirPath)
+	if err == nil {
+		defer dir.Close() // read-only handle
+		err = writeNewFile(dir, filepath.Base(uk.PrivatePath), data, 0o600, owner)
+	}
+	if errors.Is(err, fs.ErrExist) {
+		// Created by someone else since loadUserKey looked (another agent start, or
+		// something planted meanwhile): treat it as existing.
+		if err := refuseSymlink(uk.PrivatePath); err != nil {
+			return err
+		}
+		existing, pub, err := loadUserKey(uk.PrivatePath, uid)
+		if err != nil {
+			return err
+		}
+		uk.Public = pub
+		uk.ensureDerivedFiles(dir, existing, pub, comment, owner)
+		return nil
+	}
+	if err != nil {
+		uk.Unavailable = fmt.Errorf("create %s: %w: logins with keys from authorized_keys still work; "+
+			"to have id_container, make %s writable by uid %d (not a read-only mount), or pass --id-file with a path it can write",
+			uk.PrivatePath, unwrapPathError(err), dirPath, uid)
+		uk.PublicPath, uk.PPKPath = "", ""
+		return nil
+	}
+	uk.Created = true
+	if uk.Public, err = ssh.NewPublicKey(priv.(crypto.Signer).Public()); err != nil {
+		return err
+	}
+	uk.ensureDerivedFiles(dir, priv, uk.Public, comment, owner)
+	return nil
+}
+
+// ensureDerivedFiles makes the .pub and .ppk beside the private key (see
+// ensureDerivedFile); a problem is recorded in uk.Skipped, never returned.
+func (uk *UserKey) ensureDerivedFiles(dir *os.Root, priv crypto.PrivateKey, pub ssh.PublicKey, comment string, owner *fileOwner) {
+	if err := ensureDerivedFile(dir, uk.PublicPath, uk.Created, 0o644, owner, func() ([]byte, error) {
 		return authorizedKeyLine(pub, comment), nil
 	}); err != nil {
-		return err
+		uk.skip(uk.PublicPath, err)
 	}
 	if priv == nil {
 		// Passphrase-protected: the public half is in the file's clear part, the
 		// private half is not available for a .ppk export.
-		if _, err := os.Lstat(uk.PPKPath); err != nil {
+		if fi, err := dir.Lstat(filepath.Base(uk.PPKPath)); err != nil || !fi.Mode().IsRegular() {
 			uk.PPKPath = ""
 		}
-		return nil
+		return
 	}
-	return ensureDerivedFile(uk.PPKPath, uk.Created, 0o600, owner, func() ([]byte, error) {
+	if err := ensureDerivedFile(dir, uk.PPKPath, uk.Created, 0o600, owner, func() ([]byte, error) {
 		return MarshalPPK(priv, comment)
-	})
+	}); err != nil {
+		uk.skip(uk.PPKPath, err)
+		uk.PPKPath = ""
+	}
+}
+
+// skip records that the derived file path was left as it is, and the fix.
+func (uk *UserKey) skip(path string, err error) {
+	uk.Skipped = append(uk.Skipped, fmt.Errorf("%s left as it is (logins with id_container are not affected): %w; "+
+		"restart jobsshd after rm %s to have it written again from %s", path, err, path, uk.PrivatePath))
+}
+
+// unwrapPathError drops the *fs.PathError around err, whose path the caller names.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // loadUserKey parses the private key at path, which must belong to uid and be private
@@ -148,12 +224,15 @@ func loadUserKey(path string, uid int) (crypto.PrivateKey, ssh.PublicKey, error)
 	return priv, pub, nil
 }
 
-// ensureDerivedFile creates path from content's output when it is missing, or replaces it
-// when replace is set (the private key it derives from is new).
-func ensureDerivedFile(path string, replace bool, mode fs.FileMode, owner *fileOwner, content func() ([]byte, error)) error {
+// ensureDerivedFile creates path (in dir) from content's output when it is missing, or
+// replaces it when replace is set (the private key it derives from is new). Something
+// other than a regular file at path is an error when it is to be kept: a symlink is
+// never followed, and rename replaces the entry itself when it is to be replaced.
+func ensureDerivedFile(dir *os.Root, path string, replace bool, mode fs.FileMode, owner *fileOwner, content func() ([]byte, error)) error {
+	name := filepath.Base(path)
 	if !replace {
-		if _, err := os.Lstat(path); err == nil {
-			return nil
+		if _, err := dir.Lstat(name); err == nil {
+			return refuseSymlink(path)
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("check %q: %w", path, err)
 		}
@@ -163,9 +242,9 @@ func ensureDerivedFile(path string, replace bool, mode fs.FileMode, owner *fileO
 		return err
 	}
 	if replace {
-		return replaceFile(path, data, mode, owner)
+		return replaceFile(dir, name, data, mode, owner)
 	}
-	err = writeNewFile(path, data, mode, owner)
+	err = writeNewFile(dir, name, data, mode, owner)
 	if errors.Is(err, fs.ErrExist) {
 		return refuseSymlink(path) // someone created it meanwhile: keep theirs unless it is a symlink
 	}

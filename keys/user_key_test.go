@@ -5,10 +5,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -165,6 +168,7 @@ func TestEnsureUserKeyRefusesSymlinks(t *testing.T) {
 		name     string
 		linkAt   string // suffix of the id path that is a symlink
 		dangling bool
+		existing bool // the private key exists already (else it is generated)
 	}{
 		{name: "private key", linkAt: ""},
 		{name: "private key dangling", linkAt: "", dangling: true},
@@ -172,6 +176,9 @@ func TestEnsureUserKeyRefusesSymlinks(t *testing.T) {
 		{name: "public key dangling", linkAt: ".pub", dangling: true},
 		{name: "ppk", linkAt: ".ppk"},
 		{name: "ppk dangling", linkAt: ".ppk", dangling: true},
+		{name: "public key beside an existing key", linkAt: ".pub", existing: true},
+		{name: "ppk beside an existing key", linkAt: ".ppk", existing: true},
+		{name: "ppk dangling beside an existing key", linkAt: ".ppk", dangling: true, existing: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,14 +193,46 @@ func TestEnsureUserKeyRefusesSymlinks(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			var existing *UserKey
+			if tt.existing {
+				var err error
+				if existing, err = EnsureUserKey(path, "", uid, gid); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Remove(path + tt.linkAt); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := os.Symlink(target, path+tt.linkAt); err != nil {
 				t.Fatal(err)
 			}
 			chown(t, path+tt.linkAt, uid, gid)
 
-			_, err := EnsureUserKey(path, "", uid, gid)
-			if err == nil || !strings.Contains(err.Error(), "symlink") || !strings.Contains(err.Error(), path+tt.linkAt) {
-				t.Fatalf("got error %v, want one naming the symlink %q", err, path+tt.linkAt)
+			uk, err := EnsureUserKey(path, "", uid, gid)
+			switch {
+			case tt.linkAt == "":
+				// Only the private key decides: a symlink there stops the agent.
+				if err == nil || !strings.Contains(err.Error(), "symlink") || !strings.Contains(err.Error(), path) {
+					t.Fatalf("got error %v, want one naming the symlink %q", err, path)
+				}
+			case err != nil:
+				t.Fatalf("got error %v, want a symlink at the derived file %s not to stop the agent", err, path+tt.linkAt)
+			case tt.existing:
+				// Kept as it is, and said so with the fix.
+				if len(uk.Skipped) != 1 || !strings.Contains(uk.Skipped[0].Error(), path+tt.linkAt) || !strings.Contains(uk.Skipped[0].Error(), "rm ") {
+					t.Errorf("got Skipped %v, want one entry naming %s and the fix", uk.Skipped, path+tt.linkAt)
+				}
+				if !bytes.Equal(uk.Public.Marshal(), existing.Public.Marshal()) {
+					t.Error("the existing key changed")
+				}
+				if tt.linkAt == ".ppk" && uk.PPKPath != "" {
+					t.Errorf("got PPKPath %q, want none reported for a skipped .ppk", uk.PPKPath)
+				}
+			default:
+				// A new private key replaces the entry (rename), never writing through it.
+				if fileMode(t, path+tt.linkAt)&os.ModeSymlink != 0 {
+					t.Error("the symlink beside a new key was kept, want it replaced by the new key's file")
+				}
 			}
 			got, rerr := os.ReadFile(target)
 			switch {
@@ -202,10 +241,77 @@ func TestEnsureUserKeyRefusesSymlinks(t *testing.T) {
 			case !tt.dangling && !bytes.Equal(got, content):
 				t.Errorf("symlink target: got %q, want it untouched", got)
 			}
-			if fileMode(t, path+tt.linkAt)&os.ModeSymlink == 0 {
+			if (tt.linkAt == "" || tt.existing) && fileMode(t, path+tt.linkAt)&os.ModeSymlink == 0 {
 				t.Error("the symlink was replaced, want it left for the user to see")
 			}
 		})
+	}
+}
+
+// TestEnsureUserKeySkipsGarbageDerivedFiles: a FIFO or directory at the .pub or .ppk is
+// logged (Skipped) and never stops the agent (issue 10, item 10); a FIFO does not
+// block it either.
+func TestEnsureUserKeySkipsGarbageDerivedFiles(t *testing.T) {
+	t.Parallel()
+	for _, suffix := range []string{".pub", ".ppk"} {
+		for _, kind := range []string{"fifo", "directory"} {
+			t.Run(suffix+" "+kind, func(t *testing.T) {
+				t.Parallel()
+				uid, gid := testAccount(t)
+				_, home := makeHome(t, uid, gid)
+				path := filepath.Join(home, "id_container")
+				if _, err := EnsureUserKey(path, "", uid, gid); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Remove(path + suffix); err != nil {
+					t.Fatal(err)
+				}
+				if kind == "fifo" {
+					if err := syscall.Mkfifo(path+suffix, 0o600); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					mkdirOwned(t, path+suffix, 0o700, uid, gid)
+				}
+				uk, err := EnsureUserKey(path, "", uid, gid)
+				if err != nil {
+					t.Fatalf("got error %v, want %s at %s to be skipped", err, kind, path+suffix)
+				}
+				if len(uk.Skipped) != 1 || !strings.Contains(uk.Skipped[0].Error(), path+suffix) {
+					t.Errorf("got Skipped %v, want one entry naming %s", uk.Skipped, path+suffix)
+				}
+				if uk.Public == nil {
+					t.Error("got no public key, want the existing private key's")
+				}
+			})
+		}
+	}
+}
+
+// TestEnsureUserKeyUnwritableHome: a home the account cannot write (or a read-only
+// mount) means no id_container, which is no error: the agent serves authorized_keys
+// logins and says why there is no id_container (issue 10, item 14).
+func TestEnsureUserKeyUnwritableHome(t *testing.T) {
+	t.Parallel()
+	needRoot(t)
+	uid, gid := testAccount(t)
+	_, home := makeHome(t, uid, gid)
+	if err := os.Chmod(home, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(home, "id_container")
+	uk, err := EnsureUserKey(path, "", uid, gid)
+	if err != nil {
+		t.Fatalf("got error %v, want no id_container and no error", err)
+	}
+	if uk.Unavailable == nil || !strings.Contains(uk.Unavailable.Error(), "permission denied") || !strings.Contains(uk.Unavailable.Error(), "--id-file") {
+		t.Errorf("got Unavailable %v, want the reason and the fix", uk.Unavailable)
+	}
+	if uk.Public != nil || uk.Created {
+		t.Errorf("got Public %v, Created %v, want no key", uk.Public, uk.Created)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("lstat %s: got %v, want nothing created", path, err)
 	}
 }
 
@@ -235,15 +341,6 @@ func TestEnsureUserKeyErrors(t *testing.T) {
 				mkdirOwned(t, path, 0o700, uid, gid)
 			},
 			wantMsg: "not a regular file",
-		},
-		{
-			name: "missing directory",
-			setup: func(t *testing.T, path string, uid, gid int) {
-				if err := os.Remove(filepath.Dir(path)); err != nil {
-					t.Fatal(err)
-				}
-			},
-			wantMsg: "no such file or directory",
 		},
 	}
 	for _, tt := range tests {
@@ -286,9 +383,9 @@ func TestEnsureUserKeyActsAsAccount(t *testing.T) {
 	}
 	chown(t, link, uid, gid)
 
-	_, err := EnsureUserKey(filepath.Join(link, "id_container"), "", uid, gid)
-	if err == nil || !strings.Contains(err.Error(), "permission denied") {
-		t.Fatalf("got error %v, want permission denied", err)
+	uk, err := EnsureUserKey(filepath.Join(link, "id_container"), "", uid, gid)
+	if err != nil || uk.Unavailable == nil || !strings.Contains(uk.Unavailable.Error(), "permission denied") {
+		t.Fatalf("got %v, %v, want no id_container: permission denied", uk, err)
 	}
 	entries, err := os.ReadDir(rootOnly)
 	if err != nil {

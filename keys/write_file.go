@@ -1,6 +1,8 @@
 package keys
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,76 +16,106 @@ import (
 // process (and, under asuser.Do, to the account).
 type fileOwner struct{ uid, gid int }
 
-// writeNewFile creates path holding data with exactly mode, atomically and without ever
-// replacing anything: the data goes to a temporary file in the same directory, is
-// fsynced, and is then hard-linked to path. link(2) fails with EEXIST when path exists
-// in any form, a dangling symlink included, so nothing is overwritten and no symlink is
-// followed; the error then satisfies errors.Is(err, fs.ErrExist).
+// writeNewFile creates name in dir holding data with exactly mode, atomically and
+// without ever replacing anything: the data goes to a temporary file in the same
+// directory, is fsynced, and is then hard-linked to name. link(2) fails with EEXIST when
+// name exists in any form, a dangling symlink included, so nothing is overwritten and no
+// symlink is followed; the error then satisfies errors.Is(err, fs.ErrExist).
+//
+// dir is the opened directory (an *os.Root), so the directory the caller checked is the
+// one written in, whatever happens to its path meanwhile.
 //
 // Filesystems without hard links (vfat, many FUSE mounts such as s3fs) fall back to an
-// O_EXCL|O_NOFOLLOW create written in place: still never overwriting or following, but
-// a crash can leave a short file behind.
-func writeNewFile(path string, data []byte, mode fs.FileMode, owner *fileOwner) error {
-	tmp, err := writeTempFile(path, data, mode, owner)
+// O_EXCL create written in place: still never overwriting or following, but a crash
+// can leave a short file behind.
+func writeNewFile(dir *os.Root, name string, data []byte, mode fs.FileMode, owner *fileOwner) error {
+	path := filepath.Join(dir.Name(), name)
+	tmp, err := writeTempFile(dir, name, data, mode, owner)
 	if err != nil {
 		return err
 	}
-	linkErr := os.Link(tmp, path)
-	if err := os.Remove(tmp); err != nil && linkErr == nil {
-		return fmt.Errorf("remove temporary file %q: %w", tmp, err)
+	linkErr := dir.Link(tmp, name)
+	if err := dir.Remove(tmp); err != nil && linkErr == nil {
+		return fmt.Errorf("remove temporary file %q: %w", filepath.Join(dir.Name(), tmp), err)
 	}
 	switch {
 	case linkErr == nil:
-		return syncDir(filepath.Dir(path))
+		return syncDir(dir)
 	case errors.Is(linkErr, fs.ErrExist):
 		return fmt.Errorf("create %q: %w", path, fs.ErrExist)
 	case errors.Is(linkErr, syscall.EPERM), errors.Is(linkErr, syscall.ENOTSUP),
 		errors.Is(linkErr, syscall.ENOSYS), errors.Is(linkErr, syscall.EMLINK):
-		return writeNewFileInPlace(path, data, mode, owner)
+		return writeNewFileInPlace(dir, name, data, mode, owner)
 	default:
 		return fmt.Errorf("create %q: %w", path, linkErr)
 	}
 }
 
 // writeNewFileInPlace is writeNewFile's fallback for filesystems without link(2).
-func writeNewFileInPlace(path string, data []byte, mode fs.FileMode, owner *fileOwner) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+// O_EXCL with O_CREAT never follows a symlink at name (open(2)).
+func writeNewFileInPlace(dir *os.Root, name string, data []byte, mode fs.FileMode, owner *fileOwner) error {
+	path := filepath.Join(dir.Name(), name)
+	f, err := dir.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return fmt.Errorf("create %q: %w", path, err)
 	}
 	if err := fillFile(f, data, mode, owner); err != nil {
-		_ = os.Remove(path) // a partial key file would be kept forever as "existing"
+		_ = dir.Remove(name) // a partial key file would be kept forever as "existing"
 		return fmt.Errorf("write %q: %w", path, err)
 	}
-	return syncDir(filepath.Dir(path))
+	return syncDir(dir)
 }
 
-// replaceFile writes path atomically (temporary file, fsync, rename). rename(2)
-// replaces the directory entry itself, so a symlink at path is replaced, not followed.
-func replaceFile(path string, data []byte, mode fs.FileMode, owner *fileOwner) error {
-	tmp, err := writeTempFile(path, data, mode, owner)
+// replaceFile writes name in dir atomically (temporary file, fsync, rename). rename(2)
+// replaces the directory entry itself, so a symlink at name is replaced, not followed.
+func replaceFile(dir *os.Root, name string, data []byte, mode fs.FileMode, owner *fileOwner) error {
+	tmp, err := writeTempFile(dir, name, data, mode, owner)
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp) // best effort; the rename error is the one to report
-		return fmt.Errorf("replace %q: %w", path, err)
+	if err := dir.Rename(tmp, name); err != nil {
+		_ = dir.Remove(tmp) // best effort; the rename error is the one to report
+		return fmt.Errorf("replace %q: %w", filepath.Join(dir.Name(), name), err)
 	}
-	return syncDir(filepath.Dir(path))
+	return syncDir(dir)
 }
 
-// writeTempFile writes data to a new, uniquely named file beside path (created with
-// O_EXCL by os.CreateTemp) and returns its name.
-func writeTempFile(path string, data []byte, mode fs.FileMode, owner *fileOwner) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return "", fmt.Errorf("create temporary file for %q: %w", path, err)
+// ReplaceFile is replaceFile for other packages: it writes name in dir atomically with
+// exactly mode (set through the descriptor, whatever the umask), replacing what is
+// there without following it. The agent writes status.json with it.
+func ReplaceFile(dir *os.Root, name string, data []byte, mode fs.FileMode) error {
+	return replaceFile(dir, name, data, mode, nil)
+}
+
+// writeTempFile writes data to a new, uniquely named file beside name (created with
+// O_EXCL, so never an existing file or a symlink) and returns its name in dir.
+func writeTempFile(dir *os.Root, name string, data []byte, mode fs.FileMode, owner *fileOwner) (string, error) {
+	var f *os.File
+	var tmp string
+	for range 100 {
+		var rnd [6]byte
+		if _, err := rand.Read(rnd[:]); err != nil {
+			return "", fmt.Errorf("create temporary file for %q: %w", filepath.Join(dir.Name(), name), err)
+		}
+		tmp = "." + name + ".tmp-" + hex.EncodeToString(rnd[:])
+		var err error
+		f, err = dir.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("create temporary file for %q: %w", filepath.Join(dir.Name(), name), err)
+		}
+		f = nil
+	}
+	if f == nil {
+		return "", fmt.Errorf("create temporary file for %q: 100 names taken", filepath.Join(dir.Name(), name))
 	}
 	if err := fillFile(f, data, mode, owner); err != nil {
-		_ = os.Remove(f.Name()) // best effort; the write error is the one to report
-		return "", fmt.Errorf("write temporary file for %q: %w", path, err)
+		_ = dir.Remove(tmp) // best effort; the write error is the one to report
+		return "", fmt.Errorf("write temporary file for %q: %w", filepath.Join(dir.Name(), name), err)
 	}
-	return f.Name(), nil
+	return tmp, nil
 }
 
 // fillFile sets f's mode and owner through the descriptor (fchmod ignores the umask,
@@ -105,11 +137,11 @@ func fillFile(f *os.File, data []byte, mode fs.FileMode, owner *fileOwner) error
 	return err
 }
 
-// syncDir makes a new directory entry durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+// syncDir makes a new directory entry in dir durable.
+func syncDir(dir *os.Root) error {
+	d, err := dir.Open(".")
 	if err != nil {
-		return fmt.Errorf("open directory %q: %w", dir, err)
+		return fmt.Errorf("open directory %q: %w", dir.Name(), err)
 	}
 	err = d.Sync()
 	if cerr := d.Close(); err == nil {
@@ -117,7 +149,7 @@ func syncDir(dir string) error {
 	}
 	// Some filesystems (FUSE, 9p) cannot fsync a directory; the file itself is synced.
 	if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
-		return fmt.Errorf("sync directory %q: %w", dir, err)
+		return fmt.Errorf("sync directory %q: %w", dir.Name(), err)
 	}
 	return nil
 }
@@ -135,7 +167,12 @@ func ReadRegularFile(path string, limit int64) ([]byte, error) {
 // is not ("UNPROTECTED PRIVATE KEY FILE"). A key someone else could have written or
 // read is no key to trust for logins.
 func readPrivateFile(path string, limit int64, uid int) ([]byte, error) {
-	return readFileChecked(path, limit, func(st fs.FileInfo) error {
+	return readFileChecked(path, limit, privateFileCheck(path, uid))
+}
+
+// privateFileCheck is readPrivateFile's check of the opened file at path.
+func privateFileCheck(path string, uid int) func(fs.FileInfo) error {
+	return func(st fs.FileInfo) error {
 		sys, ok := st.Sys().(*syscall.Stat_t)
 		if !ok {
 			return nil
@@ -147,7 +184,26 @@ func readPrivateFile(path string, limit int64, uid int) ([]byte, error) {
 			return fmt.Errorf("private key %q is accessible by group or others (mode %04o): chmod 600 %s", path, st.Mode().Perm(), path)
 		}
 		return nil
-	})
+	}
+}
+
+// readFileIn is readFileChecked for name in the opened directory dir: a symlink at name
+// is refused, and check (when not nil) applies to the opened file.
+func readFileIn(dir *os.Root, name string, limit int64, check func(fs.FileInfo) error) ([]byte, error) {
+	path := filepath.Join(dir.Name(), name)
+	li, err := dir.Lstat(name)
+	if err != nil {
+		return nil, err
+	}
+	if li.Mode()&fs.ModeSymlink != 0 {
+		return nil, fmt.Errorf("open %q: it is a symlink, which jobsshd does not follow here", path)
+	}
+	f, err := dir.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close() // read-only
+	return readOpened(f, path, limit, check)
 }
 
 // ReadRegularFileFollow is ReadRegularFile for files that may be reached through
@@ -174,7 +230,13 @@ func readFile(path string, flags int, limit int64, check func(fs.FileInfo) error
 		}
 		return nil, err
 	}
-	defer f.Close()
+	defer f.Close() // read-only
+	return readOpened(f, path, limit, check)
+}
+
+// readOpened checks the opened file f (named path in messages) with fstat: a regular
+// file that passes check (when not nil); then reads at most limit bytes of it.
+func readOpened(f *os.File, path string, limit int64, check func(fs.FileInfo) error) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,39 @@
+package agent
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"golang.org/x/crypto/ssh"
+
+	"jobsshd/keys"
+)
+
+// setupUserKey makes sure id_container exists (keys.EnsureUserKey) and sets up the file
+// logins read it from. Only the private key can stop the agent here; a derived file it
+// had to skip, or a home it cannot write, is logged once with the fix and the agent
+// serves on (authorized_keys logins need neither).
+func (s *Server) setupUserKey() error {
+	acct := s.account
+	idFile := s.cfg.IDFile
+	if idFile == "" {
+		idFile = filepath.Join(acct.Home, defaultIDFileName)
+	}
+	uk, err := keys.EnsureUserKey(idFile, s.cfg.KeyType, int(acct.UID), int(acct.GID))
+	if err != nil {
+		return fmt.Errorf("id_container key: %w", err)
+	}
+	s.userKey = uk
+	for _, skipped := range uk.Skipped {
+		s.log.Warn("id_container file skipped", "err", skipped)
+	}
+	if uk.Unavailable != nil {
+		s.log.Warn("no id_container", "path", uk.PrivatePath, "err", uk.Unavailable)
+	}
+	if uk.Created {
+		s.log.Info("created user key", "path", uk.PrivatePath, "ppk", uk.PPKPath,
+			"fingerprint", ssh.FingerprintSHA256(uk.Public))
+	}
+	s.userKeyID = keys.NewUserKeyFile(idFile, int(acct.UID), int(acct.GID), s.log)
+	return nil
+}

@@ -1,0 +1,142 @@
+package statedir
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// Dir is an opened, checked state directory. Path is for messages and for what others
+// read by name (status.json); Root is what the agent acts through.
+type Dir struct {
+	Path string
+	Root *os.Root
+}
+
+// Open creates path (mode 0700, with its missing parents) when it does not exist, opens
+// it and checks the opened directory with Check, as uid euid. A symlink on path (at
+// path itself or in place of one of its parents) is followed only when it belongs to
+// euid or root, since anyone else who could plant it there could point it at a
+// directory of their choosing for root to create and write in. The caller closes
+// Dir.Root.
+//
+// The errors from Check are configuration errors an operator fixes (see Check); the
+// others are I/O errors naming the path.
+func Open(path string, euid int) (*Dir, error) {
+	// Before MkdirAll, which follows symlinks on the way, and again after it, for a
+	// symlink planted at path itself meanwhile.
+	if err := checkSymlink(path, euid); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(path, 0o700); err != nil {
+		return nil, fmt.Errorf("create state directory %q: %w: pass --state-dir with a directory jobsshd can create", path, err)
+	}
+	if err := checkSymlink(path, euid); err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(path)
+	if err != nil {
+		return nil, fmt.Errorf("open state directory %q: %w", path, err)
+	}
+	// Root.Stat(".") is an fstatat on the opened directory, not a new lookup of path.
+	fi, err := root.Stat(".")
+	if err == nil {
+		err = Check(path, fi, euid)
+	} else {
+		err = fmt.Errorf("stat state directory %q: %w", path, err)
+	}
+	if err != nil {
+		root.Close() // read-only handle
+		return nil, err
+	}
+	return &Dir{Path: path, Root: root}, nil
+}
+
+// Inspect applies Open's rules to path without creating or opening anything, for a
+// diagnosis (jobsshd doctor): the error is an *UnsafeError for what Open refuses, and
+// wraps fs.ErrNotExist when there is no directory yet.
+func Inspect(path string, euid int) error {
+	if err := checkSymlink(path, euid); err != nil {
+		return err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	return Check(path, fi, euid)
+}
+
+// checkSymlink refuses a symlink on path that belongs to neither euid nor root.
+//
+// Every component of path is looked at, not only the last: MkdirAll creates what is
+// missing through the symlinks on the way, so a symlink planted in place of a parent
+// directory would make root create the state directory (and host keys) wherever it
+// points. A symlink of root's or euid's own is trusted, as is the rest of the path.
+// This is a check before use: a writable parent still lets its writers race it, but
+// what the race can win is a directory Check accepts (euid's own, not writable by
+// others), never one of theirs.
+func checkSymlink(path string, euid int) error {
+	clean := filepath.Clean(path)
+	for p := clean; ; p = filepath.Dir(p) {
+		li, err := os.Lstat(p)
+		if err == nil && li.Mode()&fs.ModeSymlink != 0 {
+			if owner := ownerOf(li); owner != euid && owner != 0 {
+				if p == clean {
+					return &UnsafeError{Path: path, Reason: fmt.Sprintf("is a symlink that belongs to uid %d, who could point it anywhere", owner),
+						Fix: fmt.Sprintf("replace the symlink with a directory (rm %s && mkdir -m 700 %s), or pass --state-dir with the directory itself", path, path)}
+				}
+				return &UnsafeError{Path: path, Reason: fmt.Sprintf("is reached through %s, a symlink that belongs to uid %d, who could point it anywhere", p, owner),
+					Fix: "pass --state-dir with a path whose directories belong to root (e.g. /var/lib/jobsshd)"}
+			}
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
+}
+
+// UnsafeError is a state directory jobsshd refuses, with the reason and the fix.
+type UnsafeError struct {
+	Path, Reason, Fix string
+}
+
+func (e *UnsafeError) Error() string {
+	return fmt.Sprintf("state directory %s %s: %s", e.Path, e.Reason, e.Fix)
+}
+
+// Check applies the state directory rule to fi, the directory as opened (or, for a
+// diagnosis, as stat'ed): a directory, owned by euid, not writable by group or others.
+// The error is an *UnsafeError.
+func Check(path string, fi fs.FileInfo, euid int) error {
+	if !fi.IsDir() {
+		return &UnsafeError{Path: path, Reason: "is not a directory", Fix: "pass --state-dir with a directory"}
+	}
+	if owner := ownerOf(fi); owner != euid {
+		return &UnsafeError{Path: path,
+			Reason: fmt.Sprintf("belongs to uid %d, not to uid %d which jobsshd runs as: whoever owns it can replace the host keys", owner, euid),
+			Fix:    fmt.Sprintf("chown %d %s && chmod 700 %s, or pass --state-dir with a directory of jobsshd's own", euid, path, path)}
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return &UnsafeError{Path: path,
+			Reason: fmt.Sprintf("is writable by group or others (mode %04o): they could replace the host keys or race jobsshd's files there", perm),
+			Fix:    fmt.Sprintf("chmod go-w %s (a Kubernetes fsGroup volume is group-writable: use a directory of its own for --state-dir)", path)}
+	}
+	return nil
+}
+
+// ownerOf is fi's owner uid, or -1 when fi carries no stat_t.
+func ownerOf(fi fs.FileInfo) int {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid)
+	}
+	return -1
+}
+
+// IsUnsafe reports whether err is a refusal by Check (a configuration error).
+func IsUnsafe(err error) bool {
+	var u *UnsafeError
+	return errors.As(err, &u)
+}

@@ -98,6 +98,11 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 	hangups := make(chan os.Signal, 1)
 	signal.Notify(hangups, syscall.SIGHUP)
 	defer signal.Stop(hangups)
+	// SIGTERM and SIGINT too: a platform may stop the agent as soon as status.json
+	// appears, and a signal between Listen and the loop below must still be a clean
+	// stop (exit 0, status.json removed), not a kill by the default action.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
 	level, err := newLogLevel(opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
@@ -120,6 +125,10 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 		}
 		return exitFailure
 	}
+	if ctx.Err() != nil {
+		logger.Info("stopped before listening")
+		return exitOK
+	}
 	agent.ProtectFromOOM(logger)
 	if err := srv.Listen(); err != nil {
 		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
@@ -131,8 +140,6 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 	var reaper sync.WaitGroup
 	reaper.Go(func() { agent.ReapOrphans(reapCtx, logger) })
 	defer func() { stopReaping(); reaper.Wait() }()
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
 	for running := true; running; {

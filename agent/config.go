@@ -51,6 +51,10 @@ type Config struct {
 	// PermitUserEnvironment applies the environment= options of authorized_keys lines.
 	PermitUserEnvironment bool
 
+	// Algorithms is the algorithm profile: AlgorithmsDefault ("" means it), which every
+	// supported client can use, or AlgorithmsStrict (algorithms.go).
+	Algorithms string
+
 	// AllowCIDRs, when not empty, are the only client addresses served; others are
 	// closed before the SSH handshake.
 	AllowCIDRs []netip.Prefix

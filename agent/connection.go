@@ -22,6 +22,10 @@ type connection struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// transportEnded, when set, is called once the client is gone (chans closed), before
+	// the connection waits for what it started: from then on it no longer counts
+	// against --max-connections (issue 10, item 3).
+	transportEnded func()
 
 	mu     sync.Mutex
 	ending bool // set by endForwards: nothing new may be added
@@ -91,6 +95,9 @@ func (c *connection) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request
 			c.log.Info("refused channel", "type", nc.ChannelType())
 			_ = nc.Reject(ssh.UnknownChannelType, fmt.Sprintf("channel type %q is not supported", nc.ChannelType()))
 		}
+	}
+	if c.transportEnded != nil {
+		c.transportEnded()
 	}
 	c.cancel()
 	c.endForwards()

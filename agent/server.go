@@ -56,10 +56,15 @@ type Server struct {
 	unauthenticated chan struct{} // one token per connection not logged in yet
 	refusing        chan struct{} // one token per connection being told why it is refused
 	refusals        refusalLog
+	lingering       chan struct{} // one token per program running after its channel closed
 
-	ln       net.Listener
-	mu       sync.Mutex
-	conns    map[net.Conn]struct{}
+	ln    net.Listener
+	mu    sync.Mutex
+	conns map[net.Conn]struct{} // every connection still served, for Shutdown
+	// open are the connections whose transport is still up: what --max-connections
+	// counts. A connection leaves it when its client is gone, even while a program it
+	// started ignores the hangup and keeps its session waiting (lingering.go).
+	open     map[net.Conn]struct{}
 	shutdown bool
 	connWG   sync.WaitGroup
 }
@@ -68,7 +73,8 @@ type Server struct {
 // and the id_container key. It does not listen yet.
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}, startedAt: time.Now(),
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}, open: map[net.Conn]struct{}{}, startedAt: time.Now(),
+		lingering:       make(chan struct{}, maxLingeringPrograms),
 		unauthenticated: make(chan struct{}, cfg.MaxUnauthenticated), refusing: make(chan struct{}, maxRefusing),
 		now: cfg.Now}
 	s.copyBuffers.New = func() any { b := make([]byte, copyBufferSize); return &b }
@@ -157,17 +163,17 @@ func New(cfg Config) (*Server, error) {
 		return nil, &ConfigError{err}
 	}
 
-	s.sshConfig = s.newSSHConfig()
+	algorithms, err := algorithmsFor(cfg.Algorithms)
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	s.sshConfig = s.newSSHConfig(algorithms)
 	return s, nil
 }
 
-func (s *Server) newSSHConfig() *ssh.ServerConfig {
+func (s *Server) newSSHConfig(algorithms ssh.Config) *ssh.ServerConfig {
 	c := &ssh.ServerConfig{
-		Config: ssh.Config{
-			KeyExchanges: slices.Clone(keyExchanges),
-			Ciphers:      slices.Clone(ciphers),
-			MACs:         slices.Clone(macs),
-		},
+		Config:                  algorithms,
 		PublicKeyAuthAlgorithms: slices.Clone(publicKeyAuthAlgorithms),
 		PublicKeyCallback:       s.authenticate,
 		MaxAuthTries:            s.cfg.MaxAuthTries,
@@ -217,13 +223,22 @@ func (s *Server) track(c net.Conn) bool {
 		return false
 	}
 	s.conns[c] = struct{}{}
+	s.open[c] = struct{}{}
 	s.connWG.Add(1)
 	return true
+}
+
+// transportEnded stops counting c against --max-connections: its client is gone.
+func (s *Server) transportEnded(c net.Conn) {
+	s.mu.Lock()
+	delete(s.open, c)
+	s.mu.Unlock()
 }
 
 func (s *Server) untrack(c net.Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	delete(s.open, c)
 	s.mu.Unlock()
 	s.connWG.Done()
 }
@@ -313,7 +328,9 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	log.Info("login", attrs...)
 
-	newConnection(s, conn, log).serve(chans, reqs)
+	cn := newConnection(s, conn, log)
+	cn.transportEnded = func() { s.transportEnded(c) }
+	cn.serve(chans, reqs)
 	_ = conn.Close() // already closed by the client in the usual case
 	log.Info("connection closed", "event", "connection.close", "duration", time.Since(start))
 }
@@ -331,10 +348,11 @@ func (s *Server) allowedSource(a netip.Addr) bool {
 	return false
 }
 
+// connectionCount is the number of connections whose transport is up, logged in or not.
 func (s *Server) connectionCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.conns)
+	return len(s.open)
 }
 
 // selfExecutable is the path this binary runs from; file transfer sessions start it

@@ -30,17 +30,31 @@ func BenchmarkKeyExchange(b *testing.B) {
 			server.AddHostKey(hostKey)
 			client := &ssh.ClientConfig{User: "bench", HostKeyCallback: ssh.InsecureIgnoreHostKey(),
 				Config: ssh.Config{KeyExchanges: []string{kex}}}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ln.Close()
 			for b.Loop() {
-				sc, cc := net.Pipe()
 				done := make(chan error, 1)
 				go func() {
+					sc, err := ln.Accept()
+					if err != nil {
+						done <- err
+						return
+					}
+					defer sc.Close()
 					conn, _, _, err := ssh.NewServerConn(sc, server)
 					if err == nil {
 						conn.Close()
 					}
 					done <- err
 				}()
-				conn, _, _, err := ssh.NewClientConn(cc, "pipe", client)
+				cc, err := net.Dial("tcp", ln.Addr().String())
+				if err != nil {
+					b.Fatal(err)
+				}
+				conn, _, _, err := ssh.NewClientConn(cc, "loopback", client)
 				if err != nil {
 					b.Fatalf("%s handshake: %v", kex, err)
 				}

@@ -65,8 +65,13 @@ type Config struct {
 
 	// MaxUnauthenticated bounds the connections that have not logged in yet (OpenSSH's
 	// MaxStartups), so that a flood of idle or slow connections cannot exhaust memory
-	// and descriptors; more are closed at once. 0 means 64.
+	// and descriptors: from half of it on, newcomers are refused at random, more often
+	// the fuller it is (startups.go). 0 means 64.
 	MaxUnauthenticated int
+	// MaxUnauthenticatedPerSource bounds the connections not logged in yet from one
+	// address (one /64 for IPv6). 0 means no such bound: behind a platform's relay every
+	// user has the relay's address.
+	MaxUnauthenticatedPerSource int
 	// MaxAuthTries bounds the keys a client may try on one connection. 0 means 6.
 	MaxAuthTries int
 	// MaxConnections bounds all connections at once, logged in or not. 0 means 256.

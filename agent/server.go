@@ -53,10 +53,10 @@ type Server struct {
 	// transfer (forward_pipe.go): a SOCKS proxy opens and closes many of them.
 	copyBuffers sync.Pool
 
-	unauthenticated chan struct{} // one token per connection not logged in yet
-	refusing        chan struct{} // one token per connection being told why it is refused
-	refusals        refusalLog
-	lingering       chan struct{} // one token per program running after its channel closed
+	startups  *startups     // the connections not logged in yet (startups.go)
+	refusing  chan struct{} // one token per connection being told why it is refused
+	refusals  refusalLog
+	lingering chan struct{} // one token per program running after its channel closed
 
 	ln    net.Listener
 	mu    sync.Mutex
@@ -74,8 +74,8 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}, open: map[net.Conn]struct{}{}, startedAt: time.Now(),
-		lingering:       make(chan struct{}, maxLingeringPrograms),
-		unauthenticated: make(chan struct{}, cfg.MaxUnauthenticated), refusing: make(chan struct{}, maxRefusing),
+		lingering: make(chan struct{}, maxLingeringPrograms),
+		startups:  newStartups(cfg.MaxUnauthenticated, cfg.MaxUnauthenticatedPerSource), refusing: make(chan struct{}, maxRefusing),
 		now: cfg.Now}
 	s.copyBuffers.New = func() any { b := make([]byte, copyBufferSize); return &b }
 	if cfg.StateDir == "" {
@@ -303,17 +303,19 @@ func (s *Server) serveConn(c net.Conn) {
 		s.refuseEarly(c, disconnectTooManyConnections, fmt.Sprintf("too many connections (%d), try again later", s.cfg.MaxConnections))
 		return
 	}
-	select {
-	case s.unauthenticated <- struct{}{}:
-	default:
-		s.logRefusal(log, "connection refused: too many unauthenticated connections", "max", s.cfg.MaxUnauthenticated)
-		s.refuseEarly(c, disconnectTooManyConnections, fmt.Sprintf("too many unauthenticated connections (%d), try again later", s.cfg.MaxUnauthenticated))
+	place, full := s.startups.admit(c, remoteAddr(c.RemoteAddr()))
+	if place == nil {
+		s.logRefusal(log, "connection refused: "+full, "max", s.cfg.MaxUnauthenticated, "max_per_source", s.cfg.MaxUnauthenticatedPerSource)
+		s.refuseEarly(c, disconnectTooManyConnections, full+", try again later")
 		return
 	}
 	log.Info("connection opened", "event", "connection.open")
-	_ = c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout)) // LoginGraceTime
-	conn, chans, reqs, err := ssh.NewServerConn(newBufferedConn(c), s.sshConfig)
-	<-s.unauthenticated
+	bc := s.watchPreamble(c, place, start)
+	conn, chans, reqs, err := ssh.NewServerConn(bc, s.sshConfig)
+	s.startups.release(place)
+	if err != nil && place.wasEvicted(s.startups) {
+		err = fmt.Errorf("evicted: a newcomer took its place before it sent KEXINIT: %w", err)
+	}
 	if err != nil {
 		c.Close()
 		log.Info("login refused", "event", "connection.close", "reason", refusalReason(err), "duration", time.Since(start))

@@ -129,8 +129,14 @@ func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func()) {
 		c.channels[class]++
 	}
 	c.mu.Unlock()
+	msg := fmt.Sprintf("too many %s on this connection (%d)", what, limit)
+	if !full && !c.srv.descriptors.acquire(class) {
+		c.mu.Lock()
+		c.channels[class]--
+		c.mu.Unlock()
+		full, msg = true, errNoDescriptors.Error()
+	}
 	if full {
-		msg := fmt.Sprintf("too many %s on this connection (%d)", what, limit)
 		c.log.Warn("channel refused: "+msg, "event", "channel.refuse", "type", nc.ChannelType())
 		_ = nc.Reject(ssh.ResourceShortage, msg)
 		return
@@ -140,6 +146,7 @@ func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func()) {
 			c.mu.Lock()
 			c.channels[class]--
 			c.mu.Unlock()
+			c.srv.descriptors.release(class)
 		}()
 		fn()
 	})

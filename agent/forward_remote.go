@@ -236,8 +236,16 @@ func (c *connection) acceptForwarded(ln net.Listener, open func(net.Conn) (strin
 			time.Sleep(acceptBackoff)
 			continue
 		}
+		if !c.srv.descriptors.acquire(classForward) { // descriptors.go
+			c.log.Warn("forwarded connection refused: "+errNoDescriptors.Error(), "listener", ln.Addr().String())
+			conn.Close()
+			continue
+		}
 		chanType, extra := open(conn)
-		c.spawn(func() { c.forwardToClient(conn.(localStream), chanType, extra) })
+		c.spawn(func() {
+			defer c.srv.descriptors.release(classForward)
+			c.forwardToClient(conn.(localStream), chanType, extra)
+		})
 	}
 }
 

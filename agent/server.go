@@ -57,6 +57,9 @@ type Server struct {
 	refusing  chan struct{} // one token per connection being told why it is refused
 	refusals  refusalLog
 	lingering chan struct{} // one token per program running after its channel closed
+	// descriptors bounds what all connections' channels and forwards hold
+	// (descriptors.go).
+	descriptors *descriptorBudget
 
 	ln    net.Listener
 	mu    sync.Mutex
@@ -78,6 +81,11 @@ func New(cfg Config) (*Server, error) {
 		startups:  newStartups(cfg.MaxUnauthenticated, cfg.MaxUnauthenticatedPerSource), refusing: make(chan struct{}, maxRefusing),
 		now: cfg.Now}
 	s.copyBuffers.New = func() any { b := make([]byte, copyBufferSize); return &b }
+	descriptors, err := newDescriptorBudget()
+	if err != nil {
+		return nil, err
+	}
+	s.descriptors = descriptors
 	if cfg.StateDir == "" {
 		return nil, &ConfigError{errors.New("no state directory: pass --state-dir DIR")}
 	}

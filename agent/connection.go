@@ -55,7 +55,7 @@ const maxForwardChannels = 1024
 const maxRemoteForwards = 64
 
 // checkRemoteForwardRoom refuses a new remote forward when the connection holds
-// maxRemoteForwards already. Global requests are handled one at a time, so the count
+// maxRemoteForwards already, or the agent's descriptor budget has no room. Global requests are handled one at a time, so the count
 // cannot grow between this check and the forward's registration.
 func (c *connection) checkRemoteForwardRoom() error {
 	c.mu.Lock()
@@ -63,6 +63,9 @@ func (c *connection) checkRemoteForwardRoom() error {
 	c.mu.Unlock()
 	if n >= maxRemoteForwards {
 		return fmt.Errorf("too many remote forwards on this connection (%d)", maxRemoteForwards)
+	}
+	if !c.srv.descriptors.room(classForward) { // each listener holds one (acceptForwarded)
+		return errNoDescriptors
 	}
 	return nil
 }

@@ -64,7 +64,29 @@ func (b *descriptorBudget) acquire(class int) bool {
 	return true
 }
 
-// release gives back what acquire took for class.
+// room reports whether one more use of class fits; hold then counts it. Between the
+// two, other connections may take the room: for listeners, which a connection opens
+// one global request at a time, that overshoot is at most one per connection.
+func (b *descriptorBudget) room(class int) bool {
+	if b == nil {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used[class]+descriptorsPer(class) <= b.perClass
+}
+
+// hold counts one use of class whether or not it fits (see room).
+func (b *descriptorBudget) hold(class int) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.used[class] += descriptorsPer(class)
+	b.mu.Unlock()
+}
+
+// release gives back what acquire or hold took for class.
 func (b *descriptorBudget) release(class int) {
 	if b == nil {
 		return

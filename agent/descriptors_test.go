@@ -27,9 +27,20 @@ func TestDescriptorBudget(t *testing.T) {
 	if want := 384 / descriptorsPerSession; sessions != want {
 		t.Errorf("sessions admitted with the forwards' share spent: got %d, want %d", sessions, want)
 	}
+	if b.room(classForward) {
+		t.Error("room for a listener with the forwards' share spent")
+	}
+	b.release(classForward)
+	if !b.room(classForward) {
+		t.Error("no room for a listener after a forward was released")
+	}
+	b.hold(classForward) // a listener
+	if b.acquire(classForward) || b.room(classForward) {
+		t.Error("a listener's descriptor is not counted")
+	}
 	b.release(classForward)
 	if !b.acquire(classForward) || b.acquire(classForward) {
-		t.Error("after one forward was released, want exactly one more admitted")
+		t.Error("after the listener closed, want exactly one more forward admitted")
 	}
 	var none *descriptorBudget
 	if !none.acquire(classSession) {

@@ -226,6 +226,8 @@ const acceptBackoff = 100 * time.Millisecond
 // acceptForwarded accepts connections on ln until it is closed, and forwards each over
 // a channel that open names (type and extra data).
 func (c *connection) acceptForwarded(ln net.Listener, open func(net.Conn) (string, []byte)) {
+	c.srv.descriptors.hold(classForward) // the listener's (checkRemoteForwardRoom)
+	defer c.srv.descriptors.release(classForward)
 	for {
 		conn, err := ln.Accept()
 		if errors.Is(err, net.ErrClosed) {

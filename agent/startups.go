@@ -30,7 +30,11 @@ import (
 //     fresh connection); with eviction first, one would have to open
 //     --max-unauthenticated connections within a real client's first round trip to
 //     evict it (TestLoginDuringFlood). Random early drop still applies to peers that
-//     get past KEXINIT, which costs them a key exchange each.
+//     get past KEXINIT. That costs a peer only one packet, and then it keeps its place
+//     for the login grace time, as in OpenSSH: the defence against such a flood from
+//     one address is the per-source bound below (or a shorter --login-grace-time).
+//     The deadline cannot reach further into the key exchange: OpenSSH's client asks
+//     the user to accept an unknown host key before it sends NEWKEYS.
 //   - Opt-in (--max-unauthenticated-per-source): at most so many from one address (one
 //     /64 for IPv6). Off by default: behind a platform's relay every user shares one.
 

@@ -219,7 +219,7 @@ func repeat(v, n int) []int {
 func clientPreamble() []byte {
 	payload := []byte{20}
 	payload = append(payload, make([]byte, 16)...) // cookie
-	for _, list := range []string{KexForTests, "ssh-ed25519,rsa-sha2-256", "aes128-ctr", "aes128-ctr",
+	for _, list := range []string{kexForTests, "ssh-ed25519,rsa-sha2-256", "aes128-ctr", "aes128-ctr",
 		"hmac-sha2-256-etm@openssh.com", "hmac-sha2-256-etm@openssh.com", "none", "none", "", ""} {
 		payload = binary.BigEndian.AppendUint32(payload, uint32(len(list)))
 		payload = append(payload, list...)
@@ -235,10 +235,10 @@ func clientPreamble() []byte {
 	return append(pkt, make([]byte, padding)...)
 }
 
-// KexForTests is a key exchange method the agent offers.
-const KexForTests = "curve25519-sha256"
+// kexForTests is a key exchange method the agent offers.
+const kexForTests = "curve25519-sha256"
 
-// setStartupsRandom replaces the random early drop's source, e.g. to test the full
+// setRandom replaces the random early drop's source, e.g. to test the full
 // bound alone.
 func (st *startups) setRandom(f func() float64) {
 	st.mu.Lock()

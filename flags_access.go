@@ -17,14 +17,18 @@ type accessOptions struct {
 	trustedUserCAs        stringList
 	allowCIDRs            prefixList
 	permitUserEnvironment bool
+	algorithms            string
 
-	maxUnauthenticated  int
-	maxAuthTries        int
-	maxConnections      int
-	maxSessions         int
-	loginGraceTime      time.Duration
-	clientAliveInterval time.Duration
-	clientAliveCountMax int
+	maxUnauthenticated int
+	// maxUnauthenticatedPerSource is 0, off, by default: behind a relay every user
+	// has the relay's address.
+	maxUnauthenticatedPerSource int
+	maxAuthTries                int
+	maxConnections              int
+	maxSessions                 int
+	loginGraceTime              time.Duration
+	clientAliveInterval         time.Duration
+	clientAliveCountMax         int
 }
 
 // inlineKeysVariable (agent.InlineKeysVariable) holds authorized_keys lines given
@@ -40,7 +44,9 @@ func (a *accessOptions) register(fs *flag.FlagSet) {
 	fs.Var(&a.trustedUserCAs, "trusted-user-ca", "file of CA public keys whose user certificates naming the account may log in (repeatable or comma separated)")
 	fs.Var(&a.allowCIDRs, "allow-cidr", "only serve clients from these networks, comma separated (e.g. 10.0.0.0/8,fd00::/8); others are closed before the handshake")
 	fs.BoolVar(&a.permitUserEnvironment, "permit-user-environment", false, "apply environment=\"NAME=value\" options of authorized_keys lines")
+	fs.StringVar(&a.algorithms, "algorithms", agent.AlgorithmsDefault, "algorithm profile: "+agent.AlgorithmsDefault+" (every supported client, incl. curl sftp:// and dbclient) or "+agent.AlgorithmsStrict+" (only what ssh-audit passes without a warning)")
 	fs.IntVar(&a.maxUnauthenticated, "max-unauthenticated", 64, "connections that have not logged in yet, at most; more are refused at once")
+	fs.IntVar(&a.maxUnauthenticatedPerSource, "max-unauthenticated-per-source", 0, "connections that have not logged in yet from one address (one /64 for IPv6), at most; 0: no such bound (the default: behind a relay every user has the relay's address)")
 	fs.IntVar(&a.maxAuthTries, "max-auth-tries", 6, "keys a client may try on one connection")
 	fs.IntVar(&a.maxConnections, "max-connections", 256, "connections at once, at most")
 	fs.IntVar(&a.maxSessions, "max-sessions", 64, "sessions (shells, commands, transfers) at once on one connection")
@@ -60,6 +66,12 @@ func (a *accessOptions) check() error {
 			return fmt.Errorf("--%s %d: use 1 or more", l.name, l.v)
 		}
 	}
+	if a.maxUnauthenticatedPerSource < 0 {
+		return fmt.Errorf("--max-unauthenticated-per-source %d: use 1 or more, or 0 for no per-address bound", a.maxUnauthenticatedPerSource)
+	}
+	if a.algorithms != agent.AlgorithmsDefault && a.algorithms != agent.AlgorithmsStrict {
+		return fmt.Errorf("--algorithms %q: use %s or %s", a.algorithms, agent.AlgorithmsDefault, agent.AlgorithmsStrict)
+	}
 	if a.loginGraceTime <= 0 {
 		return fmt.Errorf("--login-grace-time %s: use a positive duration such as 30s", a.loginGraceTime)
 	}
@@ -76,7 +88,9 @@ func (a *accessOptions) apply(cfg *agent.Config, inlineKeys string) {
 	cfg.TrustedUserCAFiles = a.trustedUserCAs
 	cfg.AllowCIDRs = a.allowCIDRs
 	cfg.PermitUserEnvironment = a.permitUserEnvironment
+	cfg.Algorithms = a.algorithms
 	cfg.MaxUnauthenticated = a.maxUnauthenticated
+	cfg.MaxUnauthenticatedPerSource = a.maxUnauthenticatedPerSource
 	cfg.MaxAuthTries = a.maxAuthTries
 	cfg.MaxConnections = a.maxConnections
 	cfg.MaxSessions = a.maxSessions

@@ -10,7 +10,7 @@ import (
 )
 
 // defaultAccess is what the access flags are when none is given.
-var defaultAccess = accessOptions{maxUnauthenticated: 64, maxAuthTries: 6, maxConnections: 256, maxSessions: 64,
+var defaultAccess = accessOptions{algorithms: "default", maxUnauthenticated: 64, maxAuthTries: 6, maxConnections: 256, maxSessions: 64,
 	loginGraceTime: 30 * time.Second, clientAliveInterval: 60 * time.Second, clientAliveCountMax: 3}
 
 func TestAccessFlags(t *testing.T) {
@@ -45,6 +45,12 @@ func TestAccessFlags(t *testing.T) {
 			want: with(func(a *accessOptions) {
 				a.maxConnections, a.maxSessions, a.clientAliveInterval, a.loginGraceTime, a.permitUserEnvironment = 10, 2, 0, 5*time.Second, true
 			})},
+		{name: "strict algorithms from the environment", env: map[string]string{"JOBSSHD_ALGORITHMS": "strict"},
+			want: with(func(a *accessOptions) { a.algorithms = "strict" })},
+		{name: "unknown algorithm profile", args: []string{"--algorithms", "fips"}, wantErr: `--algorithms "fips": use default or strict`},
+		{name: "per-source bound from the environment", env: map[string]string{"JOBSSHD_MAX_UNAUTHENTICATED_PER_SOURCE": "4"},
+			want: with(func(a *accessOptions) { a.maxUnauthenticatedPerSource = 4 })},
+		{name: "negative per-source bound", args: []string{"--max-unauthenticated-per-source", "-1"}, wantErr: "--max-unauthenticated-per-source -1"},
 		{name: "bad cidr", args: []string{"--allow-cidr", "10.0.0.0/33"}, wantErr: "not a CIDR prefix"},
 		{name: "mapped prefix wider than IPv4", args: []string{"--allow-cidr", "::ffff:0:0/80"}, wantErr: "IPv4-mapped"},
 		{name: "bad address", args: []string{"--allow-cidr", "localhost"}, wantErr: "not an address"},

@@ -71,6 +71,7 @@ func TestUnauthenticatedLimit(t *testing.T) {
 	t.Parallel()
 	acct := &Account{Name: "tester", UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Home: t.TempDir(), Shell: "/bin/sh"}
 	srv, signer := startTestServerFor(t, acct, func(c *Config) { c.MaxUnauthenticated = 2 })
+	srv.startups.setRandom(func() float64 { return 1 }) // the full bound only: no random early drop
 	var idle []net.Conn
 	for i := 0; i < 2; i++ {
 		c, err := net.Dial("tcp", srv.ln.Addr().String())
@@ -79,9 +80,17 @@ func TestUnauthenticatedLimit(t *testing.T) {
 		}
 		defer c.Close()
 		idle = append(idle, c)
-		// Read the server's version line: the connection now holds its slot.
-		if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+		// Read the server's version line and send a whole preamble: the connection
+		// now holds its slot, and no newcomer may take it.
+		if _, err := c.Write(clientPreamble()); err != nil {
 			t.Fatal(err)
+		}
+		r := bufio.NewReader(c)
+		if _, err := r.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Peek(5); err != nil { // the server's KEXINIT: it took ours
+			t.Fatalf("no KEXINIT from the server after ours: %v", err)
 		}
 	}
 	if _, err := dial(t, srv, "tester", signer); err == nil {

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -19,11 +21,56 @@ const connReadBuffer = 64 << 10
 // It also checks that the peer speaks SSH: a client's first bytes must be its version
 // string, "SSH-" (only a server may send other lines first, RFC 4253 §4.2), so a peer
 // that sends anything else is dropped at once, where x/crypto would read up to 255
-// bytes of it first.
+// bytes of it first. And it watches the client's preamble, its version line and the
+// first binary packet (KEXINIT, RFC 4253 §7.1), and calls onVersion once the version
+// line is complete and onKexInit once the last byte of that packet has been read, so that the server can lift the short deadline it gives
+// the preamble (startups.go).
 type bufferedConn struct {
 	net.Conn
 	r       *bufio.Reader
 	checked int // bytes of the "SSH-" prefix seen so far
+
+	onVersion func() // nil: no one is watching
+	onKexInit func() // nil: no one is watching
+	preamble  preambleWatch
+}
+
+// preambleWatch follows the bytes of the client's preamble as they are read.
+type preambleWatch struct {
+	versionDone bool
+	length      [4]byte // the first packet's length field
+	lengthRead  int
+	remaining   uint32 // bytes of the first packet after its length field not read yet
+	done        bool
+}
+
+// feed consumes bytes read from the client and reports whether they completed the first
+// binary packet.
+func (w *preambleWatch) feed(p []byte) bool {
+	for len(p) > 0 && !w.done {
+		switch {
+		case !w.versionDone:
+			i := bytes.IndexByte(p, '\n')
+			if i < 0 {
+				return false
+			}
+			w.versionDone, p = true, p[i+1:]
+		case w.lengthRead < len(w.length):
+			n := copy(w.length[w.lengthRead:], p)
+			w.lengthRead += n
+			p = p[n:]
+			if w.lengthRead == len(w.length) {
+				w.remaining = binary.BigEndian.Uint32(w.length[:])
+				w.done = w.remaining == 0
+			}
+		default:
+			n := uint32(min(uint64(len(p)), uint64(w.remaining)))
+			w.remaining -= n
+			p = p[n:]
+			w.done = w.remaining == 0
+		}
+	}
+	return w.done
 }
 
 func newBufferedConn(c net.Conn) *bufferedConn {
@@ -45,6 +92,16 @@ func (c *bufferedConn) Read(p []byte) (int, error) {
 				return 0, fmt.Errorf("%w: its first bytes are %q, not an SSH version string", errNotSSH, p[:min(n, 16)])
 			}
 			c.checked++
+		}
+	}
+	if c.onKexInit != nil && !c.preamble.done {
+		hadVersion := c.preamble.versionDone
+		done := c.preamble.feed(p[:n])
+		if !hadVersion && c.preamble.versionDone && !done && c.onVersion != nil {
+			c.onVersion()
+		}
+		if done {
+			c.onKexInit()
 		}
 	}
 	return n, err

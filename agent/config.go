@@ -51,6 +51,10 @@ type Config struct {
 	// PermitUserEnvironment applies the environment= options of authorized_keys lines.
 	PermitUserEnvironment bool
 
+	// Algorithms is the algorithm profile: AlgorithmsDefault ("" means it), which every
+	// supported client can use, or AlgorithmsStrict (algorithms.go).
+	Algorithms string
+
 	// AllowCIDRs, when not empty, are the only client addresses served; others are
 	// closed before the SSH handshake.
 	AllowCIDRs []netip.Prefix
@@ -61,8 +65,13 @@ type Config struct {
 
 	// MaxUnauthenticated bounds the connections that have not logged in yet (OpenSSH's
 	// MaxStartups), so that a flood of idle or slow connections cannot exhaust memory
-	// and descriptors; more are closed at once. 0 means 64.
+	// and descriptors: from half of it on, newcomers are refused at random, more often
+	// the fuller it is (startups.go). 0 means 64.
 	MaxUnauthenticated int
+	// MaxUnauthenticatedPerSource bounds the connections not logged in yet from one
+	// address (one /64 for IPv6). 0 means no such bound: behind a platform's relay every
+	// user has the relay's address.
+	MaxUnauthenticatedPerSource int
 	// MaxAuthTries bounds the keys a client may try on one connection. 0 means 6.
 	MaxAuthTries int
 	// MaxConnections bounds all connections at once, logged in or not. 0 means 256.

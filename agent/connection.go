@@ -22,6 +22,10 @@ type connection struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// transportEnded, when set, is called once the client is gone (chans closed), before
+	// the connection waits for what it started: from then on it no longer counts
+	// against --max-connections (issue 10, item 3).
+	transportEnded func()
 
 	mu     sync.Mutex
 	ending bool // set by endForwards: nothing new may be added
@@ -54,7 +58,7 @@ const maxForwardChannels = 1024
 const maxRemoteForwards = 64
 
 // checkRemoteForwardRoom refuses a new remote forward when the connection holds
-// maxRemoteForwards already. Global requests are handled one at a time, so the count
+// maxRemoteForwards already, or the agent's descriptor budget has no room. Global requests are handled one at a time, so the count
 // cannot grow between this check and the forward's registration.
 func (c *connection) checkRemoteForwardRoom() error {
 	c.mu.Lock()
@@ -62,6 +66,9 @@ func (c *connection) checkRemoteForwardRoom() error {
 	c.mu.Unlock()
 	if n >= maxRemoteForwards {
 		return fmt.Errorf("too many remote forwards on this connection (%d)", maxRemoteForwards)
+	}
+	if !c.srv.descriptors.room(classForward) { // each listener holds one (acceptForwarded)
+		return errNoDescriptors
 	}
 	return nil
 }
@@ -95,6 +102,9 @@ func (c *connection) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request
 			_ = nc.Reject(ssh.UnknownChannelType, fmt.Sprintf("channel type %q is not supported", nc.ChannelType()))
 		}
 	}
+	if c.transportEnded != nil {
+		c.transportEnded()
+	}
 	c.cancel()
 	c.endForwards()
 	c.wg.Wait()
@@ -125,8 +135,14 @@ func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func()) {
 		c.channels[class]++
 	}
 	c.mu.Unlock()
+	msg := fmt.Sprintf("too many %s on this connection (%d)", what, limit)
+	if !full && !c.srv.descriptors.acquire(class) {
+		c.mu.Lock()
+		c.channels[class]--
+		c.mu.Unlock()
+		full, msg = true, errNoDescriptors.Error()
+	}
 	if full {
-		msg := fmt.Sprintf("too many %s on this connection (%d)", what, limit)
 		c.logNoise(noiseChannel, slog.LevelWarn, "channel refused: "+msg, "event", "channel.refuse", "type", nc.ChannelType())
 		_ = nc.Reject(ssh.ResourceShortage, msg)
 		return
@@ -136,6 +152,7 @@ func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func()) {
 			c.mu.Lock()
 			c.channels[class]--
 			c.mu.Unlock()
+			c.srv.descriptors.release(class)
 		}()
 		fn()
 	})

@@ -230,6 +230,8 @@ const acceptBackoff = 100 * time.Millisecond
 // acceptForwarded accepts connections on ln until it is closed, and forwards each over
 // a channel that open names (type and extra data).
 func (c *connection) acceptForwarded(ln net.Listener, open func(net.Conn) (string, []byte)) {
+	c.srv.descriptors.hold(classForward) // the listener's (checkRemoteForwardRoom)
+	defer c.srv.descriptors.release(classForward)
 	for {
 		conn, err := ln.Accept()
 		if errors.Is(err, net.ErrClosed) {
@@ -240,8 +242,16 @@ func (c *connection) acceptForwarded(ln net.Listener, open func(net.Conn) (strin
 			time.Sleep(acceptBackoff)
 			continue
 		}
+		if !c.srv.descriptors.acquire(classForward) { // descriptors.go
+			c.logNoise(noiseForward, slog.LevelWarn, "forwarded connection refused: "+errNoDescriptors.Error(), "listener", ln.Addr().String())
+			conn.Close()
+			continue
+		}
 		chanType, extra := open(conn)
-		c.spawn(func() { c.forwardToClient(conn.(localStream), chanType, extra) })
+		c.spawn(func() {
+			defer c.srv.descriptors.release(classForward)
+			c.forwardToClient(conn.(localStream), chanType, extra)
+		})
 	}
 }
 

@@ -57,14 +57,22 @@ type Server struct {
 	// transfer (forward_pipe.go): a SOCKS proxy opens and closes many of them.
 	copyBuffers sync.Pool
 
-	unauthenticated chan struct{} // one token per connection not logged in yet
-	refusing        chan struct{} // one token per connection being told why it is refused
-	refusals        logLimiter    // connection.refuse lines
-	limits          logLimits     // the other lines a client can make the agent write at will
+	startups  *startups     // the connections not logged in yet (startups.go)
+	refusing  chan struct{} // one token per connection being told why it is refused
+	refusals  logLimiter    // connection.refuse lines
+	limits    logLimits     // the other lines a client can make the agent write at will
+	lingering chan struct{} // one token per program running after its channel closed
+	// descriptors bounds what all connections' channels and forwards hold
+	// (descriptors.go).
+	descriptors *descriptorBudget
 
-	ln       net.Listener
-	mu       sync.Mutex
-	conns    map[net.Conn]struct{}
+	ln    net.Listener
+	mu    sync.Mutex
+	conns map[net.Conn]struct{} // every connection still served, for Shutdown
+	// open are the connections whose transport is still up: what --max-connections
+	// counts. A connection leaves it when its client is gone, even while a program it
+	// started ignores the hangup and keeps its session waiting (lingering.go).
+	open     map[net.Conn]struct{}
 	shutdown bool
 	connWG   sync.WaitGroup
 }
@@ -73,10 +81,16 @@ type Server struct {
 // and the id_container key. It does not listen yet.
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}, startedAt: time.Now(),
-		unauthenticated: make(chan struct{}, cfg.MaxUnauthenticated), refusing: make(chan struct{}, maxRefusing),
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}, open: map[net.Conn]struct{}{}, startedAt: time.Now(),
+		lingering: make(chan struct{}, maxLingeringPrograms),
+		startups:  newStartups(cfg.MaxUnauthenticated, cfg.MaxUnauthenticatedPerSource), refusing: make(chan struct{}, maxRefusing),
 		now: cfg.Now}
 	s.copyBuffers.New = func() any { b := make([]byte, copyBufferSize); return &b }
+	descriptors, err := newDescriptorBudget()
+	if err != nil {
+		return nil, err
+	}
+	s.descriptors = descriptors
 	if cfg.StateDir == "" {
 		return nil, &ConfigError{errors.New("no state directory: pass --state-dir DIR")}
 	}
@@ -156,17 +170,17 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.userCAs.set(cas)
 
-	s.sshConfig = s.newSSHConfig()
+	algorithms, err := algorithmsFor(cfg.Algorithms)
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	s.sshConfig = s.newSSHConfig(algorithms)
 	return s, nil
 }
 
-func (s *Server) newSSHConfig() *ssh.ServerConfig {
+func (s *Server) newSSHConfig(algorithms ssh.Config) *ssh.ServerConfig {
 	c := &ssh.ServerConfig{
-		Config: ssh.Config{
-			KeyExchanges: slices.Clone(keyExchanges),
-			Ciphers:      slices.Clone(ciphers),
-			MACs:         slices.Clone(macs),
-		},
+		Config:                  algorithms,
 		PublicKeyAuthAlgorithms: slices.Clone(publicKeyAuthAlgorithms),
 		PublicKeyCallback:       s.authenticate,
 		MaxAuthTries:            s.cfg.MaxAuthTries,
@@ -216,13 +230,22 @@ func (s *Server) track(c net.Conn) bool {
 		return false
 	}
 	s.conns[c] = struct{}{}
+	s.open[c] = struct{}{}
 	s.connWG.Add(1)
 	return true
+}
+
+// transportEnded stops counting c against --max-connections: its client is gone.
+func (s *Server) transportEnded(c net.Conn) {
+	s.mu.Lock()
+	delete(s.open, c)
+	s.mu.Unlock()
 }
 
 func (s *Server) untrack(c net.Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	delete(s.open, c)
 	s.mu.Unlock()
 	s.connWG.Done()
 }
@@ -288,17 +311,19 @@ func (s *Server) serveConn(c net.Conn) {
 		s.refuseEarly(c, disconnectTooManyConnections, fmt.Sprintf("too many connections (%d), try again later", s.cfg.MaxConnections))
 		return
 	}
-	select {
-	case s.unauthenticated <- struct{}{}:
-	default:
-		s.logRefusal(log, "connection refused: too many unauthenticated connections", "max", s.cfg.MaxUnauthenticated)
-		s.refuseEarly(c, disconnectTooManyConnections, fmt.Sprintf("too many unauthenticated connections (%d), try again later", s.cfg.MaxUnauthenticated))
+	place, full := s.startups.admit(c, remoteAddr(c.RemoteAddr()))
+	if place == nil {
+		s.logRefusal(log, "connection refused: "+full, "max", s.cfg.MaxUnauthenticated, "max_per_source", s.cfg.MaxUnauthenticatedPerSource)
+		s.refuseEarly(c, disconnectTooManyConnections, full+", try again later")
 		return
 	}
 	s.limits.open.log(log, slog.LevelInfo, "connection opened", "event", "connection.open")
-	_ = c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout)) // LoginGraceTime
-	conn, chans, reqs, err := ssh.NewServerConn(newBufferedConn(c), s.sshConfig)
-	<-s.unauthenticated
+	bc := s.watchPreamble(c, place, start)
+	conn, chans, reqs, err := ssh.NewServerConn(bc, s.sshConfig)
+	s.startups.release(place)
+	if err != nil && place.wasEvicted(s.startups) {
+		err = fmt.Errorf("evicted: a newcomer took its place before it sent KEXINIT: %w", err)
+	}
 	if err != nil {
 		c.Close()
 		s.limits.loginRefused.log(log, slog.LevelInfo, "login refused", "event", "connection.close",
@@ -315,6 +340,7 @@ func (s *Server) serveConn(c net.Conn) {
 	log.Info("login", attrs...)
 
 	lc := newConnection(s, conn, log)
+	lc.transportEnded = func() { s.transportEnded(c) }
 	lc.serve(chans, reqs)
 	_ = conn.Close() // already closed by the client in the usual case
 	log.Info("connection closed", append([]any{"event", "connection.close", "duration", time.Since(start)}, lc.noiseAttrs()...)...)
@@ -333,8 +359,9 @@ func (s *Server) allowedSource(a netip.Addr) bool {
 	return false
 }
 
+// connectionCount is the number of connections whose transport is up, logged in or not.
 func (s *Server) connectionCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.conns)
+	return len(s.open)
 }

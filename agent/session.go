@@ -75,6 +75,7 @@ func (s *Server) handleSession(c *connection, nc ssh.NewChannel) {
 	if sess.started {
 		if sess.proc != nil {
 			sess.proc.hangUp()
+			s.awaitHungUp(sess)
 		}
 		<-sess.done
 	}

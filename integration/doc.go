@@ -1,7 +1,8 @@
 // Package integration drives the built jobsshd binary with real clients: OpenSSH ssh,
 // scp, sftp, ssh-keyscan and ssh-agent, PuTTY plink, pscp, psftp and puttygen, rsync,
-// curl (through -D tunnels), and paramiko (through testdata/*.py run by Debian's
-// /usr/bin/python3).
+// curl (through -D tunnels, and sftp:// through libssh2), paramiko and asyncssh (through
+// testdata/*.py run by Debian's /usr/bin/python3), Dropbear's dbclient, rclone and lftp
+// (the client matrix, client_matrix_test.go).
 //
 // The tests build the binary once (TestMain), start one agent per test on 127.0.0.1 with
 // a random port and its own state directory and id_container key, and serve local test

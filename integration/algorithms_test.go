@@ -42,11 +42,11 @@ func curlSFTPRoundTrip(t *testing.T, a *agent) error {
 	remote := "sftp://" + a.Account.Name + "@127.0.0.1:" + strconv.Itoa(a.Port) + "/~/curl-" + strconv.Itoa(a.Port)
 	auth := []string{"--silent", "--show-error", "--fail", "--insecure", "--key", a.IDFile, "--pubkey", a.IDFile + ".pub"}
 	if out, err := runHermeticClient(t, "curl", append(auth, "-T", src, remote)...); err != nil {
-		return &clientError{"curl -T " + remote, out, err}
+		return &clientFailure{"curl -T " + remote, out, err}
 	}
 	back := filepath.Join(dir, "back")
 	if out, err := runHermeticClient(t, "curl", append(auth, "-o", back, remote)...); err != nil {
-		return &clientError{"curl -o back " + remote, out, err}
+		return &clientFailure{"curl -o back " + remote, out, err}
 	}
 	if got, _ := os.ReadFile(back); string(got) != "through libssh2\n" {
 		t.Errorf("curl sftp:// round trip: got %q, want %q", got, "through libssh2\n")
@@ -65,17 +65,18 @@ func dbclientRun(t *testing.T, a *agent, command string) (string, error) {
 	// -y -y: no host key checking (the fresh HOME has no known_hosts anyway).
 	out, err := runHermeticClient(t, "dbclient", "-y", "-y", "-i", key, "-p", strconv.Itoa(a.Port), a.Account.Name+"@127.0.0.1", command)
 	if err != nil {
-		return out, &clientError{"dbclient", out, err}
+		return out, &clientFailure{"dbclient", out, err}
 	}
 	return out, nil
 }
 
-type clientError struct {
+// clientFailure is a client run that failed, with what the client printed.
+type clientFailure struct {
 	what, out string
 	err       error
 }
 
-func (e *clientError) Error() string { return e.what + ": " + e.err.Error() + "\n" + e.out }
+func (e *clientFailure) Error() string { return e.what + ": " + e.err.Error() + "\n" + e.out }
 
 // TestLibssh2AndDropbearConnect: curl's sftp:// (libssh2 1.10) and Dropbear's dbclient,
 // which have no encrypt-then-MAC MAC, connect with the default algorithms and, as

@@ -31,6 +31,23 @@ func TestReadLogLevelFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A user's directory with a symlink to a root-only file: root must not read it.
+	userDir := filepath.Join(dir, "user")
+	if err := os.Mkdir(userDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	planted := filepath.Join(userDir, "level")
+	if err := os.Symlink(write("root-only", "TOPSECRET\n", 0o600), planted); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Lchown(planted, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(userDir, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := []struct {
 		name    string
 		path    string
@@ -41,20 +58,24 @@ func TestReadLogLevelFile(t *testing.T) {
 		{name: "upper case, spaces", path: write("warn", "  WARN \n", 0o600), want: slog.LevelWarn},
 		{name: "group writable", path: write("gw", "debug\n", 0o664), wantErr: "chmod go-w"},
 		{name: "not a level", path: write("bad", "loud\n", 0o644), wantErr: "write debug, info, warn or error"},
-		{name: "too long", path: write("long", strings.Repeat("x", 65), 0o644), wantErr: "longer than 64 bytes"},
+		{name: "too long", path: write("long", strings.Repeat("x", 65), 0o644), wantErr: "larger than 64 bytes"},
 		{name: "FIFO does not hang", path: fifo, wantErr: "not a regular file"},
 		{name: "owned by another account", path: others, wantErr: "owned by uid"},
 		{name: "missing", path: filepath.Join(dir, "none"), wantErr: "no such file"},
+		{name: "a user's symlink to a root-only file", path: planted, wantErr: "not root's alone"},
+		{name: "content never quoted", path: write("secret", "TOPSECRET\n", 0o600), wantErr: "holds no log level"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.path == others && os.Geteuid() != 0 {
+			if (tt.path == others || tt.path == planted) && os.Geteuid() != 0 {
 				t.Skip("needs root to give the file to another account")
 			}
 			got, err := readLogLevelFile(tt.path)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("got %v, %v; want an error with %q", got, err, tt.wantErr)
+				} else if strings.Contains(err.Error(), "TOPSECRET") {
+					t.Errorf("the error quotes the file: %v", err)
 				}
 				return
 			}

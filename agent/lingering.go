@@ -4,7 +4,7 @@ import "syscall"
 
 // maxLingeringPrograms bounds the programs, across all connections, that still run
 // after their session channel closed and they were hung up (a program that ignores
-// SIGHUP: `trap ” HUP; exec sleep 90`). Such a program's session waits for it, to reap
+// SIGHUP: `trap "" HUP; exec sleep 90`). Such a program's session waits for it, to reap
 // it and report nothing to no one, and holds a goroutine, a thread blocked in waitid
 // and a descriptor (its pidfd) of the agent while it does. Once its connection has
 // ended, it no longer counts against --max-connections (issue 10, item 3), so without

@@ -31,7 +31,7 @@ import (
 // with cmd.Start on the caller's thread.
 
 // maxSpawnerThreads bounds the spawner's threads; more forks at once wait for one.
-const maxSpawnerThreads = 64
+const maxSpawnerThreads = 16
 
 // spawnRequest is one cmd.Start to run on a spawner thread.
 type spawnRequest struct {

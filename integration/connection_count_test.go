@@ -14,7 +14,7 @@ import (
 // TestClosedConnectionsDoNotCount: a connection whose client is gone no longer counts
 // against --max-connections, even while the program it started ignores the hangup and
 // keeps running (issue 10, item 3). With --max-connections 4, five clients in turn
-// start `trap ” HUP; exec sleep 90` and are killed; then a sixth logs in.
+// start `trap "" HUP; exec sleep 90` and are killed; then a sixth logs in.
 func TestClosedConnectionsDoNotCount(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "ssh", "openssh-client")

@@ -126,7 +126,8 @@ func TestHangupReloadsLogLevel(t *testing.T) {
 	}
 	a.hangUp(t, "reload: log level changed", 1)
 	a.Run(t, "true")
-	if !strings.Contains(a.Logs(), debugLine) {
+	// The session's debug lines may follow the client's exit by a moment.
+	if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), debugLine) }) {
 		t.Errorf("after SIGHUP with level debug in the file: no debug lines:\n%s", a.Logs())
 	}
 

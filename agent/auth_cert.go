@@ -172,21 +172,14 @@ func (s *Server) checkCertificate(cert *ssh.Certificate, from netip.Addr, princi
 }
 
 // checkSourceAddress applies a certificate's source-address critical option: a comma
-// separated list of addresses and CIDR prefixes, one of which must contain from.
+// separated list of addresses and CIDR prefixes (parseSourceAddress), one of which must
+// contain from.
 func checkSourceAddress(list string, from netip.Addr) error {
-	for _, entry := range strings.Split(list, ",") {
-		entry = strings.TrimSpace(entry)
-		if !strings.Contains(entry, "/") {
-			a, err := netip.ParseAddr(entry)
-			if err != nil {
-				return fmt.Errorf("the certificate's source-address %q has a bad entry %q", list, entry)
-			}
-			entry = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()).String()
-		}
-		p, err := netip.ParsePrefix(entry)
-		if err != nil {
-			return fmt.Errorf("the certificate's source-address %q has a bad entry %q", list, entry)
-		}
+	prefixes, err := parseSourceAddress(list)
+	if err != nil {
+		return err
+	}
+	for _, p := range prefixes {
 		if from.IsValid() && p.Contains(from) {
 			return nil
 		}

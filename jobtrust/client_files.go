@@ -159,13 +159,21 @@ func configPath(p string) (string, error) {
 func (c ClientFiles) knownHostsBlock() string {
 	names := make([]string, 0, len(c.Hosts))
 	for _, h := range c.Hosts {
-		if a, err := netip.ParseAddr(h); err == nil {
-			h = a.String() // the form ssh looks up: lower case, compressed IPv6
+		// ssh looks up the name as the user typed it (openssh-portable
+		// sshconnect.c get_hostfile_hostname_ipaddr; it matches known_hosts names
+		// without regard to case), so an address is written as listed, which the
+		// config's Host line matches, and also in its canonical form (compressed IPv6)
+		// when that differs: "0:0::1" and "::1".
+		forms := []string{h}
+		if a, err := netip.ParseAddr(h); err == nil && a.String() != h {
+			forms = append(forms, a.String())
 		}
-		if c.Port != 22 {
-			h = "[" + h + "]:" + strconv.Itoa(c.Port)
+		for _, name := range forms {
+			if c.Port != 22 {
+				name = "[" + name + "]:" + strconv.Itoa(c.Port)
+			}
+			names = append(names, name)
 		}
-		names = append(names, h)
 	}
 	return beginMarker + "\n" + strings.Join(names, ",") + " " + string(ssh.MarshalAuthorizedKey(c.HostKey)) + endMarker + "\n"
 }

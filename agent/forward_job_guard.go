@@ -19,10 +19,16 @@ import (
 //
 // The rule: while job trust is on, a connection whose key has a forced command
 // (command=, a certificate's force-command, including "internal-sftp" and empty
-// ones) may not open a tunnel to a job host's address, or any address of this
-// container, on the job's SSH port (this agent's port: every worker listens on the
-// same one, since job trust makes the port strict). Such a key was limited to what its
-// forced command does, and the tunnel would have made it a job login.
+// ones) tunnels only to the targets its permitopen= option names (permitForward):
+// without such a list, no tunnel at all. Such a key was limited to what its forced
+// command does, and a tunnel would have made it a job login. Checking the destination
+// alone would not do: the receiving worker trusts the *source* address, and a path
+// that keeps it (a Kubernetes ClusterIP Service in front of a worker, a hostPort, a
+// port that differs from the agent's) reaches a job host's agent through an address
+// that names no job host. With a permitopen= list, which the operator wrote, the
+// tunnel still may not reach a job host's address, or any address of this container,
+// on the job's SSH port (this agent's port: every worker listens on the same one,
+// since job trust makes the port strict): the check below.
 //
 // A connection without a forced command keeps its tunnels, ProxyJump to another
 // worker included (`ssh -J worker-0 worker-1`, VS Code on worker-1): it can already
@@ -36,11 +42,15 @@ func (c *connection) jobHostGuard() func(network, address string, _ syscall.RawC
 	if s.jobTrust == nil || !g.hasForcedCommand {
 		return nil
 	}
-	return s.jobHostGuardFor(c.ctx, c.log)
+	return s.jobHostGuardFor(c.ctx, func(msg string, args ...any) {
+		c.logNoise(noiseForward, slog.LevelInfo, msg, args...)
+	})
 }
 
 // jobHostGuardFor is the dial check of jobHostGuard, for a connection it applies to.
-func (s *Server) jobHostGuardFor(ctx context.Context, log *slog.Logger) func(network, address string, _ syscall.RawConn) error {
+// logRefusal logs a refusal; the connection's is rate-limited (logNoise), since a
+// client can ask again at will.
+func (s *Server) jobHostGuardFor(ctx context.Context, logRefusal func(msg string, args ...any)) func(network, address string, _ syscall.RawConn) error {
 	port := s.Port()
 	return func(_, address string, _ syscall.RawConn) error {
 		ap, err := netip.ParseAddrPort(address)
@@ -62,7 +72,7 @@ func (s *Server) jobHostGuardFor(ctx context.Context, log *slog.Logger) func(net
 		}
 		refusal := &forwardRefusal{forwardDirectTCP, forwardTarget{host: a.String(), port: uint32(port)},
 			fmt.Sprintf("%s on the job's SSH port: a key with a forced command may not tunnel to a job host's SSH server, where the tunnel would count as that host", what)}
-		log.Info("forwarding refused", "kind", string(forwardDirectTCP), "target", address, "reason", refusal)
+		logRefusal("forwarding refused", "kind", string(forwardDirectTCP), "target", address, "reason", refusal)
 		return refusal
 	}
 }

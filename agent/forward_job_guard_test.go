@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/netip"
 	"os"
 	"strconv"
@@ -22,7 +21,7 @@ func TestJobHostGuard(t *testing.T) {
 	srv, _ := startTestServerFor(t, acct, func(c *Config) {
 		c.JobSecret, c.JobHosts, c.JobResolver = jobtrust.Secret("agent-test-guard-secret"), []string{"w-1", "10.77.0.5"}, resolver
 	})
-	guard := srv.jobHostGuardFor(context.Background(), slog.New(slog.DiscardHandler))
+	guard := srv.jobHostGuardFor(context.Background(), func(string, ...any) {})
 	port := strconv.Itoa(srv.Port())
 	tests := []struct {
 		addr       string

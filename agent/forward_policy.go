@@ -91,6 +91,8 @@ func (s *Server) permitForward(g *grant, kind forwardKind, target forwardTarget)
 		return refuse(keyRule + " (" + g.source + ")")
 	}
 	switch {
+	case kind == forwardDirectTCP && s.jobTrust != nil && g.hasForcedCommand && g.forwardTargets.PermitOpen == nil:
+		return refuse("while job trust is on, a key with a forced command may tunnel only to the targets its permitopen= option names (forward_job_guard.go) (" + g.source + ")")
 	case kind == forwardDirectTCP && !g.forwardTargets.PermitsOpen(target.host, target.port):
 		return refuse("not in the key's permitopen= list (" + g.source + ")")
 	case kind == forwardRemoteTCP && !g.forwardTargets.PermitsListen(target.host, target.port):

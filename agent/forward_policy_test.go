@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/jobtrust"
+	"jobsshd/keys"
 )
 
 func TestPermitForward(t *testing.T) {
@@ -144,4 +147,47 @@ func TestForwardingPolicyRefuses(t *testing.T) {
 			t.Errorf("got SSH_AUTH_SOCK %q, request error %v; want no socket and a refused request", got, err)
 		}
 	})
+}
+
+// TestForcedCommandTunnelsUnderJobTrust: while job trust is on, a key with a forced
+// command tunnels only to what its permitopen= names (issue 10, item 18: a tunnel
+// leaves from this container's job-host address, and a path that keeps the source
+// address reaches another worker's agent under a name the dial check cannot see).
+func TestForcedCommandTunnelsUnderJobTrust(t *testing.T) {
+	t.Parallel()
+	web := forwardTarget{host: "127.0.0.1", port: 8080}
+	listed := keys.KeyOptions{PermitOpen: []keys.HostPort{{Host: "127.0.0.1", Port: 8080}}}
+	tests := []struct {
+		name     string
+		jobTrust bool
+		g        grant
+		target   forwardTarget
+		wantErr  string
+	}{
+		{name: "forced command, no permitopen", jobTrust: true, g: grant{hasForcedCommand: true, forcedCommand: "echo tunnel"}, target: web, wantErr: "permitopen= option names"},
+		{name: "empty forced command, no permitopen", jobTrust: true, g: grant{hasForcedCommand: true}, target: web, wantErr: "permitopen= option names"},
+		{name: "forced command, listed target", jobTrust: true, g: grant{hasForcedCommand: true, forcedCommand: "echo tunnel", forwardTargets: listed}, target: web},
+		{name: "forced command, target not listed", jobTrust: true, g: grant{hasForcedCommand: true, forwardTargets: listed}, target: forwardTarget{host: "10.0.0.2", port: 2222}, wantErr: "permitopen= list"},
+		{name: "no forced command", jobTrust: true, g: grant{}, target: web},
+		{name: "forced command without job trust", g: grant{hasForcedCommand: true}, target: web},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := &Server{account: &Account{Name: "work", UID: 1000}}
+			if tt.jobTrust {
+				s.jobTrust = &jobtrust.Trust{}
+			}
+			err := s.permitForward(&tt.g, forwardDirectTCP, tt.target)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("got %v, want permitted", err)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, errProhibited) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("got %v, want a refusal naming %q", err, tt.wantErr)
+			}
+		})
+	}
 }

@@ -46,6 +46,20 @@ func TestJobKeyThroughTunnel(t *testing.T) {
 	}
 	echo := startEchoServer(t)
 	port := strconv.Itoa(a.Port)
+	// A tunnel key whose line names its targets, the echo server and (on purpose) the
+	// job's SSH port; written now that the port is known (the file is re-read at login).
+	listedKey := newClientKey(t, "tunnel-listed")
+	listedLine := fmt.Sprintf(`restrict,port-forwarding,permitopen="127.0.0.1:%d",permitopen="127.0.0.1:%s",command="echo tunnel-only" %s`, echo, port, pub(t, listedKey))
+	f, err := os.OpenFile(keysFile, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(listedLine + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	user := acct.Name
 	// outside runs ssh with key as a client outside the job: bound to 127.0.0.3.
 	outside := func(t *testing.T, key string, extra ...string) sshResult {
@@ -68,6 +82,15 @@ func TestJobKeyThroughTunnel(t *testing.T) {
 		if res.ExitCode == 0 || strings.Contains(res.Stdout, "JOB-IN") {
 			t.Errorf("got %s, want the tunnel refused and no job login\nagent log:\n%s", res, a.Logs())
 		}
+		if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), "may tunnel only to the targets its permitopen= option names") }) {
+			t.Errorf("the refusal is not logged:\n%s", a.Logs())
+		}
+	})
+	t.Run("job key through a listed tunnel to the job port", func(t *testing.T) {
+		res := outside(t, jobKey, "-o", proxy(listedKey, "127.0.0.1:"+port))
+		if res.ExitCode == 0 || strings.Contains(res.Stdout, "JOB-IN") {
+			t.Errorf("got %s, want the tunnel refused and no job login\nagent log:\n%s", res, a.Logs())
+		}
 		if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), "may not tunnel to a job host's SSH server") }) {
 			t.Errorf("the refusal is not logged:\n%s", a.Logs())
 		}
@@ -78,10 +101,16 @@ func TestJobKeyThroughTunnel(t *testing.T) {
 			t.Errorf("got %s, want the tunnel refused and no job login", res)
 		}
 	})
-	t.Run("tunnel-only key to another port", func(t *testing.T) {
+	t.Run("tunnel-only key without permitopen to another port", func(t *testing.T) {
 		res := runSSH(t, append(hermeticSSHOptions(tunnelKey, a.Port), "-o", "BindAddress=127.0.0.3", "-W", fmt.Sprintf("127.0.0.1:%d", echo), user+"@127.0.0.1")...)
+		if res.ExitCode == 0 {
+			t.Errorf("got %s, want no tunnel for a forced-command key without permitopen= under job trust", res)
+		}
+	})
+	t.Run("tunnel-only key to a listed port", func(t *testing.T) {
+		res := runSSH(t, append(hermeticSSHOptions(listedKey, a.Port), "-o", "BindAddress=127.0.0.3", "-W", fmt.Sprintf("127.0.0.1:%d", echo), user+"@127.0.0.1")...)
 		if res.ExitCode != 0 {
-			t.Errorf("got %s, want the tunnel to the echo server to work", res)
+			t.Errorf("got %s, want the tunnel to the echo server, which its permitopen= names, to work\nagent log:\n%s", res, a.Logs())
 		}
 	})
 	t.Run("a job login hopping on", func(t *testing.T) {

@@ -82,7 +82,9 @@ func TestJobKeyThroughTunnel(t *testing.T) {
 		if res.ExitCode == 0 || strings.Contains(res.Stdout, "JOB-IN") {
 			t.Errorf("got %s, want the tunnel refused and no job login\nagent log:\n%s", res, a.Logs())
 		}
-		if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), "may tunnel only to the targets its permitopen= option names") }) {
+		if !waitFor(5*time.Second, func() bool {
+			return strings.Contains(a.Logs(), "may tunnel only to the targets its permitopen= option names")
+		}) {
 			t.Errorf("the refusal is not logged:\n%s", a.Logs())
 		}
 	})

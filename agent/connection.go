@@ -130,17 +130,26 @@ func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func()) {
 		limit, what = c.srv.cfg.MaxSessions, "sessions"
 	}
 	c.mu.Lock()
+	held := c.channels[classSession] + c.channels[classForward]
 	full := c.channels[class] >= limit
 	if !full {
 		c.channels[class]++
 	}
 	c.mu.Unlock()
 	msg := fmt.Sprintf("too many %s on this connection (%d)", what, limit)
-	if !full && !c.srv.descriptors.acquire(class) {
-		c.mu.Lock()
-		c.channels[class]--
-		c.mu.Unlock()
-		full, msg = true, errNoDescriptors.Error()
+	if !full {
+		// channel_budget.go: the memory all connections' channels can pin.
+		if !c.srv.channels.acquire(held) {
+			full, msg = true, errNoChannels(c.srv.cfg.MaxChannels).Error()
+		} else if !c.srv.descriptors.acquire(class) {
+			c.srv.channels.release()
+			full, msg = true, errNoDescriptors.Error()
+		}
+		if full {
+			c.mu.Lock()
+			c.channels[class]--
+			c.mu.Unlock()
+		}
 	}
 	if full {
 		c.logNoise(noiseChannel, slog.LevelWarn, "channel refused: "+msg, "event", "channel.refuse", "type", nc.ChannelType())
@@ -153,6 +162,7 @@ func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func()) {
 			c.channels[class]--
 			c.mu.Unlock()
 			c.srv.descriptors.release(class)
+			c.srv.channels.release()
 		}()
 		fn()
 	})

@@ -242,13 +242,20 @@ func (c *connection) acceptForwarded(ln net.Listener, open func(net.Conn) (strin
 			time.Sleep(acceptBackoff)
 			continue
 		}
+		if !c.srv.channels.acquire(1) { // channel_budget.go; the listener is a hold
+			c.logNoise(noiseForward, slog.LevelWarn, "forwarded connection refused: "+errNoChannels(c.srv.cfg.MaxChannels).Error(), "listener", ln.Addr().String())
+			conn.Close()
+			continue
+		}
 		if !c.srv.descriptors.acquire(classForward) { // descriptors.go
+			c.srv.channels.release()
 			c.logNoise(noiseForward, slog.LevelWarn, "forwarded connection refused: "+errNoDescriptors.Error(), "listener", ln.Addr().String())
 			conn.Close()
 			continue
 		}
 		chanType, extra := open(conn)
 		c.spawn(func() {
+			defer c.srv.channels.release()
 			defer c.srv.descriptors.release(classForward)
 			c.forwardToClient(conn.(localStream), chanType, extra)
 		})

@@ -65,6 +65,9 @@ type Server struct {
 	// descriptors bounds what all connections' channels and forwards hold
 	// (descriptors.go).
 	descriptors *descriptorBudget
+	// channels bounds the channels open on all connections, and so the memory their
+	// receive windows can pin (channel_budget.go).
+	channels *channelBudget
 
 	ln    net.Listener
 	mu    sync.Mutex
@@ -91,6 +94,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.descriptors = descriptors
+	s.channels = newChannelBudget(cfg.MaxChannels)
 	if cfg.StateDir == "" {
 		return nil, &ConfigError{errors.New("no state directory: pass --state-dir DIR")}
 	}

@@ -1,0 +1,172 @@
+package integration
+
+import (
+	"errors"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// TestChannelsCannotPinUnboundedMemory: x/crypto/ssh keeps up to 2 MiB per channel of
+// what the client sends until the agent reads it, and a session that starts no program,
+// or a forward to a socket that does not read, reads nothing (issue 10, item 9). Three
+// connections open 40 channels each (sessions on two, direct-tcpip to a listener that
+// never reads on the third) and fill each window; --max-channels 32 must refuse the
+// rest with a reason, keep the agent's RSS within 32 filled channels, leave room for a
+// real login, and give the channels back when the clients leave.
+func TestChannelsCannotPinUnboundedMemory(t *testing.T) {
+	const (
+		maxChannels  = 32
+		perConn      = 40
+		window       = 2 << 20 // x/crypto's channelWindowSize
+		perChannelKB = 4 << 10 // measured: 2.3 MiB per filled session, 3.8 per forward
+		slackKB      = 24 << 10
+	)
+	a := startAgent(t, agentOptions{Args: []string{"--max-channels", strconv.Itoa(maxChannels)}})
+	pid := a.cmd.Process.Pid
+	target := holdingListener(t)
+	baseKB := vmRSS(t, pid)
+
+	fill := make([]byte, window)
+	opened, refusal := 0, ""
+	for i := range 3 {
+		client := dialAgent(t, a)
+		defer client.Close()
+		for range perConn {
+			var ch ssh.Channel
+			var err error
+			if i < 2 {
+				ch, _, err = client.OpenChannel("session", nil) // never starts a program
+			} else {
+				var c net.Conn
+				c, err = client.Dial("tcp", target)
+				if err == nil {
+					if _, err := c.Write(fill); err != nil {
+						t.Fatalf("fill forwarded connection %d: %v", opened, err)
+					}
+					opened++
+					continue
+				}
+			}
+			var oce *ssh.OpenChannelError
+			if errors.As(err, &oce) {
+				refusal = oce.Message
+				continue
+			}
+			if err != nil {
+				refusal = err.Error()
+				continue
+			}
+			if _, err := ch.Write(fill); err != nil {
+				t.Fatalf("fill session channel %d: %v", opened, err)
+			}
+			opened++
+		}
+		// The reply comes after the agent has handled every packet sent before it.
+		if _, _, err := client.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+			t.Fatalf("keepalive after filling the channels of connection %d: %v", i, err)
+		}
+	}
+	rssKB := vmRSS(t, pid)
+	t.Logf("%d of %d channels opened and filled with %d bytes each; RSS %d → %d KiB; refusal: %q",
+		opened, 3*perConn, window, baseKB, rssKB, refusal)
+	if bound := baseKB + maxChannels*perChannelKB + slackKB; rssKB > bound {
+		t.Errorf("agent RSS %d KiB with %d channels filled, want at most %d KiB (%d channels of %d KiB)",
+			rssKB, opened, bound, maxChannels, perChannelKB)
+	}
+	if opened > maxChannels {
+		t.Errorf("%d channels opened under --max-channels %d", opened, maxChannels)
+	}
+	if !strings.Contains(refusal, "too many channels open") {
+		t.Errorf("refusal %q does not say why", refusal)
+	}
+	if res := a.SSH(t, sshCall{Command: "echo in"}); res.ExitCode != 0 || res.Stdout != "in\n" {
+		t.Errorf("with %d channels held, a new login: got %s, want exit 0 and \"in\\n\"", opened, res)
+	}
+}
+
+// TestChannelBudgetComesBack: channels refused for the agent-wide bound are served again
+// once the connections holding them are gone.
+func TestChannelBudgetComesBack(t *testing.T) {
+	const maxChannels = 8
+	a := startAgent(t, agentOptions{Args: []string{"--max-channels", strconv.Itoa(maxChannels)}})
+	holder := dialAgent(t, a)
+	for i := range maxChannels - 1 { // the last one is kept for connections holding none
+		if _, _, err := holder.OpenChannel("session", nil); err != nil {
+			t.Fatalf("open session %d of %d: %v", i+1, maxChannels-1, err)
+		}
+	}
+	if _, _, err := holder.OpenChannel("session", nil); err == nil {
+		t.Fatalf("session %d opened on one connection under --max-channels %d with one kept for new logins", maxChannels, maxChannels)
+	}
+	holder.Close()
+	client := dialAgent(t, a)
+	defer client.Close()
+	var err error
+	for i := range maxChannels - 1 {
+		// The agent gives a channel back when its handler has ended, after the client
+		// is gone; wait for that.
+		if !waitFor(10*time.Second, func() bool { _, _, err = client.OpenChannel("session", nil); return err == nil }) {
+			t.Fatalf("session %d after the holder left: %v", i+1, err)
+		}
+	}
+}
+
+// dialAgent logs in to a with x/crypto and the generated id_container key.
+func dialAgent(t *testing.T, a *agent) *ssh.Client {
+	t.Helper()
+	keyPEM, err := os.ReadFile(a.IDFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(keyPEM)
+	if err != nil {
+		t.Fatalf("parse %s: %v", a.IDFile, err)
+	}
+	client, err := ssh.Dial("tcp", "127.0.0.1:"+strconv.Itoa(a.Port), &ssh.ClientConfig{
+		User: a.Account.Name, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("log in with x/crypto: %v", err)
+	}
+	return client
+}
+
+// holdingListener is a TCP listener that accepts connections and never reads them, like
+// a stuck server behind ssh -L; it returns its address.
+func holdingListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}

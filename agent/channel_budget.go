@@ -15,11 +15,8 @@ import (
 // (oom_linux.go), so the OOM killer would take the user's job before it. channelBudget
 // bounds the channels open at once across all connections, and with them that memory.
 //
-// Known gap: x/crypto keeps every data packet as its own allocation, so a window filled
-// with 1-byte packets costs about 100 MiB instead of 2 MiB (measured: 8 → 112 MiB for
-// one channel, in 4 s of the client's time). Counting channels bounds the memory per
-// channel only for clients that send full packets; a bound on that amplification needs
-// x/crypto to count what it buffers.
+// That holds for clients that send full packets; channel_memory.go bounds what clients
+// sending tiny ones can pin.
 
 // channelReserve is how many channels of the budget are kept for connections that hold
 // none yet, so that one client filling the budget from a few connections does not

@@ -271,5 +271,8 @@ func (c *connection) forwardToClient(local localStream, chanType string, extra [
 		c.logNoise(noiseForward, slog.LevelInfo, "client refused forwarded connection", "type", chanType, "err", clipErr(err))
 		return
 	}
+	if c.inbound != nil {
+		ch = countedChannel{Channel: ch, in: c.inbound} // channel_memory.go
+	}
 	c.forward(ch, reqs, local, chanType, addrString(local.LocalAddr()), addrString(local.RemoteAddr()))
 }

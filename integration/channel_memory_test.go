@@ -170,3 +170,75 @@ func holdingListener(t *testing.T) string {
 	})
 	return ln.Addr().String()
 }
+
+// TestSmallPacketsCannotPinUnboundedMemory: x/crypto keeps each data packet as an
+// allocation of its own, so a 2 MiB window filled with 1-byte packets costs the agent
+// about 100 MiB, not 2 MiB. One client fills up to 4 session windows that way; the
+// agent (--max-channels 32: a heap bound of 144 MiB, channel_memory.go) must drop that
+// connection before its RSS passes the bound, and keep another client's connection,
+// which holds 8 windows filled with full packets, and new logins.
+func TestSmallPacketsCannotPinUnboundedMemory(t *testing.T) {
+	const (
+		boundKB = (32*5/2 + 64) << 10 // channel_memory.go's memoryGuardBound(32)
+		slackKB = 48 << 10            // the runtime, stacks, and collector lag
+		window  = 2 << 20
+	)
+	a := startAgent(t, agentOptions{Args: []string{"--max-channels", "32"}})
+	pid := a.cmd.Process.Pid
+
+	bystander := dialAgent(t, a)
+	defer bystander.Close()
+	full := make([]byte, window)
+	for i := range 8 {
+		ch, _, err := bystander.OpenChannel("session", nil)
+		if err != nil {
+			t.Fatalf("bystander session %d: %v", i, err)
+		}
+		if _, err := ch.Write(full); err != nil {
+			t.Fatalf("fill bystander session %d: %v", i, err)
+		}
+	}
+
+	attacker := dialAgent(t, a)
+	defer attacker.Close()
+	peakKB, sent := 0, 0
+	var werr error
+	one := []byte{'x'}
+fill:
+	for range 4 {
+		ch, _, err := attacker.OpenChannel("session", nil)
+		if err != nil {
+			werr = err
+			break
+		}
+		for range window {
+			if _, werr = ch.Write(one); werr != nil {
+				break fill
+			}
+			sent++
+			if sent%(256<<10) == 0 {
+				peakKB = max(peakKB, vmRSS(t, pid))
+			}
+		}
+	}
+	if werr == nil {
+		_, _, werr = attacker.SendRequest("keepalive@openssh.com", true, nil)
+	}
+	peakKB = max(peakKB, vmRSS(t, pid))
+	t.Logf("attacker sent %d one-byte packets; agent peak RSS %d KiB; attacker's end: %v", sent, peakKB, werr)
+	if werr == nil {
+		t.Errorf("the attacker's connection survived %d one-byte packets into unread windows, want it dropped", sent)
+	}
+	if peakKB > boundKB+slackKB {
+		t.Errorf("agent peak RSS %d KiB, want at most %d KiB (heap bound %d KiB + %d KiB)", peakKB, boundKB+slackKB, boundKB, slackKB)
+	}
+	if _, _, err := bystander.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+		t.Errorf("the bystander's connection (8 windows filled with full packets) was dropped too: %v", err)
+	}
+	if !strings.Contains(a.Logs(), `"connection.drop"`) && !strings.Contains(a.Logs(), "event=connection.drop") {
+		t.Errorf("no connection.drop line in the log")
+	}
+	if res := a.SSH(t, sshCall{Command: "echo in"}); res.ExitCode != 0 || res.Stdout != "in\n" {
+		t.Errorf("after the attack, a new login: got %s, want exit 0 and \"in\\n\"", res)
+	}
+}

@@ -1,0 +1,156 @@
+package agent
+
+import (
+	"log/slog"
+	"net"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Counting channels (channel_budget.go) bounds what full packets can pin, but x/crypto
+// keeps every data packet it receives as an allocation of its own (ssh/transport.go
+// copies each packet out; ssh/buffer.go links one element per packet), so a window
+// filled with 1-byte packets costs about 48 bytes per byte: 100 MiB per channel,
+// measured. memoryGuard bounds that: it watches the Go heap as client data arrives and,
+// once the heap passes its bound, closes the connection that holds the most client data
+// the agent has not read, which frees what its channels buffered.
+//
+// What a connection holds unread is estimated as the bytes its client sent on the wire
+// minus the bytes the agent's handlers read from its channels. Packet framing and
+// control messages make the estimate grow slowly on busy connections (about 0.1% of an
+// upload in 32 KiB packets); a client pinning memory with small packets stands out by
+// orders of magnitude, which is all the choice of whom to drop needs.
+
+// memoryCheckEvery is how many bytes from clients may arrive between two looks at the
+// heap; what the guard can overshoot by.
+const memoryCheckEvery = 1 << 20
+
+// memoryGuardBound is the Go heap above which the guard drops connections: what
+// maxChannels filled channels need with full packets (2 MiB window and about 0.5 MiB of
+// our own buffers and bookkeeping each), plus room for the rest of the agent, so that
+// no client that sends full packets ever meets it.
+func memoryGuardBound(maxChannels int) uint64 {
+	return uint64(maxChannels)*(5<<19) + 64<<20
+}
+
+// inbound counts one connection's client data: received on the wire and read by the
+// agent from its channels.
+type inbound struct {
+	wire, read atomic.Int64
+	close      func() // closes the connection's transport
+	log        *slog.Logger
+	dropped    bool // guarded by memoryGuard.mu
+}
+
+func (in *inbound) unread() int64 { return in.wire.Load() - in.read.Load() }
+
+// memoryGuard watches the heap for all connections.
+type memoryGuard struct {
+	bound   uint64
+	arrived atomic.Int64 // bytes from clients since the last look at the heap
+	mu      sync.Mutex
+	conns   map[*inbound]struct{}
+	sample  []metrics.Sample
+}
+
+func newMemoryGuard(maxChannels int) *memoryGuard {
+	return &memoryGuard{bound: memoryGuardBound(maxChannels), conns: map[*inbound]struct{}{},
+		sample: []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}}
+}
+
+// watch counts what the client of conn sends and registers the connection until the
+// returned end is called. The returned net.Conn is what x/crypto must read from.
+func (g *memoryGuard) watch(conn net.Conn, closeTransport func(), log *slog.Logger) (net.Conn, *inbound, func()) {
+	in := &inbound{close: closeTransport, log: log}
+	g.mu.Lock()
+	g.conns[in] = struct{}{}
+	g.mu.Unlock()
+	end := func() {
+		g.mu.Lock()
+		delete(g.conns, in)
+		g.mu.Unlock()
+	}
+	return &wireCounter{Conn: conn, in: in, guard: g}, in, end
+}
+
+// arrivedBytes notes n bytes from a client and looks at the heap every
+// memoryCheckEvery bytes.
+func (g *memoryGuard) arrivedBytes(n int) {
+	if g.arrived.Add(int64(n)) < memoryCheckEvery {
+		return
+	}
+	g.arrived.Store(0)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	metrics.Read(g.sample)
+	heap := g.sample[0].Value.Uint64()
+	// Connections already dropped still hold their data until their goroutines end and
+	// the collector runs; count it as gone, or one heavy client would cost everyone.
+	var freeing uint64
+	for in := range g.conns {
+		if in.dropped {
+			freeing += uint64(max(0, in.unread()))
+		}
+	}
+	if heap <= g.bound+freeing {
+		return
+	}
+	var worst *inbound
+	for in := range g.conns {
+		if !in.dropped && (worst == nil || in.unread() > worst.unread()) {
+			worst = in
+		}
+	}
+	if worst == nil {
+		return
+	}
+	worst.dropped = true
+	worst.log.Warn("connection dropped: its channels made the agent hold too much memory; read what you send, or send it in larger packets",
+		"event", "connection.drop", "unread_bytes", worst.unread(), "heap_bytes", heap, "bound_bytes", g.bound)
+	worst.close()
+}
+
+// wireCounter is the client's side of a connection as x/crypto reads it.
+type wireCounter struct {
+	net.Conn
+	in    *inbound
+	guard *memoryGuard
+}
+
+func (w *wireCounter) Read(p []byte) (int, error) {
+	n, err := w.Conn.Read(p)
+	if n > 0 {
+		w.in.wire.Add(int64(n))
+		w.guard.arrivedBytes(n)
+	}
+	return n, err
+}
+
+// countedNewChannel counts what the agent reads from the channel once accepted.
+type countedNewChannel struct {
+	ssh.NewChannel
+	in *inbound
+}
+
+func (nc countedNewChannel) Accept() (ssh.Channel, <-chan *ssh.Request, error) {
+	ch, reqs, err := nc.NewChannel.Accept()
+	if err != nil {
+		return ch, reqs, err
+	}
+	return countedChannel{Channel: ch, in: nc.in}, reqs, nil
+}
+
+// countedChannel is a channel whose reads count as read for its connection.
+type countedChannel struct {
+	ssh.Channel
+	in *inbound
+}
+
+func (ch countedChannel) Read(p []byte) (int, error) {
+	n, err := ch.Channel.Read(p)
+	ch.in.read.Add(int64(n))
+	return n, err
+}

@@ -42,7 +42,40 @@ type inbound struct {
 	wire, read atomic.Int64
 	close      func() // closes the connection's transport
 	log        *slog.Logger
-	dropped    bool // guarded by memoryGuard.mu
+	dropped    atomic.Bool
+	discarded  atomic.Bool // set once discardUnread has freed what it held
+
+	mu    sync.Mutex
+	chans map[*countedChannel]struct{} // open channels, for discardUnread
+}
+
+// discardUnread reads and drops what the client of a dropped connection sent and no
+// one read, once its transport has ended: a program that ignores the hangup would
+// otherwise keep its session's channel, and all that channel buffered, alive.
+func (in *inbound) discardUnread() {
+	if !in.dropped.Load() {
+		return
+	}
+	in.mu.Lock()
+	chans := make([]*countedChannel, 0, len(in.chans))
+	for ch := range in.chans {
+		chans = append(chans, ch)
+	}
+	in.mu.Unlock()
+	buf := make([]byte, 32<<10)
+	for _, ch := range chans {
+		// The transport is gone, so x/crypto has marked every channel's buffers at
+		// EOF: these reads return what is buffered and then stop. Their error is
+		// the window adjustment that can no longer be sent, or EOF.
+		for {
+			n, _ := ch.Read(buf)
+			m, _ := ch.Stderr().Read(buf)
+			if n == 0 && m == 0 {
+				break
+			}
+		}
+	}
+	in.discarded.Store(true)
 }
 
 func (in *inbound) unread() int64 { return in.wire.Load() - in.read.Load() }
@@ -64,7 +97,7 @@ func newMemoryGuard(maxChannels int) *memoryGuard {
 // watch counts what the client of conn sends and registers the connection until the
 // returned end is called. The returned net.Conn is what x/crypto must read from.
 func (g *memoryGuard) watch(conn net.Conn, closeTransport func(), log *slog.Logger) (net.Conn, *inbound, func()) {
-	in := &inbound{close: closeTransport, log: log}
+	in := &inbound{close: closeTransport, log: log, chans: map[*countedChannel]struct{}{}}
 	g.mu.Lock()
 	g.conns[in] = struct{}{}
 	g.mu.Unlock()
@@ -87,11 +120,13 @@ func (g *memoryGuard) arrivedBytes(n int) {
 	defer g.mu.Unlock()
 	metrics.Read(g.sample)
 	heap := g.sample[0].Value.Uint64()
-	// Connections already dropped still hold their data until their goroutines end and
-	// the collector runs; count it as gone, or one heavy client would cost everyone.
+	// Connections already dropped hold their data until their transport has ended and
+	// discardUnread has run; count it as gone meanwhile, or one heavy client would cost
+	// everyone. (What it freed still counts in the heap until the next collection, which
+	// can only make the next drop come early.)
 	var freeing uint64
 	for in := range g.conns {
-		if in.dropped {
+		if in.dropped.Load() && !in.discarded.Load() {
 			freeing += uint64(max(0, in.unread()))
 		}
 	}
@@ -100,14 +135,14 @@ func (g *memoryGuard) arrivedBytes(n int) {
 	}
 	var worst *inbound
 	for in := range g.conns {
-		if !in.dropped && (worst == nil || in.unread() > worst.unread()) {
+		if !in.dropped.Load() && (worst == nil || in.unread() > worst.unread()) {
 			worst = in
 		}
 	}
 	if worst == nil {
 		return
 	}
-	worst.dropped = true
+	worst.dropped.Store(true)
 	worst.log.Warn("connection dropped: its channels made the agent hold too much memory; read what you send, or send it in larger packets",
 		"event", "connection.drop", "unread_bytes", worst.unread(), "heap_bytes", heap, "bound_bytes", g.bound)
 	worst.close()
@@ -140,7 +175,16 @@ func (nc countedNewChannel) Accept() (ssh.Channel, <-chan *ssh.Request, error) {
 	if err != nil {
 		return ch, reqs, err
 	}
-	return countedChannel{Channel: ch, in: nc.in}, reqs, nil
+	return nc.in.counted(ch), reqs, nil
+}
+
+// counted wraps ch, a channel of the connection, so that what is read from it counts.
+func (in *inbound) counted(ch ssh.Channel) ssh.Channel {
+	cc := &countedChannel{Channel: ch, in: in}
+	in.mu.Lock()
+	in.chans[cc] = struct{}{}
+	in.mu.Unlock()
+	return cc
 }
 
 // countedChannel is a channel whose reads count as read for its connection.
@@ -149,8 +193,15 @@ type countedChannel struct {
 	in *inbound
 }
 
-func (ch countedChannel) Read(p []byte) (int, error) {
+func (ch *countedChannel) Read(p []byte) (int, error) {
 	n, err := ch.Channel.Read(p)
 	ch.in.read.Add(int64(n))
 	return n, err
+}
+
+func (ch *countedChannel) Close() error {
+	ch.in.mu.Lock()
+	delete(ch.in.chans, ch)
+	ch.in.mu.Unlock()
+	return ch.Channel.Close()
 }

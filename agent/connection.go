@@ -108,6 +108,9 @@ func (c *connection) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request
 	if c.transportEnded != nil {
 		c.transportEnded()
 	}
+	if c.inbound != nil {
+		c.inbound.discardUnread() // channel_memory.go
+	}
 	c.cancel()
 	c.endForwards()
 	c.wg.Wait()

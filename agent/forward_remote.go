@@ -272,7 +272,7 @@ func (c *connection) forwardToClient(local localStream, chanType string, extra [
 		return
 	}
 	if c.inbound != nil {
-		ch = countedChannel{Channel: ch, in: c.inbound} // channel_memory.go
+		ch = c.inbound.counted(ch) // channel_memory.go
 	}
 	c.forward(ch, reqs, local, chanType, addrString(local.LocalAddr()), addrString(local.RemoteAddr()))
 }

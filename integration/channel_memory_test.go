@@ -242,3 +242,77 @@ fill:
 		t.Errorf("after the attack, a new login: got %s, want exit 0 and \"in\\n\"", res)
 	}
 }
+
+// TestDroppedConnectionGivesItsMemoryBack: a program that ignores the hangup keeps its
+// session, and so its channel, alive after its connection is dropped; what the client
+// pinned in that channel must be freed anyway, or every dropped client would leave its
+// share behind and the next one could pin as much again. Client A fills the stdin of
+// two such programs with 1-byte packets until dropped; then client B does the same
+// with sessions that start no program. The agent's RSS must stay within one bound.
+func TestDroppedConnectionGivesItsMemoryBack(t *testing.T) {
+	const (
+		boundKB = (32*5/2 + 64) << 10 // channel_memory.go's memoryGuardBound(32)
+		slackKB = 48 << 10
+		window  = 2 << 20
+	)
+	a := startAgent(t, agentOptions{Args: []string{"--max-channels", "32"}})
+	pid := a.cmd.Process.Pid
+	peakKB := 0
+	// fillTiny writes window 1-byte packets to w, or stops at the first error.
+	fillTiny := func(w interface{ Write([]byte) (int, error) }) (int, error) {
+		one := []byte{'x'}
+		for i := range window {
+			if _, err := w.Write(one); err != nil {
+				return i, err
+			}
+			if i%(256<<10) == 0 {
+				peakKB = max(peakKB, vmRSS(t, pid))
+			}
+		}
+		return window, nil
+	}
+
+	clientA := dialAgent(t, a)
+	defer clientA.Close()
+	var errA error
+	for i := 0; i < 3 && errA == nil; i++ {
+		sess, err := clientA.NewSession()
+		if err != nil {
+			errA = err
+			break
+		}
+		stdin, err := sess.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Ignored signals stay ignored across exec; sleep never reads its stdin.
+		if err := sess.Start("trap '' HUP; exec sleep 20"); err != nil {
+			errA = err
+			break
+		}
+		_, errA = fillTiny(stdin)
+	}
+	if errA == nil {
+		t.Fatalf("client A was not dropped after filling 3 windows with 1-byte packets")
+	}
+
+	clientB := dialAgent(t, a)
+	defer clientB.Close()
+	var errB error
+	for i := 0; i < 4 && errB == nil; i++ {
+		ch, _, err := clientB.OpenChannel("session", nil)
+		if err != nil {
+			errB = err
+			break
+		}
+		_, errB = fillTiny(ch)
+	}
+	peakKB = max(peakKB, vmRSS(t, pid))
+	t.Logf("A: %v; B: %v; agent peak RSS %d KiB", errA, errB, peakKB)
+	if errB == nil {
+		t.Errorf("client B was not dropped after filling 4 windows with 1-byte packets")
+	}
+	if peakKB > boundKB+slackKB {
+		t.Errorf("agent peak RSS %d KiB, want at most %d KiB: client A's dropped connection kept what it pinned", peakKB, boundKB+slackKB)
+	}
+}

@@ -9,14 +9,18 @@ import (
 // gives each channel a fixed 2 MiB receive window (channelWindowSize in its
 // ssh/channel.go, with no setting) and keeps whatever the client sends within it until
 // the agent reads it, and a session that has not started a program, or a forward to a
-// socket that does not read, reads nothing. Measured with the built binary
-// (integration/channel_memory_test.go): about 2.3 MiB of RSS per filled session channel
-// and 3.8 MiB per filled forward. The agent runs as root with a lowered oom_score_adj
+// socket that does not read, reads nothing. In full 32 KiB packets a window is 64
+// allocations of 40 KiB (Go rounds objects above 32 KiB up to whole 8 KiB pages): 2.5
+// MiB; a forward adds its 256 KiB copy buffer. Measured with the built binary
+// (TestChannelsCannotPinUnboundedMemory): 120 filled channels took the agent from 8 to
+// 284 MiB of RSS, 2.4 MiB each. The agent runs as root with a lowered oom_score_adj
 // (oom_linux.go), so the OOM killer would take the user's job before it. channelBudget
 // bounds the channels open at once across all connections, and with them that memory.
 //
-// That holds for clients that send full packets; channel_memory.go bounds what clients
-// sending tiny ones can pin.
+// Its default, DefaultMaxChannels = 256, bounds that to about 640 MiB, affordable next
+// to a training job, while 64 multiplexed sessions (the per-connection bound), VS Code
+// and a browser over ssh -D together stay well below it. That holds for clients that
+// send full packets; channel_memory.go bounds what clients sending tiny ones can pin.
 
 // channelReserve is how many channels of the budget are kept for connections that hold
 // none yet, so that one client filling the budget from a few connections does not

@@ -86,12 +86,13 @@ type memoryGuard struct {
 	arrived atomic.Int64 // bytes from clients since the last look at the heap
 	mu      sync.Mutex
 	conns   map[*inbound]struct{}
-	sample  []metrics.Sample
+	heap    func() uint64 // bytes in heap objects, live or not yet swept
 }
 
 func newMemoryGuard(maxChannels int) *memoryGuard {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	return &memoryGuard{bound: memoryGuardBound(maxChannels), conns: map[*inbound]struct{}{},
-		sample: []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}}
+		heap: func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }}
 }
 
 // watch counts what the client of conn sends and registers the connection until the
@@ -118,8 +119,7 @@ func (g *memoryGuard) arrivedBytes(n int) {
 	g.arrived.Store(0)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	metrics.Read(g.sample)
-	heap := g.sample[0].Value.Uint64()
+	heap := g.heap()
 	// Connections already dropped hold their data until their transport has ended and
 	// discardUnread has run; count it as gone meanwhile, or one heavy client would cost
 	// everyone. (What it freed still counts in the heap until the next collection, which

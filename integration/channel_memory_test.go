@@ -1,12 +1,14 @@
 package integration
 
 import (
+	"bufio"
 	"errors"
 	"net"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 // rest with a reason, keep the agent's RSS within 32 filled channels, leave room for a
 // real login, and give the channels back when the clients leave.
 func TestChannelsCannotPinUnboundedMemory(t *testing.T) {
+	t.Parallel()
 	const (
 		maxChannels  = 32
 		perConn      = 40
@@ -94,6 +97,7 @@ func TestChannelsCannotPinUnboundedMemory(t *testing.T) {
 // TestChannelBudgetComesBack: channels refused for the agent-wide bound are served again
 // once the connections holding them are gone.
 func TestChannelBudgetComesBack(t *testing.T) {
+	t.Parallel()
 	const maxChannels = 8
 	a := startAgent(t, agentOptions{Args: []string{"--max-channels", strconv.Itoa(maxChannels)}})
 	holder := dialAgent(t, a)
@@ -178,6 +182,7 @@ func holdingListener(t *testing.T) string {
 // connection before its RSS passes the bound, and keep another client's connection,
 // which holds 8 windows filled with full packets, and new logins.
 func TestSmallPacketsCannotPinUnboundedMemory(t *testing.T) {
+	t.Parallel()
 	const (
 		boundKB = (32*5/2 + 64) << 10 // channel_memory.go's memoryGuardBound(32)
 		slackKB = 48 << 10            // the runtime, stacks, and collector lag
@@ -250,12 +255,13 @@ fill:
 // two such programs with 1-byte packets until dropped; then client B does the same
 // with sessions that start no program. The agent's RSS must stay within one bound.
 func TestDroppedConnectionGivesItsMemoryBack(t *testing.T) {
+	t.Parallel()
 	const (
-		boundKB = (32*5/2 + 64) << 10 // channel_memory.go's memoryGuardBound(32)
+		boundKB = (8*5/2 + 64) << 10 // channel_memory.go's memoryGuardBound(8)
 		slackKB = 48 << 10
 		window  = 2 << 20
 	)
-	a := startAgent(t, agentOptions{Args: []string{"--max-channels", "32"}})
+	a := startAgent(t, agentOptions{Args: []string{"--max-channels", "8"}})
 	pid := a.cmd.Process.Pid
 	peakKB := 0
 	// fillTiny writes window 1-byte packets to w, or stops at the first error.
@@ -285,11 +291,22 @@ func TestDroppedConnectionGivesItsMemoryBack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Ignored signals stay ignored across exec; sleep never reads its stdin.
-		if err := sess.Start("trap '' HUP; exec sleep 20"); err != nil {
+		stdout, err := sess.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Ignored signals stay ignored across exec; sleep never reads its stdin. It
+		// must outlive the test's attacks, whatever their speed, so the test ends it.
+		if err := sess.Start("echo $$; trap '' HUP; exec sleep 600"); err != nil {
 			errA = err
 			break
 		}
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		pid, perr := strconv.Atoi(strings.TrimSpace(line))
+		if err != nil || perr != nil {
+			t.Fatalf("read the lingering program's pid: %q, %v, %v", line, err, perr)
+		}
+		t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
 		_, errA = fillTiny(stdin)
 	}
 	if errA == nil {

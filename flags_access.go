@@ -26,6 +26,7 @@ type accessOptions struct {
 	maxAuthTries                int
 	maxConnections              int
 	maxSessions                 int
+	maxChannels                 int
 	loginGraceTime              time.Duration
 	clientAliveInterval         time.Duration
 	clientAliveCountMax         int
@@ -50,6 +51,7 @@ func (a *accessOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&a.maxAuthTries, "max-auth-tries", 6, "keys a client may try on one connection")
 	fs.IntVar(&a.maxConnections, "max-connections", 256, "connections at once, at most")
 	fs.IntVar(&a.maxSessions, "max-sessions", 64, "sessions (shells, commands, transfers) at once on one connection")
+	fs.IntVar(&a.maxChannels, "max-channels", agent.DefaultMaxChannels, "sessions and forwarded connections at once on all connections; each may hold up to 2 MiB of the agent's memory")
 	fs.DurationVar(&a.loginGraceTime, "login-grace-time", 30*time.Second, "time from connect to logged in, at most")
 	fs.DurationVar(&a.clientAliveInterval, "client-alive-interval", 60*time.Second, "ask logged-in clients for a sign of life this often; 0 turns probes off")
 	fs.IntVar(&a.clientAliveCountMax, "client-alive-count-max", 3, "unanswered probes in a row after which a client is dropped")
@@ -61,7 +63,7 @@ func (a *accessOptions) check() error {
 		name string
 		v    int
 	}{{"max-unauthenticated", a.maxUnauthenticated}, {"max-auth-tries", a.maxAuthTries}, {"max-connections", a.maxConnections},
-		{"max-sessions", a.maxSessions}, {"client-alive-count-max", a.clientAliveCountMax}} {
+		{"max-sessions", a.maxSessions}, {"max-channels", a.maxChannels}, {"client-alive-count-max", a.clientAliveCountMax}} {
 		if l.v < 1 {
 			return fmt.Errorf("--%s %d: use 1 or more", l.name, l.v)
 		}
@@ -94,6 +96,7 @@ func (a *accessOptions) apply(cfg *agent.Config, inlineKeys string) {
 	cfg.MaxAuthTries = a.maxAuthTries
 	cfg.MaxConnections = a.maxConnections
 	cfg.MaxSessions = a.maxSessions
+	cfg.MaxChannels = a.maxChannels
 	cfg.HandshakeTimeout = a.loginGraceTime
 	cfg.ClientAliveInterval = a.clientAliveInterval
 	if a.clientAliveInterval == 0 {

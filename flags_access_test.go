@@ -10,7 +10,7 @@ import (
 )
 
 // defaultAccess is what the access flags are when none is given.
-var defaultAccess = accessOptions{algorithms: "default", maxUnauthenticated: 64, maxAuthTries: 6, maxConnections: 256, maxSessions: 64,
+var defaultAccess = accessOptions{algorithms: "default", maxUnauthenticated: 64, maxAuthTries: 6, maxConnections: 256, maxSessions: 64, maxChannels: 256,
 	loginGraceTime: 30 * time.Second, clientAliveInterval: 60 * time.Second, clientAliveCountMax: 3}
 
 func TestAccessFlags(t *testing.T) {
@@ -40,10 +40,11 @@ func TestAccessFlags(t *testing.T) {
 				a.allowCIDRs = prefixList{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.5/32"),
 					netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("127.0.0.0/8")}
 			})},
-		{name: "limits from the environment", env: map[string]string{"JOBSSHD_MAX_CONNECTIONS": "10", "JOBSSHD_MAX_SESSIONS": "2",
+		{name: "limits from the environment", env: map[string]string{"JOBSSHD_MAX_CONNECTIONS": "10", "JOBSSHD_MAX_SESSIONS": "2", "JOBSSHD_MAX_CHANNELS": "100",
 			"JOBSSHD_CLIENT_ALIVE_INTERVAL": "0", "JOBSSHD_LOGIN_GRACE_TIME": "5s", "JOBSSHD_PERMIT_USER_ENVIRONMENT": "true"},
 			want: with(func(a *accessOptions) {
 				a.maxConnections, a.maxSessions, a.clientAliveInterval, a.loginGraceTime, a.permitUserEnvironment = 10, 2, 0, 5*time.Second, true
+				a.maxChannels = 100
 			})},
 		{name: "strict algorithms from the environment", env: map[string]string{"JOBSSHD_ALGORITHMS": "strict"},
 			want: with(func(a *accessOptions) { a.algorithms = "strict" })},

@@ -79,6 +79,10 @@ type Config struct {
 	// MaxSessions bounds the session channels open at once on one connection (OpenSSH's
 	// MaxSessions; ssh -O multiplexing and VS Code open several). 0 means 64.
 	MaxSessions int
+	// MaxChannels bounds the channels (sessions and forwarded connections) open at once
+	// on all connections together: each can make the agent hold up to 2 MiB the client
+	// sent (channel_budget.go). 0 means DefaultMaxChannels.
+	MaxChannels int
 	// ClientAliveInterval is how often a logged-in client is asked for a sign of life
 	// (keepalive@openssh.com); after ClientAliveCountMax unanswered probes in a row the
 	// connection is dropped, which hangs up its sessions. 0 means 60 seconds; a negative
@@ -119,6 +123,9 @@ const (
 	defaultIDFileName         = "id_container"
 )
 
+// DefaultMaxChannels is Config.MaxChannels' default (channel_budget.go has the numbers).
+const DefaultMaxChannels = 256
+
 func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -140,6 +147,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxSessions == 0 {
 		c.MaxSessions = defaultMaxSessions
+	}
+	if c.MaxChannels == 0 {
+		c.MaxChannels = DefaultMaxChannels
 	}
 	if c.ClientAliveInterval == 0 {
 		c.ClientAliveInterval = defaultClientAlive

@@ -37,6 +37,9 @@ type connection struct {
 	agent        *agentSocket              // nil until a session asks for agent forwarding
 
 	channels [2]int // open session and forwarding channels, bounded by channelLimit
+	// inbound counts what the client sent and what the agent read of it
+	// (channel_memory.go); nil in tests that build a connection by hand.
+	inbound *inbound
 
 	noise    noiseCounts // lines a client can repeat at will (log_noise.go)
 	envBytes int         // client variables held by open sessions (session_bounds.go)
@@ -92,11 +95,11 @@ func (c *connection) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request
 	for nc := range chans {
 		switch nc.ChannelType() {
 		case "session":
-			c.spawnChannel(nc, classSession, func() { c.srv.handleSession(c, nc) })
+			c.spawnChannel(nc, classSession, func(nc ssh.NewChannel) { c.srv.handleSession(c, nc) })
 		case string(forwardDirectTCP):
-			c.spawnChannel(nc, classForward, func() { c.handleDirectTCPIP(nc) })
+			c.spawnChannel(nc, classForward, c.handleDirectTCPIP)
 		case string(forwardDirectUnix):
-			c.spawnChannel(nc, classForward, func() { c.handleDirectStreamLocal(nc) })
+			c.spawnChannel(nc, classForward, c.handleDirectStreamLocal)
 		default:
 			c.logNoise(noiseChannel, slog.LevelInfo, "refused channel", "event", "channel.refuse", "type", clip(nc.ChannelType(), logNameMax))
 			_ = nc.Reject(ssh.UnknownChannelType, fmt.Sprintf("channel type %q is not supported", nc.ChannelType()))
@@ -104,6 +107,9 @@ func (c *connection) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request
 	}
 	if c.transportEnded != nil {
 		c.transportEnded()
+	}
+	if c.inbound != nil {
+		c.inbound.discardUnread() // channel_memory.go
 	}
 	c.cancel()
 	c.endForwards()
@@ -121,31 +127,45 @@ func (c *connection) spawn(fn func()) {
 }
 
 // spawnChannel serves a new channel of class with fn unless the connection already has
-// as many of that class open as allowed, in which case the channel is refused with the
-// reason (RFC 4254 §5.1 resource shortage), which OpenSSH shows to the user.
-func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func()) {
+// as many of that class open as allowed, or the agent as many channels as
+// --max-channels allows (channel_budget.go), in which case the channel is refused with
+// the reason (RFC 4254 §5.1 resource shortage), which OpenSSH shows to the user. fn gets
+// nc wrapped so that what it reads counts as read (channel_memory.go).
+func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func(ssh.NewChannel)) {
 	limit := maxForwardChannels
 	what := "forwarded connections"
 	if class == classSession {
 		limit, what = c.srv.cfg.MaxSessions, "sessions"
 	}
 	c.mu.Lock()
+	held := c.channels[classSession] + c.channels[classForward]
 	full := c.channels[class] >= limit
 	if !full {
 		c.channels[class]++
 	}
 	c.mu.Unlock()
 	msg := fmt.Sprintf("too many %s on this connection (%d)", what, limit)
-	if !full && !c.srv.descriptors.acquire(class) {
-		c.mu.Lock()
-		c.channels[class]--
-		c.mu.Unlock()
-		full, msg = true, errNoDescriptors.Error()
+	if !full {
+		// channel_budget.go: the memory all connections' channels can pin.
+		if !c.srv.channels.acquire(held) {
+			full, msg = true, errNoChannels(c.srv.cfg.MaxChannels).Error()
+		} else if !c.srv.descriptors.acquire(class) {
+			c.srv.channels.release()
+			full, msg = true, errNoDescriptors.Error()
+		}
+		if full {
+			c.mu.Lock()
+			c.channels[class]--
+			c.mu.Unlock()
+		}
 	}
 	if full {
 		c.logNoise(noiseChannel, slog.LevelWarn, "channel refused: "+msg, "event", "channel.refuse", "type", nc.ChannelType())
 		_ = nc.Reject(ssh.ResourceShortage, msg)
 		return
+	}
+	if c.inbound != nil {
+		nc = countedNewChannel{NewChannel: nc, in: c.inbound}
 	}
 	c.spawn(func() {
 		defer func() {
@@ -153,8 +173,9 @@ func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func()) {
 			c.channels[class]--
 			c.mu.Unlock()
 			c.srv.descriptors.release(class)
+			c.srv.channels.release()
 		}()
-		fn()
+		fn(nc)
 	})
 }
 

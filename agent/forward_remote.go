@@ -242,13 +242,20 @@ func (c *connection) acceptForwarded(ln net.Listener, open func(net.Conn) (strin
 			time.Sleep(acceptBackoff)
 			continue
 		}
+		if !c.srv.channels.acquire(1) { // channel_budget.go; the listener is a hold
+			c.logNoise(noiseForward, slog.LevelWarn, "forwarded connection refused: "+errNoChannels(c.srv.cfg.MaxChannels).Error(), "listener", ln.Addr().String())
+			conn.Close()
+			continue
+		}
 		if !c.srv.descriptors.acquire(classForward) { // descriptors.go
+			c.srv.channels.release()
 			c.logNoise(noiseForward, slog.LevelWarn, "forwarded connection refused: "+errNoDescriptors.Error(), "listener", ln.Addr().String())
 			conn.Close()
 			continue
 		}
 		chanType, extra := open(conn)
 		c.spawn(func() {
+			defer c.srv.channels.release()
 			defer c.srv.descriptors.release(classForward)
 			c.forwardToClient(conn.(localStream), chanType, extra)
 		})
@@ -263,6 +270,9 @@ func (c *connection) forwardToClient(local localStream, chanType string, extra [
 		local.Close()
 		c.logNoise(noiseForward, slog.LevelInfo, "client refused forwarded connection", "type", chanType, "err", clipErr(err))
 		return
+	}
+	if c.inbound != nil {
+		ch = c.inbound.counted(ch) // channel_memory.go
 	}
 	c.forward(ch, reqs, local, chanType, addrString(local.LocalAddr()), addrString(local.RemoteAddr()))
 }

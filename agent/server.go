@@ -65,6 +65,10 @@ type Server struct {
 	// descriptors bounds what all connections' channels and forwards hold
 	// (descriptors.go).
 	descriptors *descriptorBudget
+	// channels bounds the channels open on all connections, and so the memory their
+	// receive windows can pin (channel_budget.go).
+	channels *channelBudget
+	memory   *memoryGuard // channel_memory.go
 
 	ln    net.Listener
 	mu    sync.Mutex
@@ -91,6 +95,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.descriptors = descriptors
+	s.channels = newChannelBudget(cfg.MaxChannels)
+	s.memory = newMemoryGuard(cfg.MaxChannels)
 	if cfg.StateDir == "" {
 		return nil, &ConfigError{errors.New("no state directory: pass --state-dir DIR")}
 	}
@@ -319,7 +325,9 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	s.limits.open.log(log, slog.LevelInfo, "connection opened", "event", "connection.open")
 	bc := s.watchPreamble(c, place, start)
-	conn, chans, reqs, err := ssh.NewServerConn(bc, s.sshConfig)
+	wc, in, unwatch := s.memory.watch(bc, func() { _ = c.Close() }, log) // channel_memory.go
+	defer unwatch()
+	conn, chans, reqs, err := ssh.NewServerConn(wc, s.sshConfig)
 	s.startups.release(place)
 	if err != nil && place.wasEvicted(s.startups) {
 		err = fmt.Errorf("evicted: a newcomer took its place before it sent KEXINIT: %w", err)
@@ -340,6 +348,7 @@ func (s *Server) serveConn(c net.Conn) {
 	log.Info("login", attrs...)
 
 	lc := newConnection(s, conn, log)
+	lc.inbound = in
 	lc.transportEnded = func() { s.transportEnded(c) }
 	lc.serve(chans, reqs)
 	_ = conn.Close() // already closed by the client in the usual case

@@ -37,7 +37,7 @@ func programLogKeys() map[string]map[string]bool {
 		"transfer log line dropped": {"reason": true, "max": true},
 	}
 	eventKeys := map[string]bool{"event": true, "path": true, "mode": true, "bytes_read": true,
-		"bytes_written": true, "new_path": true, "target": true, "err": true}
+		"bytes_written": true, "new_path": true, "target": true, "err": true, "reported_by": true}
 	for _, msg := range fileEventMessages {
 		keys[msg] = eventKeys
 	}
@@ -93,6 +93,9 @@ func FuzzProgramLog(f *testing.F) {
 					t.Errorf("record %q: got attribute %q, want only %v", r.Message, a.Key, keys)
 				}
 				v := a.Value.String()
+				if a.Key == "reported_by" && v != reportedBy {
+					t.Errorf("record %q: reported_by %q, want %q whatever the program wrote", r.Message, v, reportedBy)
+				}
 				if a.Key == "detail" && len(v) > maxProgramLogLine {
 					t.Errorf("got a text line of %d bytes, want at most %d", len(v), maxProgramLogLine)
 				}

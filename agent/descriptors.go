@@ -34,14 +34,14 @@ const descriptorSlack = 64
 
 // descriptorReserve is how many descriptors stay out of the budget, for what the
 // budget does not count: one socket per connection, logged in or not
-// (--max-connections, --max-unauthenticated, and those being told they are refused,
-// maxRefusing), plus descriptorSlack; at least a quarter of the limit. With a limit of
+// (--max-connections, --max-unauthenticated, those being told they are refused,
+// maxRefusing, and evicted ones being held, maxEvictedHeld), plus descriptorSlack; at least a quarter of the limit. With a limit of
 // 1024 a quarter (256) did not cover 256 connections, 64 unauthenticated ones and the
 // refusals. But never more than half the limit: below that the limits do not fit the
 // limit at all, the agent serves with what there is, and newDescriptorBudget says so
 // at start.
 func descriptorReserve(limit, maxConnections, maxUnauthenticated int) int {
-	needed := maxConnections + maxUnauthenticated + maxRefusing + descriptorSlack
+	needed := maxConnections + maxUnauthenticated + maxRefusing + maxEvictedHeld + descriptorSlack
 	return max(limit/4, min(needed, limit/2))
 }
 
@@ -76,7 +76,7 @@ func newDescriptorBudgetWithLimit(rlimit uint64, cfg Config, log *slog.Logger) (
 			"event", "config.warning", "open_file_limit", limit, "sessions_in_all", sessions, "forwards_in_all", b.perClass,
 			"max_connections", cfg.MaxConnections, "max_sessions", cfg.MaxSessions,
 			"fix", fmt.Sprintf("raise the hard open-file limit (ulimit -Hn, docker --ulimit nofile=65536:65536) to at least %d, or lower --max-connections",
-				cfg.MaxConnections+cfg.MaxUnauthenticated+maxRefusing+descriptorSlack+2*cfg.MaxSessions*descriptorsPerSession))
+				cfg.MaxConnections+cfg.MaxUnauthenticated+maxRefusing+maxEvictedHeld+descriptorSlack+2*cfg.MaxSessions*descriptorsPerSession))
 	}
 	return b, nil
 }

@@ -56,10 +56,11 @@ func TestDescriptorReserve(t *testing.T) {
 		limit, conns, unauth int
 		want                 int
 	}{
-		{name: "small limit, default limits", limit: 1024, conns: 256, unauth: 64, want: 256 + 64 + maxRefusing + descriptorSlack},
+		{name: "default limits", limit: 2048, conns: 256, unauth: 64, want: 256 + 64 + maxRefusing + maxEvictedHeld + descriptorSlack},
+		{name: "small limit, default limits", limit: 1024, conns: 256, unauth: 64, want: 512},
 		{name: "large limit", limit: 1 << 20, conns: 256, unauth: 64, want: 1 << 18},
 		{name: "limit too small for the limits", limit: 300, conns: 256, unauth: 64, want: 150},
-		{name: "more connections", limit: 8192, conns: 2000, unauth: 64, want: 2000 + 64 + maxRefusing + descriptorSlack},
+		{name: "more connections", limit: 8192, conns: 2000, unauth: 64, want: 2000 + 64 + maxRefusing + maxEvictedHeld + descriptorSlack},
 	}
 	for _, tt := range tests {
 		if got := descriptorReserve(tt.limit, tt.conns, tt.unauth); got != tt.want {

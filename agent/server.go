@@ -304,7 +304,7 @@ func (s *Server) serveConn(c net.Conn) {
 		c.Close()
 		return
 	}
-	if n := s.connectionCount(); n > s.cfg.MaxConnections {
+	if n := s.connectionCount() - s.startups.heldCount(); n > s.cfg.MaxConnections { // evicted ones are on their way out
 		s.logRefusal(log, "connection refused: too many connections", "max", s.cfg.MaxConnections)
 		s.refuseEarly(c, disconnectTooManyConnections, fmt.Sprintf("too many connections (%d), try again later", s.cfg.MaxConnections))
 		return
@@ -320,7 +320,7 @@ func (s *Server) serveConn(c net.Conn) {
 	conn, chans, reqs, err := ssh.NewServerConn(bc, s.sshConfig)
 	s.startups.release(place)
 	if err != nil && place.wasEvicted(s.startups) {
-		err = fmt.Errorf("evicted: a newcomer took its place before it sent KEXINIT: %w", err)
+		err = fmt.Errorf("evicted: a newcomer took its place before it logged in (startups.go): %w", err)
 	}
 	if err != nil {
 		c.Close()

@@ -31,7 +31,9 @@ import (
 //     sends its version line at once, its KEXINIT one round trip later and its key
 //     exchange packet (KEXDH_INIT) right after (OpenSSH does not wait for the user
 //     before that), and then answers each server packet within a round trip; so what
-//     is evicted is a peer that stalls. Random early drop alone lost every login to 100
+//     is evicted is a peer that stalls. Evicted connections are held for a second
+//     (evictedHold) before they are closed, so that a flood that reconnects at once
+//     cannot evict at the rate it can connect. Random early drop alone lost every login to 100
 //     slowloris peers that reconnect when dropped (they keep every place taken by a
 //     fresh connection), and eviction only before KEXINIT lost it to 64 peers that sent
 //     a valid KEXINIT and then stalled for the whole login grace time, reconnecting
@@ -39,7 +41,8 @@ import (
 //     be evicted.
 //     What this costs real users, and only while places are short: a client that
 //     waits for its user before it authenticates (a host key to accept, a passphrase
-//     to type) is silent for longer than idleEvictAfter and may be evicted; and over a
+//     to type) is silent for longer than idleEvictAfter, or not logged in
+//     slowLoginEvictAfter after its KEXINIT, and may be evicted; and over a
 //     slow link, a client whose KEXDH_INIT is still on its way when every older stalled
 //     peer has been evicted. It reconnects, as after a refusal.
 //     The short deadline cannot reach further into the key exchange: OpenSSH's client
@@ -75,8 +78,13 @@ func (st *startups) heldCount() int {
 }
 
 // idleEvictAfter is how long a connection past its key exchange's first packets must
-// have sent nothing before a newcomer may take its place (see above).
-const idleEvictAfter = 3 * time.Second
+// have sent nothing before a newcomer may take its place, and slowLoginEvictAfter how
+// long after its KEXINIT it may have been, whatever it sent since (see above). A key
+// login takes well under a second of the client's time; more is a user at a prompt.
+const (
+	idleEvictAfter      = 3 * time.Second
+	slowLoginEvictAfter = 10 * time.Second
+)
 
 // startups is the set of connections not logged in yet.
 type startups struct {
@@ -193,7 +201,12 @@ func stuckSince(s *startup, now time.Time) (since time.Time, ok bool) {
 	case !s.progressed:
 		return s.kexInitAt, true
 	}
-	return s.lastActive, now.Sub(s.lastActive) >= idleEvictAfter
+	if now.Sub(s.lastActive) >= idleEvictAfter {
+		return s.lastActive, true
+	}
+	// A peer could trickle a byte now and then to look active; a client still not
+	// logged in long after its KEXINIT is stuck since then, whatever it sends.
+	return s.kexInitAt, now.Sub(s.kexInitAt) >= slowLoginEvictAfter
 }
 
 // versionReceived marks s as having sent its version line.

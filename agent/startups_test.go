@@ -83,7 +83,7 @@ func TestStartupsRandomEarlyDrop(t *testing.T) {
 func TestStartupsEvictFurthest(t *testing.T) {
 	t.Parallel()
 	clock := &fakeClock{t: time.Unix(1e9, 0)}
-	st := newTestStartups(8, 0, 0, clock) // begin 4; every random draw refuses
+	st := newTestStartups(9, 0, 0, clock) // begin 4; every random draw refuses
 	const (
 		none = iota
 		version
@@ -97,6 +97,7 @@ func TestStartupsEvictFurthest(t *testing.T) {
 	}
 	all := []waiting{
 		{name: "active after KEXINIT", state: progressed, stuck: idleEvictAfter - time.Millisecond},
+		{name: "trickling long after KEXINIT", state: progressed, stuck: time.Millisecond},
 		{name: "idle after KEXINIT, less", state: progressed, stuck: idleEvictAfter},
 		{name: "idle after KEXINIT, more", state: progressed, stuck: idleEvictAfter + 2*time.Second},
 		{name: "silent since KEXINIT, long", state: kexInit, stuck: 10 * time.Second},
@@ -120,13 +121,17 @@ func TestStartupsEvictFurthest(t *testing.T) {
 			s.version, s.kexInit, s.kexInitAt = true, true, at
 		case progressed:
 			s.version, s.kexInit, s.progressed, s.lastActive = true, true, true, at
+			s.kexInitAt = at.Add(-time.Second)
+		}
+		if w.name == "trickling long after KEXINIT" {
+			s.kexInitAt = now.Add(-slowLoginEvictAfter - time.Second)
 		}
 		st.pending[s] = struct{}{}
 		st.bySource[s.source]++
 		places[w.name] = s
 	}
 	clock.t = now
-	wantOrder := []string{"silent since KEXINIT, long", "idle after KEXINIT, more", "nothing yet (slowloris)", "version only",
+	wantOrder := []string{"trickling long after KEXINIT", "silent since KEXINIT, long", "idle after KEXINIT, more", "nothing yet (slowloris)", "version only",
 		"idle after KEXINIT, less", "silent since KEXINIT, short", "nothing yet, fresh"}
 	for i, want := range wantOrder {
 		c, _ := pipeConn(t)

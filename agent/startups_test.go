@@ -320,6 +320,13 @@ func clientPreamble() []byte {
 	return append(pkt, make([]byte, padding)...)
 }
 
+// clientPreambleGoingOn is clientPreamble followed by the length field of the next
+// packet (a KEXDH_INIT on its way): a client that sent it goes on with its key
+// exchange, and keeps its place for idleEvictAfter even when places run short.
+func clientPreambleGoingOn() []byte {
+	return append(clientPreamble(), 0, 0, 0, 44)
+}
+
 // kexForTests is a key exchange method the agent offers.
 const kexForTests = "curve25519-sha256"
 

@@ -19,7 +19,8 @@ import (
 // clientPreamble is what an SSH client sends before it waits for the server's key
 // exchange reply: its version line and a valid KEXINIT (RFC 4253 §7.1) for methods the
 // agent offers. Written and then left alone, it holds a place among the unauthenticated
-// connections until the login grace time ends, and cannot be evicted.
+// connections until the login grace time ends, or until a newcomer evicts it when
+// places run short.
 func clientPreamble() []byte {
 	payload := []byte{20}
 	payload = append(payload, make([]byte, 16)...) // cookie
@@ -39,9 +40,11 @@ func clientPreamble() []byte {
 	return append(pkt, make([]byte, padding)...)
 }
 
-// holdUnauthenticated opens connections that send a whole preamble until n of them were
+// holdUnauthenticated opens connections that send a whole preamble and the length field
+// of their next packet (as if their KEXDH_INIT were on its way) until n of them were
 // admitted (the agent answered with its KEXINIT, not SSH_MSG_DISCONNECT) and returns
-// those; they are closed at cleanup.
+// those; they are closed at cleanup. Such a connection goes on with its key exchange,
+// so the agent evicts it for no newcomer until it has been silent for 3 s.
 func holdUnauthenticated(t *testing.T, port, n int) []net.Conn {
 	t.Helper()
 	var held []net.Conn
@@ -59,7 +62,7 @@ func holdUnauthenticated(t *testing.T, port, n int) []net.Conn {
 			t.Fatal(err)
 		}
 		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := c.Write(clientPreamble()); err != nil {
+		if _, err := c.Write(append(clientPreamble(), 0, 0, 0, 44)); err != nil {
 			t.Fatal(err)
 		}
 		r := bufio.NewReader(c)

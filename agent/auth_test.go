@@ -80,9 +80,10 @@ func TestUnauthenticatedLimit(t *testing.T) {
 		}
 		defer c.Close()
 		idle = append(idle, c)
-		// Read the server's version line and send a whole preamble: the connection
-		// now holds its slot, and no newcomer may take it.
-		if _, err := c.Write(clientPreamble()); err != nil {
+		// Read the server's version line and send a whole preamble and the start of
+		// the next packet: the connection now holds its slot, and no newcomer may take
+		// it for the next idleEvictAfter (3 s).
+		if _, err := c.Write(clientPreambleGoingOn()); err != nil {
 			t.Fatal(err)
 		}
 		r := bufio.NewReader(c)

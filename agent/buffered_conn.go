@@ -22,9 +22,10 @@ const connReadBuffer = 64 << 10
 // string, "SSH-" (only a server may send other lines first, RFC 4253 §4.2), so a peer
 // that sends anything else is dropped at once, where x/crypto would read up to 255
 // bytes of it first. And it watches the client's preamble, its version line and the
-// first binary packet (KEXINIT, RFC 4253 §7.1), and calls onVersion once the version
-// line is complete and onKexInit once the last byte of that packet has been read, so that the server can lift the short deadline it gives
-// the preamble (startups.go).
+// first binary packet, which must be a KEXINIT (RFC 4253 §7.1): it calls onVersion once
+// the version line is complete, onKexInit once the last byte of that packet has been
+// read, so that the server can lift the short deadline it gives the preamble, and
+// onActive whenever the client sends bytes after it (startups.go).
 type bufferedConn struct {
 	net.Conn
 	r       *bufio.Reader
@@ -32,27 +33,40 @@ type bufferedConn struct {
 
 	onVersion func() // nil: no one is watching
 	onKexInit func() // nil: no one is watching
+	onActive  func() // nil: no one is watching
 	preamble  preambleWatch
 }
 
-// preambleWatch follows the bytes of the client's preamble as they are read.
+// minKexInitPacket is the smallest packet_length a KEXINIT can have (RFC 4253 §6, §7.1):
+// padding length, message type, 16-byte cookie, ten name-lists of at least a length
+// each, first_kex_packet_follows and the reserved word, and 4 bytes of padding.
+const minKexInitPacket = 1 + 1 + 16 + 10*4 + 1 + 4 + 4
+
+// msgKexInit is SSH_MSG_KEXINIT (RFC 4253 §12).
+const msgKexInit = 20
+
+// preambleWatch follows the bytes of the client's preamble as they are read. The first
+// packet is not encrypted (no keys are agreed before NEWKEYS), so its length and its
+// message type can be read as they pass.
 type preambleWatch struct {
 	versionDone bool
 	length      [4]byte // the first packet's length field
 	lengthRead  int
+	bodyRead    uint32 // bytes of the first packet after its length field read so far
 	remaining   uint32 // bytes of the first packet after its length field not read yet
-	done        bool
+	done        bool   // a plausible KEXINIT packet was read whole
+	bad         bool   // the first packet cannot be a KEXINIT: it is never done
 }
 
 // feed consumes bytes read from the client and reports whether they completed the first
-// binary packet.
-func (w *preambleWatch) feed(p []byte) bool {
-	for len(p) > 0 && !w.done {
+// binary packet, and how many bytes of p followed it.
+func (w *preambleWatch) feed(p []byte) (done bool, after int) {
+	for len(p) > 0 && !w.done && !w.bad {
 		switch {
 		case !w.versionDone:
 			i := bytes.IndexByte(p, '\n')
 			if i < 0 {
-				return false
+				return false, 0
 			}
 			w.versionDone, p = true, p[i+1:]
 		case w.lengthRead < len(w.length):
@@ -61,16 +75,26 @@ func (w *preambleWatch) feed(p []byte) bool {
 			p = p[n:]
 			if w.lengthRead == len(w.length) {
 				w.remaining = binary.BigEndian.Uint32(w.length[:])
-				w.done = w.remaining == 0
+				// A zero or tiny length is no KEXINIT; x/crypto would reject it. Left
+				// not done, the preamble deadline drops the connection.
+				w.bad = w.remaining < minKexInitPacket
 			}
 		default:
+			if w.bodyRead <= 1 && w.bodyRead+uint32(len(p)) > 1 && p[1-w.bodyRead] != msgKexInit {
+				w.bad = true // byte 1 after the length field is the message type
+				break
+			}
 			n := uint32(min(uint64(len(p)), uint64(w.remaining)))
 			w.remaining -= n
+			w.bodyRead += n
 			p = p[n:]
 			w.done = w.remaining == 0
 		}
 	}
-	return w.done
+	if w.done {
+		return true, len(p)
+	}
+	return false, 0
 }
 
 func newBufferedConn(c net.Conn) *bufferedConn {
@@ -94,15 +118,21 @@ func (c *bufferedConn) Read(p []byte) (int, error) {
 			c.checked++
 		}
 	}
-	if c.onKexInit != nil && !c.preamble.done {
+	switch {
+	case c.onKexInit != nil && !c.preamble.done:
 		hadVersion := c.preamble.versionDone
-		done := c.preamble.feed(p[:n])
+		done, after := c.preamble.feed(p[:n])
 		if !hadVersion && c.preamble.versionDone && !done && c.onVersion != nil {
 			c.onVersion()
 		}
 		if done {
 			c.onKexInit()
 		}
+		if after > 0 && c.onActive != nil {
+			c.onActive()
+		}
+	case n > 0 && c.onActive != nil:
+		c.onActive()
 	}
 	return n, err
 }

@@ -43,6 +43,7 @@ type connection struct {
 
 	noise    noiseCounts // lines a client can repeat at will (log_noise.go)
 	envBytes int         // client variables held by open sessions (session_bounds.go)
+	cmdBytes int         // exec commands held by open sessions (command_bounds.go)
 }
 
 // Channel classes, each with its own bound: sessions (Config.MaxSessions) and channels

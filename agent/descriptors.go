@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -19,34 +20,107 @@ import (
 
 // Descriptors counted per use: a forwarded connection is one socket; a session holds
 // its program's pipes or terminal (up to four) and its pidfd, rounded up for the
-// audit-log pipe of transfer programs.
+// audit-log pipe of transfer programs. A program left running after its session was
+// hung up (lingering.go) holds only its pidfd: hangUp closed its pipes.
 const (
-	descriptorsPerForward = 1
-	descriptorsPerSession = 8
+	descriptorsPerForward   = 1
+	descriptorsPerSession   = 8
+	descriptorsPerLingering = 1
 )
 
-// descriptorReserve is how many descriptors stay out of the budget: for the listener's
-// accepts, the handshakes and logins of new connections, the host and key files they
-// read, and the runtime. A quarter of the limit, at least 64.
-func descriptorReserve(limit int) int { return max(64, limit/4) }
+// descriptorSlack is what the reserve keeps beyond one descriptor per connection: the
+// listener, the host and key files a login reads, the log, the runtime's own.
+const descriptorSlack = 64
+
+// descriptorReserve is how many descriptors stay out of the budget, for what the
+// budget does not count: one socket per connection, logged in or not
+// (--max-connections, --max-unauthenticated, those being told they are refused,
+// maxRefusing, and evicted ones being held, maxEvictedHeld), plus descriptorSlack; at least a quarter of the limit. With a limit of
+// 1024 a quarter (256) did not cover 256 connections, 64 unauthenticated ones and the
+// refusals. But never more than half the limit: below that the limits do not fit the
+// limit at all, the agent serves with what there is, and newDescriptorBudget says so
+// at start.
+func descriptorReserve(limit, maxConnections, maxUnauthenticated int) int {
+	needed := maxConnections + maxUnauthenticated + maxRefusing + maxEvictedHeld + descriptorSlack
+	return max(limit/4, min(needed, limit/2))
+}
 
 // descriptorBudget counts the descriptors that connections hold through their
 // channels and forwards. Sessions and forwarded connections each get half of it, so
 // that a user's forwards cannot leave the next login without a session.
 type descriptorBudget struct {
-	mu       sync.Mutex
-	used     [2]int // by channel class (classSession, classForward)
-	perClass int
+	mu        sync.Mutex
+	used      [2]int // by channel class (classSession, classForward)
+	perClass  int
+	lingering int // programs left running after their session ended (lingering.go)
 }
 
-// newDescriptorBudget sizes the budget from the process's open-file limit.
-func newDescriptorBudget() (*descriptorBudget, error) {
+// newDescriptorBudget sizes the budget from the process's open-file limit and the
+// connection limits of cfg, and warns on log when that leaves less than one
+// connection's worth of sessions: the agent then refuses sessions early with "short of
+// file descriptors", and the operator should raise the limit.
+func newDescriptorBudget(cfg Config, log *slog.Logger) (*descriptorBudget, error) {
 	var rl unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
 		return nil, fmt.Errorf("read the open-file limit (RLIMIT_NOFILE): %w", err)
 	}
-	limit := int(min(rl.Cur, 1<<30))
-	return &descriptorBudget{perClass: max(0, limit-descriptorReserve(limit)) / 2}, nil
+	return newDescriptorBudgetWithLimit(rl.Cur, cfg, log)
+}
+
+// newDescriptorBudgetWithLimit is newDescriptorBudget for an open-file limit of rlimit.
+func newDescriptorBudgetWithLimit(rlimit uint64, cfg Config, log *slog.Logger) (*descriptorBudget, error) {
+	limit := int(min(rlimit, 1<<30))
+	b := descriptorBudgetFor(limit, cfg.MaxConnections, cfg.MaxUnauthenticated)
+	if sessions := b.perClass / descriptorsPerSession; sessions < cfg.MaxSessions {
+		log.Warn("the open-file limit is too small for the configured limits: sessions will be refused early",
+			"event", "config.warning", "open_file_limit", limit, "sessions_in_all", sessions, "forwards_in_all", b.perClass,
+			"max_connections", cfg.MaxConnections, "max_sessions", cfg.MaxSessions,
+			"fix", fmt.Sprintf("raise the hard open-file limit (ulimit -Hn, docker --ulimit nofile=65536:65536) to at least %d, or lower --max-connections",
+				cfg.MaxConnections+cfg.MaxUnauthenticated+maxRefusing+maxEvictedHeld+descriptorSlack+2*cfg.MaxSessions*descriptorsPerSession))
+	}
+	return b, nil
+}
+
+// descriptorBudgetFor is the budget for an open-file limit of limit.
+func descriptorBudgetFor(limit, maxConnections, maxUnauthenticated int) *descriptorBudget {
+	return &descriptorBudget{perClass: max(0, limit-descriptorReserve(limit, maxConnections, maxUnauthenticated)) / 2}
+}
+
+// maxLingering bounds the programs left running after their session ended: at most
+// maxLingeringPrograms, and at most half of the sessions the budget holds, so that
+// however many a user leaves behind, the other half stays for new sessions (issue 10,
+// item 3; each such program is also a thread of the agent, blocked in waitid).
+func (b *descriptorBudget) maxLingering() int {
+	return min(maxLingeringPrograms, b.perClass/descriptorsPerSession/2)
+}
+
+// startLingering moves a session whose program outlives its hangup from the session's
+// descriptors to the lingering program's (one, its pidfd), or reports that
+// maxLingering programs already linger. endLingering undoes it once the program has
+// ended, so that the session's channel gives back a whole session's count.
+func (b *descriptorBudget) startLingering() bool {
+	if b == nil {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.lingering >= b.maxLingering() {
+		return false
+	}
+	b.lingering++
+	b.used[classSession] -= descriptorsPerSession - descriptorsPerLingering
+	return true
+}
+
+// endLingering ends what startLingering started.
+func (b *descriptorBudget) endLingering() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.lingering--
+	b.used[classSession] += descriptorsPerSession - descriptorsPerLingering
+	b.mu.Unlock()
 }
 
 // acquire takes the descriptors of one use of class from the budget, or reports that

@@ -9,27 +9,30 @@ import "syscall"
 // and a descriptor (its pidfd) of the agent while it does. Once its connection has
 // ended, it no longer counts against --max-connections (issue 10, item 3), so without
 // this bound a key holder could pile up such programs until the agent runs out of
-// threads or descriptors. Programs detached from the session (nohup CMD &, setsid) are
+// threads or descriptors. The descriptor budget lowers the bound to half of the
+// sessions it holds (descriptorBudget.maxLingering): 1024 such programs, each still
+// counted as a whole session, once left every later login "short of file descriptors"
+// on a machine whose open-file limit was 20,000. Programs detached from the session (nohup CMD &, setsid) are
 // not affected: the session does not wait for them.
 const maxLingeringPrograms = 1024
 
 // awaitHungUp waits for the program of sess, whose channel closed and which was hung
-// up, to end. While it still runs, it takes one of maxLingeringPrograms places; when
-// every place is taken, the program is killed instead, and the log says so.
+// up, to end. While it still runs, it takes one of maxLingering places and counts in the
+// descriptor budget as the one descriptor it holds, not as a session; when every place
+// is taken, the program is killed instead, and the log says so.
 func (s *Server) awaitHungUp(sess *session) {
 	select {
 	case <-sess.done:
 		return
 	default:
 	}
-	select {
-	case s.lingering <- struct{}{}:
+	if s.descriptors.startLingering() {
 		<-sess.done
-		<-s.lingering
-	default:
-		sess.log.Warn("killed a program that ignored the hangup: too many programs left running after their session ended",
-			"event", "session.kill", "max", maxLingeringPrograms)
-		_ = sess.proc.killGroup(syscall.SIGKILL) // it may have ended meanwhile
-		<-sess.done
+		s.descriptors.endLingering()
+		return
 	}
+	sess.log.Warn("killed a program that ignored the hangup: too many programs left running after their session ended",
+		"event", "session.kill", "max", s.descriptors.maxLingering())
+	_ = sess.proc.killGroup(syscall.SIGKILL) // it may have ended meanwhile
+	<-sess.done
 }

@@ -23,8 +23,20 @@ import (
 // ReapOrphans waits for those and only those. A zombie that is one of the agent's own
 // programs must be left alone: process.wait needs its exit status (RFC 4254 §6.10), and
 // relies on its pid staying reserved until it reaps it (see process.killGroup). So every
-// child the agent starts is registered (ownChildren.start) before the reaper may look,
-// and the reaper reaps only exited children that are not registered.
+// child the agent starts is registered (ownChildren.start), and the reaper reaps an
+// exited child only when it is not registered and no start is in flight: a child that
+// exits at once may be a zombie before its starter learns its pid and registers it.
+//
+// The reaper does not hold starts up while it waits: a fork can take long (its child
+// stuck in a chdir into a home on a hung network or FUSE mount, before exec), and the
+// spawner's threads exist so that one such fork stalls no other login
+// (spawn_linux.go). An earlier version held a shared lock across each start and took it
+// exclusively to reap; Go's RWMutex then makes every new reader wait behind the pending
+// writer, so one stuck fork plus one SIGCHLD stopped every program start. Now the
+// reaper checks and reaps under the registry's mutex, which a start holds only to count
+// itself in and to register its pid, and waits for the count of starts in flight to
+// reach zero (the start that brings it there wakes it). Orphans are therefore reaped
+// late while a fork is stuck, never taken early.
 
 // ownChildren is the registry of this process's children that a goroutine will wait
 // for. It is the process's, not a Server's: children belong to the process, and a
@@ -33,14 +45,14 @@ var ownChildren = newChildRegistry()
 
 // childRegistry tracks the children that their starter waits for itself.
 type childRegistry struct {
-	// gate is held shared from before a child is started until its pid is registered,
-	// and exclusively while the reaper picks and reaps: a child that exits at once is
-	// therefore registered before the reaper can see it.
-	gate sync.RWMutex
-	mu   sync.Mutex  // guards pids
+	mu   sync.Mutex  // guards pids and starting; held while the reaper checks and reaps
 	pids map[int]int // pid → registrations not yet forgotten
-	// waited wakes the reaper after an owner reaped its child: the kernel shows the
-	// reaper one exited child at a time, and an owned one hides the rest until reaped.
+	// starting counts the starts between their fork and their registration: while it
+	// is not zero, an exited child nobody registered may be one of theirs.
+	starting int
+	// waited wakes the reaper after an owner reaped its child (the kernel shows the
+	// reaper one exited child at a time, and an owned one hides the rest until reaped)
+	// and when the last start in flight has registered its child.
 	waited chan struct{}
 	// spawner forks every child from one thread that lives as long as the process, so
 	// that their parent-death signal fires only when the process dies (spawn_linux.go).
@@ -55,15 +67,21 @@ func newChildRegistry() *childRegistry {
 // started through it, or a reaper may take its exit status (cmd.Wait then fails with
 // ECHILD); the caller must call forget once cmd.Wait has returned.
 func (r *childRegistry) start(cmd *exec.Cmd) error {
-	r.gate.RLock()
-	defer r.gate.RUnlock()
-	if err := r.spawner.start(cmd); err != nil {
-		return err // Start already waited for a child that failed to exec
-	}
 	r.mu.Lock()
-	r.pids[cmd.Process.Pid]++
+	r.starting++
 	r.mu.Unlock()
-	return nil
+	err := r.spawner.start(cmd) // on error, Start already waited for a child that failed to exec
+	r.mu.Lock()
+	r.starting--
+	if err == nil {
+		r.pids[cmd.Process.Pid]++
+	}
+	last := r.starting == 0
+	r.mu.Unlock()
+	if last {
+		r.wakeReaper() // it may have passed over an exited child while this start ran
+	}
+	return err
 }
 
 // forget drops pid, which its owner has reaped, and wakes the reaper.
@@ -75,16 +93,14 @@ func (r *childRegistry) forget(pid int) {
 		delete(r.pids, pid)
 	}
 	r.mu.Unlock()
+	r.wakeReaper()
+}
+
+func (r *childRegistry) wakeReaper() {
 	select {
 	case r.waited <- struct{}{}:
 	default: // a wake-up is already pending
 	}
-}
-
-func (r *childRegistry) owned(pid int) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.pids[pid] > 0
 }
 
 // reapedChild is an orphan the reaper waited for, for the log.
@@ -98,12 +114,12 @@ type reapedChild struct {
 const maxReapsPerRound = 256
 
 // reapUnowned reaps exited children that nobody registered, at most max of them; more
-// reports that it stopped at its bound and another round should follow. It stops early at the first exited child that is
-// registered: the kernel names exited children one at a time, first come first, so that
-// one hides any behind it until its owner reaps it and forget wakes the reaper.
+// reports that it stopped at its bound and another round should follow. It stops early
+// at the first exited child that is registered: the kernel names exited children one at
+// a time, first come first, so that one hides any behind it until its owner reaps it and
+// forget wakes the reaper. It also stops while a start is in flight, until the last one
+// registers its child and wakes the reaper.
 func (r *childRegistry) reapUnowned(max int) (reaped []reapedChild, more bool) {
-	r.gate.Lock() // no child is between Start and its registration
-	defer r.gate.Unlock()
 	for tries := 0; tries < 2*max; tries++ {
 		if len(reaped) == max {
 			return reaped, true
@@ -113,18 +129,39 @@ func (r *childRegistry) reapUnowned(max int) (reaped []reapedChild, more bool) {
 		if err == unix.EINTR {
 			continue
 		}
-		if err != nil || peek.Pid == 0 || r.owned(int(peek.Pid)) {
-			return reaped, false // ECHILD (no children at all), none exited, or an owned one
+		if err != nil || peek.Pid == 0 {
+			return reaped, false // ECHILD (no children at all), or none exited
 		}
-		var info siginfoChild
-		err = waitid(unix.P_PID, int(peek.Pid), &info, unix.WEXITED|unix.WNOHANG)
-		if err == nil && info.Pid != 0 {
-			reaped = append(reaped, reapedChild{pid: int(info.Pid), code: info.Code, status: info.Status})
+		child, stop := r.reapIfUnowned(int(peek.Pid))
+		if stop {
+			return reaped, false
 		}
-		// Otherwise the pid was an owned child that its owner reaped (and forgot) since the
-		// peek: it is gone, and the next peek names another.
+		if child != nil {
+			reaped = append(reaped, *child)
+		}
 	}
 	return reaped, true // bounded: the next round goes on
+}
+
+// reapIfUnowned reaps pid, an exited child the reaper peeked at, unless it is registered
+// or a start is in flight (stop). Both the check and the reap happen under r.mu, which a
+// start takes to count itself in: no fork can begin between them, so pid, which the
+// check found unregistered, cannot meanwhile be reaped by its owner and handed to a
+// new child that the reap would then take.
+func (r *childRegistry) reapIfUnowned(pid int) (child *reapedChild, stop bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pids[pid] > 0 || r.starting > 0 {
+		return nil, true
+	}
+	var info siginfoChild
+	err := waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG)
+	if err != nil || info.Pid == 0 {
+		// pid was an owned child that its owner reaped (and forgot) since the peek: it
+		// is gone, and the next peek names another.
+		return nil, false
+	}
+	return &reapedChild{pid: int(info.Pid), code: info.Code, status: info.Status}, false
 }
 
 // inheritsOrphans reports whether the kernel reparents orphaned processes to this one:

@@ -93,7 +93,7 @@ func TestReapUnownedSparesRegisteredChildren(t *testing.T) {
 // TestReaperNeverTakesOwnedChildren starts short-lived registered children from several
 // goroutines while the reaper runs on every SIGCHLD, as it does as PID 1, together with
 // unregistered ones it must reap. A child exiting between Start and its registration is
-// the race the registry's gate closes: without it, some Wait here fails with ECHILD.
+// the race the registry closes (starts in flight hold the reaper off): without it, some Wait here fails with ECHILD.
 func TestReaperNeverTakesOwnedChildren(t *testing.T) {
 	const (
 		starters  = 4
@@ -163,5 +163,70 @@ func TestReapOrphansOnlyWhenInheriting(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("ReapOrphans still running after 5s in a process that inherits no orphans")
+	}
+}
+
+// TestStuckStartHoldsUpNoOtherWithReaper: a start whose fork does not finish (its child
+// stuck in a chdir into a hung mount, before exec) while the reaper runs on every
+// SIGCHLD holds up no other start, and the reaper neither takes the exit status of a
+// child registered meanwhile nor loses the orphans: it reaps them once the stuck start
+// ends. With a shared lock across each start and an exclusive one to reap, the reaper's
+// pending lock made every later start wait behind the stuck one.
+func TestStuckStartHoldsUpNoOtherWithReaper(t *testing.T) {
+	r := newChildRegistry()
+	stuck, release := exec.Command("stuck"), make(chan struct{})
+	r.spawner.startCmd = func(cmd *exec.Cmd) error {
+		if cmd == stuck {
+			<-release
+			return errors.New("the stuck start gave up")
+		}
+		return cmd.Start()
+	}
+	stuckDone := make(chan error, 1)
+	go func() { stuckDone <- r.start(stuck) }()
+	if !eventually(func() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.starting == 1 }) {
+		t.Fatal("the stuck start is not in flight")
+	}
+
+	// The reaper runs on every SIGCHLD, as it does as PID 1.
+	ctx, cancel := context.WithCancel(context.Background())
+	sigchld := make(chan os.Signal, 1)
+	signal.Notify(sigchld, syscall.SIGCHLD)
+	var reaper sync.WaitGroup
+	reaper.Go(func() { r.reapLoop(ctx, sigchld, slog.New(slog.DiscardHandler)) })
+	defer func() { cancel(); reaper.Wait(); signal.Stop(sigchld) }()
+
+	orphan := exec.Command("/bin/sh", "-c", "exit 0") // unregistered: the reaper's to take
+	if err := orphan.Start(); err != nil {
+		t.Fatal(err)
+	}
+	awaitExit(orphan.Process.Pid)
+	for i := range 3 {
+		code := 10 + i
+		cmd := exec.Command("/bin/sh", "-c", "exit "+strconv.Itoa(code))
+		done := make(chan error, 1)
+		go func() { done <- r.start(cmd) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("start %d: %v", i, err)
+			}
+		case <-time.After(10 * time.Second):
+			close(release)
+			t.Fatalf("start %d waited over 10s behind a stuck start and a pending reap", i)
+		}
+		awaitExit(cmd.Process.Pid)
+		err := cmd.Wait()
+		r.forget(cmd.Process.Pid)
+		if got := cmd.ProcessState.ExitCode(); got != code {
+			t.Fatalf("registered child %d: exit %d (Wait: %v), want %d: the reaper took its status", cmd.Process.Pid, got, err, code)
+		}
+	}
+	close(release)
+	if err := <-stuckDone; err == nil {
+		t.Fatal("the stuck start reported success")
+	}
+	if !eventually(func() bool { return reapedBy(orphan.Process.Pid) }) {
+		t.Errorf("the orphan %d was not reaped after the stuck start ended", orphan.Process.Pid)
 	}
 }

@@ -57,11 +57,10 @@ type Server struct {
 	// transfer (forward_pipe.go): a SOCKS proxy opens and closes many of them.
 	copyBuffers sync.Pool
 
-	startups  *startups     // the connections not logged in yet (startups.go)
-	refusing  chan struct{} // one token per connection being told why it is refused
-	refusals  logLimiter    // connection.refuse lines
-	limits    logLimits     // the other lines a client can make the agent write at will
-	lingering chan struct{} // one token per program running after its channel closed
+	startups *startups     // the connections not logged in yet (startups.go)
+	refusing chan struct{} // one token per connection being told why it is refused
+	refusals logLimiter    // connection.refuse lines
+	limits   logLimits     // the other lines a client can make the agent write at will
 	// descriptors bounds what all connections' channels and forwards hold
 	// (descriptors.go).
 	descriptors *descriptorBudget
@@ -86,11 +85,10 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}, open: map[net.Conn]struct{}{}, startedAt: time.Now(),
-		lingering: make(chan struct{}, maxLingeringPrograms),
-		startups:  newStartups(cfg.MaxUnauthenticated, cfg.MaxUnauthenticatedPerSource), refusing: make(chan struct{}, maxRefusing),
+		startups: newStartups(cfg.MaxUnauthenticated, cfg.MaxUnauthenticatedPerSource), refusing: make(chan struct{}, maxRefusing),
 		now: cfg.Now}
 	s.copyBuffers.New = func() any { b := make([]byte, copyBufferSize); return &b }
-	descriptors, err := newDescriptorBudget()
+	descriptors, err := newDescriptorBudget(cfg, s.log)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +310,7 @@ func (s *Server) serveConn(c net.Conn) {
 		c.Close()
 		return
 	}
-	if n := s.connectionCount(); n > s.cfg.MaxConnections {
+	if n := s.connectionCount() - s.startups.heldCount(); n > s.cfg.MaxConnections { // evicted ones are on their way out
 		s.logRefusal(log, "connection refused: too many connections", "max", s.cfg.MaxConnections)
 		s.refuseEarly(c, disconnectTooManyConnections, fmt.Sprintf("too many connections (%d), try again later", s.cfg.MaxConnections))
 		return
@@ -330,7 +328,7 @@ func (s *Server) serveConn(c net.Conn) {
 	conn, chans, reqs, err := ssh.NewServerConn(wc, s.sshConfig)
 	s.startups.release(place)
 	if err != nil && place.wasEvicted(s.startups) {
-		err = fmt.Errorf("evicted: a newcomer took its place before it sent KEXINIT: %w", err)
+		err = fmt.Errorf("evicted: a newcomer took its place before it logged in (startups.go): %w", err)
 	}
 	if err != nil {
 		c.Close()

@@ -23,6 +23,7 @@ type session struct {
 	grant          *grant // the logged-in key's restrictions; nil (tests) means none
 	clientEnv      []string
 	clientEnvBytes int         // of clientEnv, bounded by maxClientEnvBytes
+	commandBytes   int         // of the exec command, bounded by holdCommand
 	keyEnv         []string    // environment= options and SSH_ORIGINAL_COMMAND, over clientEnv
 	authSock       string      // SSH_AUTH_SOCK, once the client asked for agent forwarding
 	ptyReq         *ptyRequest // nil without a terminal
@@ -81,6 +82,7 @@ func (s *Server) handleSession(c *connection, nc ssh.NewChannel) {
 	}
 	sess.copiers.Wait()
 	c.releaseEnvBytes(sess.clientEnvBytes)
+	c.releaseCommandBytes(sess.commandBytes)
 }
 
 // handleRequest acts on one channel request and reports whether it succeeded.
@@ -128,6 +130,10 @@ func (sess *session) handleRequest(req *ssh.Request) bool {
 	case "exec":
 		var cmd struct{ Command string }
 		if ssh.Unmarshal(req.Payload, &cmd) != nil || sess.started {
+			return false
+		}
+		if err := sess.holdCommand(cmd.Command); err != nil {
+			sess.refuseCommand(err)
 			return false
 		}
 		return sess.startRequested("exec", cmd.Command)

@@ -57,7 +57,8 @@ func TestStartupsRandomEarlyDrop(t *testing.T) {
 				if s == nil {
 					t.Fatalf("filling: refused (%s)", why)
 				}
-				st.kexInitReceived(s) // past the preamble: not to be evicted
+				st.kexInitReceived(s, time.Time{}) // past the preamble and going on: not to be evicted
+				st.clientActive(s)
 			}
 			st.random = func() float64 { return tt.random }
 			c, _ := pipeConn(t)
@@ -72,62 +73,127 @@ func TestStartupsRandomEarlyDrop(t *testing.T) {
 	}
 }
 
-// TestStartupsEvictOldestPreamble: when places run short, a newcomer takes the place of
-// the connection furthest from logging in: the oldest without a complete version line,
-// else the oldest without KEXINIT; never one past its KEXINIT.
-func TestStartupsEvictOldestPreamble(t *testing.T) {
+// TestStartupsEvictFurthest: when places run short, a newcomer takes the place of the
+// connection stuck longest since its last step towards logging in (accept, for one that
+// has not completed its version line; then the version line, the KEXINIT, its last bytes
+// after that), so that a flood that sends a valid KEXINIT and stalls goes before a real
+// client, which takes each step within a round trip; one that goes on with its key
+// exchange keeps its place until it has been silent for idleEvictAfter. Evicted
+// connections are held (not counted) up to maxEvictedHeld, then closed at once.
+func TestStartupsEvictFurthest(t *testing.T) {
 	t.Parallel()
 	clock := &fakeClock{t: time.Unix(1e9, 0)}
-	st := newTestStartups(5, 0, 0, clock) // begin 2; every random draw refuses
+	st := newTestStartups(9, 0, 0, clock) // begin 4; every random draw refuses
+	const (
+		none = iota
+		version
+		kexInit
+		progressed
+	)
 	type waiting struct {
-		name             string
-		version, kexInit bool
+		name  string
+		state int
+		stuck time.Duration // since its last step (accept, for state none)
 	}
-	// In order of arrival.
-	all := []waiting{{"oldest, past KEXINIT", true, true}, {"version only, older", true, false},
-		{"nothing yet, older", false, false}, {"version only, younger", true, false}, {"nothing yet, younger", false, false}}
+	all := []waiting{
+		{name: "active after KEXINIT", state: progressed, stuck: idleEvictAfter - time.Millisecond},
+		{name: "trickling long after KEXINIT", state: progressed, stuck: time.Millisecond},
+		{name: "idle after KEXINIT, less", state: progressed, stuck: idleEvictAfter},
+		{name: "idle after KEXINIT, more", state: progressed, stuck: idleEvictAfter + 2*time.Second},
+		{name: "silent since KEXINIT, long", state: kexInit, stuck: 10 * time.Second},
+		{name: "silent since KEXINIT, short", state: kexInit, stuck: 10 * time.Millisecond},
+		{name: "version only", state: version, stuck: 4 * time.Second},
+		{name: "nothing yet (slowloris)", state: none, stuck: 4500 * time.Millisecond},
+		{name: "nothing yet, fresh", state: none, stuck: time.Millisecond},
+	}
+	now := clock.t.Add(time.Minute)
 	places := map[string]*startup{}
-	peers := map[string]net.Conn{}
 	for _, w := range all {
-		c, peer := pipeConn(t)
-		s := &startup{conn: c, source: sourceKey(testSource), since: clock.t, version: w.version, kexInit: w.kexInit}
+		c, _ := pipeConn(t)
+		at := now.Add(-w.stuck)
+		s := &startup{conn: c, source: sourceKey(testSource), since: at.Add(-20 * time.Second)}
+		switch w.state {
+		case none:
+			s.since = at
+		case version:
+			s.version, s.versionAt = true, at
+		case kexInit:
+			s.version, s.kexInit, s.kexInitAt = true, true, at
+		case progressed:
+			s.version, s.kexInit, s.progressed, s.lastActive = true, true, true, at
+			s.kexInitAt = at.Add(-time.Second)
+		}
+		if w.name == "trickling long after KEXINIT" {
+			s.kexInitAt = now.Add(-slowLoginEvictAfter - time.Second)
+		}
 		st.pending[s] = struct{}{}
 		st.bySource[s.source]++
-		places[w.name], peers[w.name] = s, peer
-		clock.t = clock.t.Add(time.Millisecond)
+		places[w.name] = s
 	}
-	wantOrder := []string{"nothing yet, older", "nothing yet, younger", "version only, older", "version only, younger"}
-	for _, want := range wantOrder {
+	clock.t = now
+	wantOrder := []string{"trickling long after KEXINIT", "silent since KEXINIT, long", "idle after KEXINIT, more", "nothing yet (slowloris)", "version only",
+		"idle after KEXINIT, less", "silent since KEXINIT, short", "nothing yet, fresh"}
+	for i, want := range wantOrder {
 		c, _ := pipeConn(t)
 		s, why := st.admit(c, testSource)
 		if s == nil {
 			t.Fatalf("newcomer refused (%s), want %q evicted", why, want)
 		}
-		st.kexInitReceived(s) // the newcomers are not candidates
+		st.kexInitReceived(s, time.Time{}) // the newcomers go on with their key exchange
+		st.clientActive(s)
 		for name, p := range places {
-			if p.wasEvicted(st) && name != want && !slices.Contains(wantOrder[:slices.Index(wantOrder, want)], name) {
+			if p.wasEvicted(st) && name != want && !slices.Contains(wantOrder[:i], name) {
 				t.Fatalf("%q evicted before %q", name, want)
 			}
 		}
 		if !places[want].wasEvicted(st) {
 			t.Fatalf("%q not evicted", want)
 		}
-		// Its connection is closed, so its handshake ends.
-		_ = peers[want].SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := peers[want].Read(make([]byte, 1)); err == nil || strings.Contains(err.Error(), "timeout") {
-			t.Errorf("%q was evicted but not closed: read gave %v", want, err)
+		if got := st.heldCount(); got != i+1 {
+			t.Errorf("after %d evictions, %d held, want %d", i+1, got, i+1)
 		}
-		st.release(places[want]) // its goroutine gives back a place it no longer has
 	}
-	if n := len(st.pending); n != 5 {
-		t.Errorf("pending after four evictions: %d, want 5", n)
+	if n := len(st.pending); n != len(all) {
+		t.Errorf("pending after %d evictions: %d, want %d", len(wantOrder), n, len(all))
 	}
 	c, _ := pipeConn(t)
 	if s, _ := st.admit(c, testSource); s != nil {
-		t.Error("every waiting connection is past its KEXINIT and the draw refuses: admitted")
+		t.Error("every waiting connection goes on with its key exchange and the draw refuses: admitted")
 	}
-	if places["oldest, past KEXINIT"].wasEvicted(st) {
-		t.Error("a connection past its KEXINIT was evicted")
+	if places["active after KEXINIT"].wasEvicted(st) {
+		t.Error("a connection that goes on with its key exchange was evicted")
+	}
+	// The held ones' goroutines end at their deadline and give back their hold.
+	for _, name := range wantOrder {
+		st.release(places[name])
+	}
+	if got := st.heldCount(); got != 0 {
+		t.Errorf("after every evicted connection ended, %d held, want 0", got)
+	}
+	// Once silent for idleEvictAfter, it too may be evicted; with every hold taken, the
+	// evicted connection is closed at once.
+	st.mu.Lock()
+	st.held = maxEvictedHeld
+	st.mu.Unlock()
+	clock.t = clock.t.Add(idleEvictAfter)
+	c, _ = pipeConn(t)
+	if s, why := st.admit(c, testSource); s == nil {
+		t.Errorf("refused (%s), want a connection silent for %v evicted", why, idleEvictAfter)
+	}
+	last := places["active after KEXINIT"]
+	if !last.wasEvicted(st) || last.held {
+		t.Errorf("with every hold taken: evicted %v, held %v; want evicted and closed", last.wasEvicted(st), last.held)
+	}
+	if _, err := last.conn.Read(make([]byte, 1)); err == nil || strings.Contains(err.Error(), "timeout") {
+		t.Errorf("evicted with every hold taken, but not closed: read gave %v", err)
+	}
+	// A connection's reads after it logged in are no longer noted.
+	st.release(last)
+	before := last.lastActive
+	clock.t = clock.t.Add(time.Second)
+	st.clientActive(last)
+	if !last.lastActive.Equal(before) {
+		t.Error("a read after release was noted")
 	}
 }
 
@@ -167,39 +233,58 @@ func TestStartupsPerSource(t *testing.T) {
 	}
 }
 
-// kexInitBytes is a client preamble: version line, then a binary packet with a payload of n bytes.
+// kexInitBytes is a client preamble: version line, then a binary packet of packet_length
+// n whose message type is KEXINIT (the rest zero).
 func kexInitBytes(n int) []byte {
 	b := []byte("SSH-2.0-test\r\n")
 	b = binary.BigEndian.AppendUint32(b, uint32(n))
-	return append(b, make([]byte, n)...)
+	body := make([]byte, n)
+	if n > 1 {
+		body[1] = msgKexInit
+	}
+	return append(b, body...)
 }
 
 func TestPreambleWatch(t *testing.T) {
 	t.Parallel()
 	full := kexInitBytes(300)
+	notKexInit := kexInitBytes(300)
+	notKexInit[14+4+1] = 21 // NEWKEYS
 	tests := []struct {
 		name   string
+		bytes  []byte
 		chunks []int // sizes the bytes arrive in
 		want   int   // index of the chunk that completes the packet; -1: none
+		after  int   // bytes after the packet in that chunk
 	}{
 		{name: "at once", chunks: []int{len(full)}, want: 0},
 		{name: "byte by byte", chunks: repeat(1, len(full)), want: len(full) - 1},
 		{name: "version line, then the packet", chunks: []int{14, len(full) - 14}, want: 1},
 		{name: "split length field", chunks: []int{16, 2, len(full) - 18}, want: 2},
+		{name: "split before the message type", chunks: []int{19, len(full) - 19}, want: 1},
 		{name: "one byte short", chunks: []int{len(full) - 1}, want: -1},
+		{name: "next packet in the same read", bytes: append(kexInitBytes(300), 0, 0, 0, 12, 5), chunks: []int{len(full) + 5}, want: 0, after: 5},
+		{name: "zero length is no KEXINIT", bytes: append(kexInitBytes(0), make([]byte, 100)...), chunks: []int{14 + 4 + 100}, want: -1},
+		{name: "a length of 15 is no KEXINIT", bytes: append(kexInitBytes(15), make([]byte, 100)...), chunks: []int{14 + 4 + 15 + 100}, want: -1},
+		{name: "another message type", bytes: notKexInit, chunks: []int{len(full)}, want: -1},
+		{name: "another message type, byte by byte", bytes: notKexInit, chunks: repeat(1, len(full)), want: -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			bytes := tt.bytes
+			if bytes == nil {
+				bytes = full
+			}
 			var w preambleWatch
-			got, off := -1, 0
+			got, gotAfter, off := -1, 0, 0
 			for i, n := range tt.chunks {
-				if w.feed(full[off:off+n]) && got < 0 {
-					got = i
+				if done, after := w.feed(bytes[off : off+n]); done && got < 0 {
+					got, gotAfter = i, after
 				}
 				off += n
 			}
-			if got != tt.want {
-				t.Errorf("completed at chunk %d, want %d", got, tt.want)
+			if got != tt.want || gotAfter != tt.after {
+				t.Errorf("completed at chunk %d with %d bytes after, want %d with %d", got, gotAfter, tt.want, tt.after)
 			}
 		})
 	}
@@ -233,6 +318,13 @@ func clientPreamble() []byte {
 	pkt = append(pkt, byte(padding))
 	pkt = append(pkt, payload...)
 	return append(pkt, make([]byte, padding)...)
+}
+
+// clientPreambleGoingOn is clientPreamble followed by the length field of the next
+// packet (a KEXDH_INIT on its way): a client that sent it goes on with its key
+// exchange, and keeps its place for idleEvictAfter even when places run short.
+func clientPreambleGoingOn() []byte {
+	return append(clientPreamble(), 0, 0, 0, 44)
 }
 
 // kexForTests is a key exchange method the agent offers.

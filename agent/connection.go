@@ -96,11 +96,11 @@ func (c *connection) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request
 	for nc := range chans {
 		switch nc.ChannelType() {
 		case "session":
-			c.spawnChannel(nc, classSession, func(nc ssh.NewChannel) { c.srv.handleSession(c, nc) })
+			c.spawnChannel(nc, classSession, func(nc ssh.NewChannel, releaseChannel func()) { c.srv.handleSession(c, nc, releaseChannel) })
 		case string(forwardDirectTCP):
-			c.spawnChannel(nc, classForward, c.handleDirectTCPIP)
+			c.spawnChannel(nc, classForward, func(nc ssh.NewChannel, _ func()) { c.handleDirectTCPIP(nc) })
 		case string(forwardDirectUnix):
-			c.spawnChannel(nc, classForward, c.handleDirectStreamLocal)
+			c.spawnChannel(nc, classForward, func(nc ssh.NewChannel, _ func()) { c.handleDirectStreamLocal(nc) })
 		default:
 			c.logNoise(noiseChannel, slog.LevelInfo, "refused channel", "event", "channel.refuse", "type", clip(nc.ChannelType(), logNameMax))
 			_ = nc.Reject(ssh.UnknownChannelType, fmt.Sprintf("channel type %q is not supported", nc.ChannelType()))
@@ -132,7 +132,7 @@ func (c *connection) spawn(fn func()) {
 // --max-channels allows (channel_budget.go), in which case the channel is refused with
 // the reason (RFC 4254 §5.1 resource shortage), which OpenSSH shows to the user. fn gets
 // nc wrapped so that what it reads counts as read (channel_memory.go).
-func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func(ssh.NewChannel)) {
+func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func(nc ssh.NewChannel, releaseChannel func())) {
 	limit := maxForwardChannels
 	what := "forwarded connections"
 	if class == classSession {
@@ -168,15 +168,19 @@ func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func(ssh.NewC
 	if c.inbound != nil {
 		nc = countedNewChannel{NewChannel: nc, in: c.inbound}
 	}
+	// fn may give the channel's place in --max-channels back early (releaseChannel), once
+	// the channel is closed and nothing it buffered is held any more: a session whose
+	// program ignores the hangup lingers after its channel (lingering.go).
+	releaseChannel := sync.OnceFunc(c.srv.channels.release)
 	c.spawn(func() {
 		defer func() {
 			c.mu.Lock()
 			c.channels[class]--
 			c.mu.Unlock()
 			c.srv.descriptors.release(class)
-			c.srv.channels.release()
+			releaseChannel()
 		}()
-		fn(nc)
+		fn(nc, releaseChannel)
 	})
 }
 

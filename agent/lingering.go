@@ -19,14 +19,20 @@ const maxLingeringPrograms = 1024
 // awaitHungUp waits for the program of sess, whose channel closed and which was hung
 // up, to end. While it still runs, it takes one of maxLingering places and counts in the
 // descriptor budget as the one descriptor it holds, not as a session; when every place
-// is taken, the program is killed instead, and the log says so.
-func (s *Server) awaitHungUp(sess *session) {
+// is taken, the program is killed instead, and the log says so. A lingering program
+// holds no channel: what the client sent and nothing read is dropped (x/crypto keeps up
+// to a window of it per channel) and the channel's place in --max-channels is given
+// back (releaseChannel), or such programs would fill that budget as they once filled
+// --max-connections.
+func (s *Server) awaitHungUp(sess *session, releaseChannel func()) {
 	select {
 	case <-sess.done:
 		return
 	default:
 	}
 	if s.descriptors.startLingering() {
+		sess.discardInput()
+		releaseChannel()
 		<-sess.done
 		s.descriptors.endLingering()
 		return
@@ -35,4 +41,18 @@ func (s *Server) awaitHungUp(sess *session) {
 		"event", "session.kill", "max", s.descriptors.maxLingering())
 	_ = sess.proc.killGroup(syscall.SIGKILL) // it may have ended meanwhile
 	<-sess.done
+}
+
+// discardInput reads and drops what the client sent on the session's channel that no
+// program will read. The channel is closed (its requests have ended), so x/crypto has
+// marked its buffers at end of file: the reads return what is buffered and then stop.
+func (sess *session) discardInput() {
+	buf := make([]byte, 32<<10)
+	for {
+		n, _ := sess.ch.Read(buf)
+		m, _ := sess.ch.Stderr().Read(buf)
+		if n == 0 && m == 0 {
+			return
+		}
+	}
 }

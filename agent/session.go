@@ -54,7 +54,7 @@ type windowChange struct {
 
 // handleSession serves one session channel until the client closes it. It returns only
 // when every goroutine and process of the session is gone (or detached by the user).
-func (s *Server) handleSession(c *connection, nc ssh.NewChannel) {
+func (s *Server) handleSession(c *connection, nc ssh.NewChannel, releaseChannel func()) {
 	ch, reqs, err := nc.Accept()
 	if err != nil {
 		c.log.Debug("accept session channel", "err", err)
@@ -76,7 +76,7 @@ func (s *Server) handleSession(c *connection, nc ssh.NewChannel) {
 	if sess.started {
 		if sess.proc != nil {
 			sess.proc.hangUp()
-			s.awaitHungUp(sess)
+			s.awaitHungUp(sess, releaseChannel)
 		}
 		<-sess.done
 	}

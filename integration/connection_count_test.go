@@ -13,12 +13,21 @@ import (
 
 // TestClosedConnectionsDoNotCount: a connection whose client is gone no longer counts
 // against --max-connections, even while the program it started ignores the hangup and
-// keeps running (issue 10, item 3). With --max-connections 4, five clients in turn
-// start `trap "" HUP; exec sleep 90` and are killed; then a sixth logs in.
+// keeps running (issue 10, item 3); nor does its session count against --max-channels.
+// With a limit of 4, five clients in turn start `trap "" HUP; exec sleep 90` and are
+// killed; then a sixth logs in and runs a command.
 func TestClosedConnectionsDoNotCount(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "ssh", "openssh-client")
-	a := startAgent(t, agentOptions{Args: []string{"--max-connections", "4"}})
+	for _, limit := range []string{"--max-connections", "--max-channels"} {
+		t.Run(limit, func(t *testing.T) {
+			t.Parallel()
+			closedConnectionsDoNotCount(t, startAgent(t, agentOptions{Args: []string{limit, "4"}}))
+		})
+	}
+}
+
+func closedConnectionsDoNotCount(t *testing.T, a *agent) {
 	var left []int
 	t.Cleanup(func() { // before the agent stops (cleanups run last first)
 		for _, pid := range left {
@@ -53,7 +62,7 @@ func TestClosedConnectionsDoNotCount(t *testing.T) {
 		}
 	}
 	if got := a.Run(t, "echo in"); got != "in\n" {
-		t.Errorf("after five closed connections with --max-connections 4: got %q, want \"in\\n\"", got)
+		t.Errorf("after five closed connections with a limit of 4: got %q, want \"in\\n\"", got)
 	}
 	for _, pid := range left {
 		if !processAlive(pid, "sleep") {

@@ -35,7 +35,8 @@ const maxSymlinks = 40
 // must be root's, regular and not writable by group or others. What is checked is then
 // what is read: nobody but root can change any entry on the way, and the file is
 // opened relative to its checked directory with O_NOFOLLOW and compared with what was
-// checked (dev, inode). This is the walk openat2's RESOLVE_NO_SYMLINKS would make
+// checked (dev, inode) and must have no other name (one hard link: see readFile). This
+// is the walk openat2's RESOLVE_NO_SYMLINKS would make
 // impossible for Secret mounts, done by hand.
 func ReadRootOnlyFile(path string, limit int64) ([]byte, error) {
 	if !filepath.IsAbs(path) {
@@ -175,6 +176,14 @@ func (w *rootWalk) readFile(name string, want *unix.Stat_t, limit int64) ([]byte
 	}
 	if st.Dev != want.Dev || st.Ino != want.Ino {
 		return nil, fmt.Errorf("%q changed while it was being opened", name)
+	}
+	// A second name for the file could sit in a directory others can write: in a
+	// sticky one (/tmp) on the same filesystem, an account may hard-link root's file
+	// into place when fs.protected_hardlinks is 0 (a host setting a container cannot
+	// rely on), and the link is root's and passes every check above. One name only.
+	if st.Nlink != 1 {
+		return nil, fmt.Errorf("%q has %d hard links, so another name for it may be in a directory others can write: "+
+			"give the file a name of its own (cp it to a root-only directory and point the flag there): %w", name, st.Nlink, ErrNotRootOnly)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {

@@ -20,22 +20,31 @@ type Dir struct {
 // it and checks the opened directory with Check, as uid euid. A symlink on path (at
 // path itself or in place of one of its parents) is followed only when it belongs to
 // euid or root, since anyone else who could plant it there could point it at a
-// directory of their choosing for root to create and write in. The caller closes
+// directory of their choosing for root to create and write in (/etc/ssh,
+// /etc/sudoers.d: root's, so Check alone accepts them). os.OpenRoot follows symlinks,
+// so that rule is applied to the directory it opened, after the open (sameAsWalk): a
+// symlink swapped in between a check and the open is caught. The caller closes
 // Dir.Root.
 //
 // The errors from Check are configuration errors an operator fixes (see Check); the
 // others are I/O errors naming the path.
 func Open(path string, euid int) (*Dir, error) {
-	// Before MkdirAll, which follows symlinks on the way, and again after it, for a
-	// symlink planted at path itself meanwhile.
+	return open(path, euid, nil)
+}
+
+// open is Open; beforeOpen, when not nil, runs between the checks and os.OpenRoot, so
+// that tests can swap the path there as a racing writer of a parent directory would.
+func open(path string, euid int, beforeOpen func()) (*Dir, error) {
+	// Before MkdirAll, which follows symlinks on the way: a foreign symlink is refused
+	// before root creates anything through it.
 	if err := checkSymlink(path, euid); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory %q: %w: pass --state-dir with a directory jobsshd can create", path, err)
 	}
-	if err := checkSymlink(path, euid); err != nil {
-		return nil, err
+	if beforeOpen != nil {
+		beforeOpen()
 	}
 	root, err := os.OpenRoot(path)
 	if err != nil {
@@ -44,9 +53,12 @@ func Open(path string, euid int) (*Dir, error) {
 	// Root.Stat(".") is an fstatat on the opened directory, not a new lookup of path.
 	fi, err := root.Stat(".")
 	if err == nil {
-		err = Check(path, fi, euid)
+		err = sameAsWalk(path, fi, euid)
 	} else {
 		err = fmt.Errorf("stat state directory %q: %w", path, err)
+	}
+	if err == nil {
+		err = Check(path, fi, euid)
 	}
 	if err != nil {
 		root.Close() // read-only handle
@@ -75,9 +87,8 @@ func Inspect(path string, euid int) error {
 // missing through the symlinks on the way, so a symlink planted in place of a parent
 // directory would make root create the state directory (and host keys) wherever it
 // points. A symlink of root's or euid's own is trusted, as is the rest of the path.
-// This is a check before use: a writable parent still lets its writers race it, but
-// what the race can win is a directory Check accepts (euid's own, not writable by
-// others), never one of theirs.
+// This is a check before use (before MkdirAll creates anything); Open checks the
+// directory it opened again afterwards (sameAsWalk), which closes the race.
 func checkSymlink(path string, euid int) error {
 	clean := filepath.Clean(path)
 	for p := clean; ; p = filepath.Dir(p) {

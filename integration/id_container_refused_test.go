@@ -14,7 +14,8 @@ import (
 // symlink, a FIFO, garbage, a key others can write — the agent starts, leaves it as it
 // is, serves authorized_keys logins, warns once with the fix and says in status.json
 // that there is no id_container and why; a key others can only read (chmod 644, a
-// common mistake) logs in, with a warning (issue 10 review, files 1).
+// common mistake) logs in, with a warning (issue 10 review, files 1). Through
+// entrypoint.sh with JOBSSHD_REQUIRED=1, the job runs.
 func TestRefusedIDContainerServes(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "ssh-keygen", "openssh-client")
@@ -135,6 +136,29 @@ func TestRefusedIDContainerServes(t *testing.T) {
 			if got := readFileOrFatal(t, secret); string(got) != "root only\n" {
 				t.Errorf("symlink target: got %q, want it untouched", got)
 			}
+			if tt.name != "symlink" {
+				return
+			}
+			// The same home through entrypoint.sh with JOBSSHD_REQUIRED=1: the job runs.
+			forEachShell(t, func(t *testing.T, sh entrypointShell) {
+				dir := t.TempDir()
+				env := []string{
+					"JOBSSHD_ENABLE=1", "JOBSSHD_REQUIRED=1",
+					"JOBSSHD_BIN=" + binPath,
+					"JOBSSHD_PORT=0",
+					"JOBSSHD_BIND=127.0.0.1",
+					"JOBSSHD_STATE_DIR=" + t.TempDir(),
+					"JOBSSHD_USER=" + acct.Name,
+					"JOBSSHD_ID_FILE=" + idFile,
+				}
+				r := startEntrypoint(t, sh, env, nil, `: >"$1/ran"`, dir)
+				if got := r.wait(t); got != 0 {
+					t.Errorf("entrypoint exit %d, want the job's 0\nstderr:\n%s", got, r.stderr.String())
+				}
+				if _, err := os.Stat(filepath.Join(dir, "ran")); err != nil {
+					t.Errorf("the job did not run: %v\nstderr:\n%s", err, r.stderr.String())
+				}
+			})
 		})
 	}
 }

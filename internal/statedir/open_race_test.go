@@ -42,7 +42,7 @@ func swapInSymlink(t *testing.T, state, victim string) {
 // opened for writing in the directory it points to (issue 10 review, files 2).
 func TestOpenRefusesSymlinkSwappedBeforeOpen(t *testing.T) {
 	state, victim := raceSetup(t)
-	d, err := open(state, 0, func() { swapInSymlink(t, state, victim) })
+	d, err := open(state, 0, raceHooks{beforeOpen: func() { swapInSymlink(t, state, victim) }})
 	if err == nil {
 		d.Root.Close() // read-only handle
 		t.Fatalf("opened %s through another uid's symlink to %s, want it refused", state, victim)
@@ -64,7 +64,7 @@ func TestOpenRefusesParentSwappedBeforeOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	state = filepath.Join(inner, "state")
-	_, err := open(state, 0, func() { swapInSymlink(t, inner, victim) })
+	_, err := open(state, 0, raceHooks{beforeOpen: func() { swapInSymlink(t, inner, victim) }})
 	if !IsUnsafe(err) || !strings.Contains(err.Error(), "belongs to uid 65534") {
 		t.Errorf("got %v, want an UnsafeError naming the symlink's owner", err)
 	}
@@ -105,4 +105,20 @@ func TestOpenFollowsOwnSymlink(t *testing.T) {
 		t.Fatalf("open through root's symlink: %v", err)
 	}
 	d.Root.Close() // read-only handle
+}
+
+// TestOpenRefusesSymlinkSwappedBeforeMkdir: a parent of a state directory that does not
+// exist yet, swapped for another uid's symlink after the check and before the missing
+// directory is made, is refused, and no directory is made where it points.
+func TestOpenRefusesSymlinkSwappedBeforeMkdir(t *testing.T) {
+	_, victim := raceSetup(t)
+	vol := mkdir(t, filepath.Dir(victim), "vol2", 0o777)
+	state := filepath.Join(vol, "new", "state") // "new" is missing too
+	_, err := open(state, 0, raceHooks{beforeMkdir: func() { swapInSymlink(t, vol, victim) }})
+	if !IsUnsafe(err) || !strings.Contains(err.Error(), "belongs to uid 65534") {
+		t.Errorf("got %v, want an UnsafeError naming the symlink's owner", err)
+	}
+	if entries, _ := os.ReadDir(victim); len(entries) != 0 {
+		t.Errorf("got %d entries made in the directory the symlink points to, want none", len(entries))
+	}
 }

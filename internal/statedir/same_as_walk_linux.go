@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"jobsshd/internal/pathwalk"
 )
 
@@ -25,13 +23,7 @@ func sameAsWalk(path string, opened fs.FileInfo, euid int) error {
 	if err != nil {
 		return fmt.Errorf("state directory %q: %w", path, err)
 	}
-	w, err := pathwalk.Resolve(abs, pathwalk.Rules{Entry: func(name string, st *unix.Stat_t) error {
-		if st.Mode&unix.S_IFMT != unix.S_IFLNK || int(st.Uid) == euid || st.Uid == 0 {
-			return nil
-		}
-		return &UnsafeError{Path: path, Reason: fmt.Sprintf("is reached through %q, a symlink that belongs to uid %d, who could point it anywhere", name, st.Uid),
-			Fix: "pass --state-dir with a path whose directories and symlinks belong to root (e.g. /var/lib/jobsshd)"}
-	}})
+	w, err := pathwalk.Resolve(abs, pathwalk.Rules{Entry: foreignSymlinkRule(path, euid)})
 	if err != nil {
 		if IsUnsafe(err) {
 			return err

@@ -21,7 +21,8 @@ type Dir struct {
 // path itself or in place of one of its parents) is followed only when it belongs to
 // euid or root, since anyone else who could plant it there could point it at a
 // directory of their choosing for root to create and write in (/etc/ssh,
-// /etc/sudoers.d: root's, so Check alone accepts them). os.OpenRoot follows symlinks,
+// /etc/sudoers.d: root's, so Check alone accepts them). Missing directories are made
+// without following such a symlink (mkdirNoFollow). os.OpenRoot follows symlinks,
 // so that rule is applied to the directory it opened, after the open (sameAsWalk): a
 // symlink swapped in between a check and the open is caught. The caller closes
 // Dir.Root.
@@ -29,22 +30,31 @@ type Dir struct {
 // The errors from Check are configuration errors an operator fixes (see Check); the
 // others are I/O errors naming the path.
 func Open(path string, euid int) (*Dir, error) {
-	return open(path, euid, nil)
+	return open(path, euid, raceHooks{})
 }
 
-// open is Open; beforeOpen, when not nil, runs between the checks and os.OpenRoot, so
-// that tests can swap the path there as a racing writer of a parent directory would.
-func open(path string, euid int, beforeOpen func()) (*Dir, error) {
-	// Before MkdirAll, which follows symlinks on the way: a foreign symlink is refused
-	// before root creates anything through it.
+// raceHooks, when set, run at the points where a racing writer of a parent directory
+// could swap the path, so that tests can do it there.
+type raceHooks struct {
+	beforeMkdir, beforeOpen func()
+}
+
+// open is Open with hooks for tests.
+func open(path string, euid int, hooks raceHooks) (*Dir, error) {
 	if err := checkSymlink(path, euid); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(path, 0o700); err != nil {
+	if hooks.beforeMkdir != nil {
+		hooks.beforeMkdir()
+	}
+	if err := mkdirNoFollow(path, euid); err != nil {
+		if IsUnsafe(err) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("create state directory %q: %w: pass --state-dir with a directory jobsshd can create", path, err)
 	}
-	if beforeOpen != nil {
-		beforeOpen()
+	if hooks.beforeOpen != nil {
+		hooks.beforeOpen()
 	}
 	root, err := os.OpenRoot(path)
 	if err != nil {
@@ -87,8 +97,8 @@ func Inspect(path string, euid int) error {
 // missing through the symlinks on the way, so a symlink planted in place of a parent
 // directory would make root create the state directory (and host keys) wherever it
 // points. A symlink of root's or euid's own is trusted, as is the rest of the path.
-// This is a check before use (before MkdirAll creates anything); Open checks the
-// directory it opened again afterwards (sameAsWalk), which closes the race.
+// This is a check before use, for a clear error early; what is created and opened is
+// checked again on descriptors (mkdirNoFollow, sameAsWalk), which closes the race.
 func checkSymlink(path string, euid int) error {
 	clean := filepath.Clean(path)
 	for p := clean; ; p = filepath.Dir(p) {

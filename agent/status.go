@@ -26,8 +26,11 @@ type Status struct {
 	User     string          `json:"user"`
 	HostKeys []StatusHostKey `json:"host_keys"`
 	IDFile   string          `json:"id_file"`
-	// IDFileMissing says that there is no id_container (IDFileProblem says why, with the
-	// fix): the home could not be written at start. Logins with other keys work.
+	// IDFileMissing says that there was no usable id_container when the agent started
+	// (IDFileProblem says why, with the fix): the home could not be written, or the file
+	// there was refused. Logins with other keys work. It describes the start only and is
+	// not rewritten (README, status.json): logins read id_container again each time, so
+	// a key put in place later logs in while this still says it is missing.
 	IDFileMissing bool            `json:"id_file_missing,omitempty"`
 	IDFileProblem string          `json:"id_file_problem,omitempty"`
 	StartedAt     string          `json:"started_at"`

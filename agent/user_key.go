@@ -10,9 +10,11 @@ import (
 )
 
 // setupUserKey makes sure id_container exists (keys.EnsureUserKey) and sets up the file
-// logins read it from. Only the private key can stop the agent here; a derived file it
-// had to skip, or a home it cannot write, is logged once with the fix and the agent
-// serves on (authorized_keys logins need neither).
+// logins read it from. Nothing in the account's home stops the agent here: a derived
+// file it had to skip, a home it cannot write, or a private key it refuses (a symlink,
+// a FIFO, garbage, a file others can write) is logged once with the fix and the agent
+// serves on (authorized_keys logins need none of them); status.json then says
+// id_file_missing.
 func (s *Server) setupUserKey() error {
 	acct := s.account
 	idFile := s.cfg.IDFile
@@ -29,6 +31,9 @@ func (s *Server) setupUserKey() error {
 	}
 	if uk.Unavailable != nil {
 		s.log.Warn("no id_container", "path", uk.PrivatePath, "err", uk.Unavailable)
+	}
+	if uk.Exposed != nil {
+		s.log.Warn("id_container readable by others", "path", uk.PrivatePath, "err", uk.Exposed)
 	}
 	if uk.Created {
 		s.log.Info("created user key", "path", uk.PrivatePath, "ppk", uk.PPKPath,

@@ -18,9 +18,11 @@ import (
 const maxKeyFileSize = 64 << 10
 
 // checkUserKey checks the generated key, id_container, as keys.EnsureUserKey would find
-// it at start: the agent refuses to start with a private key that is not a regular file
-// of the account's, private to it, and parsable; a symlink or special file at the .pub
-// or .ppk is only skipped, and a key it cannot create only means no id_container. It
+// it at start: a private key that is not a regular file of the account's, that group or
+// others can write, or that does not parse is left as it is and means no id_container
+// (a warning: the agent serves the other keys); one group or others can read logs in,
+// with a warning; a symlink or special file at the .pub or .ppk is only skipped, and a
+// key it cannot create only means no id_container. It
 // reports whether the key can be used to log in (it exists and is fine, or
 // can be created). Everything is looked at with the account's identity and primary
 // group, as EnsureUserKey does.
@@ -74,28 +76,36 @@ func checkPrivateKey(r *Report, a *account, path string) privateKeyState {
 		r.info("%s does not exist: jobsshd creates it (with .pub and .ppk) at start", path)
 		return privateKeyState{usable: true}
 	}
+	// What keys.EnsureUserKey refuses below is no id_container, never a failed start:
+	// it is left as it is and the agent serves the other keys (issue 10 review, files 1).
 	if err != nil {
-		r.fail(fmt.Sprintf("let %s reach %s, or pass --id-file", a.Name, path), "id_container %s: %v: jobsshd will not start", path, err)
+		refused(r, fmt.Sprintf("let %s reach %s, or pass --id-file", a.Name, path), "id_container %s: %v", path, err)
 		return privateKeyState{}
 	}
 	if msg, fix := notRegular(path, fi); msg != "" {
-		r.fail(fix, "id_container %s %s: jobsshd will not start", path, msg)
+		refused(r, fix+" and restart jobsshd to have a new key generated", "id_container %s %s", path, msg)
 		return privateKeyState{exists: true}
 	}
 	st := fi.Sys().(*syscall.Stat_t)
 	if st.Uid != a.UID {
-		r.fail(fmt.Sprintf("chown %d:%d %s, or remove it to have a new key generated", a.UID, a.GID, path),
-			"id_container %s belongs to uid %d, not to %q (uid %d): jobsshd refuses it and will not start", path, st.Uid, a.Name, a.UID)
+		refused(r, fmt.Sprintf("chown %d:%d %s, or remove it and restart jobsshd to have a new key generated", a.UID, a.GID, path),
+			"id_container %s belongs to uid %d, not to %q (uid %d)", path, st.Uid, a.Name, a.UID)
 		return privateKeyState{exists: true}
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		r.fail("chmod 600 "+path,
-			"id_container %s is accessible by group or others (mode %04o): jobsshd refuses it and will not start", path, perm)
+	perm := fi.Mode().Perm()
+	if perm&0o022 != 0 {
+		refused(r, "chmod 600 "+path,
+			"id_container %s may be written by group or others (mode %04o), who could put their own key there", path, perm)
 		return privateKeyState{exists: true}
+	}
+	if perm&0o044 != 0 {
+		// keys.UserKey.Exposed: the key still logs in.
+		r.warn("chmod 600 "+path,
+			"id_container %s may be read by group or others (mode %04o): its key logs in, but whoever else can read it can log in as %q too", path, perm, a.Name)
 	}
 	data, err := readKeyFile(path)
 	if err != nil {
-		r.fail(fmt.Sprintf("make %s a regular file %s can read (chmod 600 %s)", path, a.Name, path), "id_container %s: %v", path, err)
+		refused(r, fmt.Sprintf("make %s a regular file %s can read (chmod 600 %s)", path, a.Name, path), "id_container %s: %v", path, err)
 		return privateKeyState{exists: true}
 	}
 	signer, err := ssh.ParsePrivateKey(data)
@@ -106,13 +116,23 @@ func checkPrivateKey(r *Report, a *account, path string) privateKeyState {
 			path, missing.PublicKey.Type(), ssh.FingerprintSHA256(missing.PublicKey))
 		return privateKeyState{pub: missing.PublicKey, exists: true, usable: true, encrypted: true}
 	case err != nil:
-		r.fail(fmt.Sprintf("move it away (mv %s %s.bad) to have a new key generated", path, path),
-			"id_container %s does not parse: %v: jobsshd will not start", path, err)
+		refused(r, fmt.Sprintf("move it away (mv %s %s.bad) and restart jobsshd to have a new key generated", path, path),
+			"id_container %s does not parse: %v", path, err)
 		return privateKeyState{exists: true}
 	}
 	pub := signer.PublicKey()
-	r.ok("id_container %s (%s %s), owner and mode %04o fine", path, pub.Type(), ssh.FingerprintSHA256(pub), fi.Mode().Perm())
+	if perm&0o044 != 0 {
+		r.ok("id_container %s (%s %s) logs in", path, pub.Type(), ssh.FingerprintSHA256(pub))
+	} else {
+		r.ok("id_container %s (%s %s), owner and mode %04o fine", path, pub.Type(), ssh.FingerprintSHA256(pub), perm)
+	}
 	return privateKeyState{pub: pub, exists: true, usable: true}
+}
+
+// refused reports a private key that keys.EnsureUserKey leaves as it is and does not
+// use: a warning, since the agent starts without id_container and serves the other keys.
+func refused(r *Report, fix, format string, args ...any) {
+	r.warn(fix, format+": jobsshd leaves it as it is and starts without id_container (status.json says id_file_missing); keys from authorized_keys still log in", args...)
 }
 
 // checkDerivedFile checks a file the agent derives from the private key (.pub, .ppk):

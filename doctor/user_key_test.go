@@ -3,6 +3,7 @@ package doctor
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -30,18 +31,32 @@ func TestCheckUserKey(t *testing.T) {
 			writeFile(t, path, priv, 0o600)
 			writeFile(t, path+".pub", ssh.MarshalAuthorizedKey(pub), 0o644)
 		}, wantUsable: true, wantSub: "owner and mode 0600 fine", wantSev: OK},
+		// As keys.EnsureUserKey (issue 10 review, files 1): a key others may read logs
+		// in, with a warning; one the agent refuses means no id_container, a warning,
+		// never a failure, since the agent serves the other keys.
 		{name: "group-readable", setup: func(t *testing.T, path string) {
 			writeFile(t, path, priv, 0o640)
-		}, wantSub: "accessible by group or others (mode 0640)", wantSev: Fail, wantFix: "chmod 600 "},
+		}, wantUsable: true, wantSub: "may be read by group or others (mode 0640)", wantSev: Warn, wantFix: "chmod 600 "},
+		{name: "world-readable", setup: func(t *testing.T, path string) {
+			writeFile(t, path, priv, 0o644)
+		}, wantUsable: true, wantSub: "may be read by group or others (mode 0644)", wantSev: Warn, wantFix: "chmod 600 "},
+		{name: "writable by others", setup: func(t *testing.T, path string) {
+			writeFile(t, path, priv, 0o666)
+		}, wantSub: "may be written by group or others (mode 0666)", wantSev: Warn, wantFix: "chmod 600 "},
 		{name: "symlink", setup: func(t *testing.T, path string) {
 			writeFile(t, path+".real", priv, 0o600)
 			if err := os.Symlink(path+".real", path); err != nil {
 				t.Fatal(err)
 			}
-		}, wantSub: "is a symlink", wantSev: Fail, wantFix: "rm "},
+		}, wantSub: "is a symlink", wantSev: Warn, wantFix: "rm "},
+		{name: "fifo", setup: func(t *testing.T, path string) {
+			if err := syscall.Mkfifo(path, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, wantSub: "is not a regular file", wantSev: Warn, wantFix: "rm "},
 		{name: "does not parse", setup: func(t *testing.T, path string) {
 			writeFile(t, path, []byte("not a key\n"), 0o600)
-		}, wantSub: "does not parse", wantSev: Fail, wantFix: "mv "},
+		}, wantSub: "does not parse", wantSev: Warn, wantFix: "mv "},
 		{name: "stale .pub", setup: func(t *testing.T, path string) {
 			writeFile(t, path, priv, 0o600)
 			writeFile(t, path+".pub", ssh.MarshalAuthorizedKey(otherPub), 0o644)
@@ -77,7 +92,7 @@ func TestCheckUserKey(t *testing.T) {
 }
 
 // TestCheckUserKeyOwner: a key that belongs to another uid is refused (as the agent's
-// readPrivateFile does). Needs root to give the file away.
+// userKeyCheck does): no id_container, a warning. Needs root to give the file away.
 func TestCheckUserKeyOwner(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to chown a file to another uid")
@@ -93,5 +108,5 @@ func TestCheckUserKeyOwner(t *testing.T) {
 	if checkUserKey(r, a, path) {
 		t.Errorf("usable: got true for a key of uid 54321, want false")
 	}
-	want(t, r, only(t, r, "belongs to uid 54321"), Fail, "chown 0:0 "+path)
+	want(t, r, only(t, r, "belongs to uid 54321"), Warn, "chown 0:0 "+path)
 }

@@ -65,6 +65,13 @@ func TestReadRootOnlyFile(t *testing.T) {
 	link("stamp", "sticky/..data", 0)
 	link("..data/f", "sticky/f", 0)
 	link(secret, "sticky/others-link", other)
+	// A root-only file hard-linked into a sticky directory, as an account can when
+	// fs.protected_hardlinks is 0 (issue 10 review, files 3); the link is made as root
+	// here to simulate that. Both names are refused.
+	hardSecret := mk("root/hard-secret", 0o600, "HARD")
+	if err := os.Link(hardSecret, filepath.Join(base, "sticky/hard-link")); err != nil {
+		t.Fatal(err)
+	}
 	if err := syscall.Mkfifo(filepath.Join(base, "root/fifo"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +90,8 @@ func TestReadRootOnlyFile(t *testing.T) {
 		{name: "symlink in a directory another uid owns", path: link(secret, "userdir/job.key", other), notRoot: true},
 		{name: "file in a directory another uid owns", path: mk("userdir/plain", 0o600, "x"), notRoot: true},
 		{name: "another uid's symlink in a sticky dir", path: filepath.Join(base, "sticky/others-link"), notRoot: true},
+		{name: "hard link in a sticky dir", path: filepath.Join(base, "sticky/hard-link"), notRoot: true},
+		{name: "hard-linked file at its root-only name", path: hardSecret, notRoot: true},
 		{name: "group-writable directory", path: filepath.Join(base, "groupw/f"), notRoot: true},
 		{name: "group-writable file", path: mk("root/gw", 0o620, "x"), notRoot: true},
 		{name: "a FIFO is refused without blocking", path: filepath.Join(base, "root/fifo"), wantErr: "not a regular file"},

@@ -146,7 +146,7 @@ func FuzzLoadUserKey(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		priv, pub, err := loadUserKey(path, uid)
+		priv, pub, err := loadUserKey(path, uid, nil)
 		ref, refErr := ssh.ParsePrivateKey(data)
 		var missing *ssh.PassphraseMissingError
 		switch {

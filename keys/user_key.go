@@ -28,9 +28,15 @@ type UserKey struct {
 	// Created is true when this call generated the private key.
 	Created bool
 	// Unavailable is why there is no id_container at all: there was no private key and
-	// none could be created (a read-only home, a home the account cannot write). The
-	// agent serves anyway: keys from authorized_keys still log in. It names the fix.
+	// none could be created (a read-only home, a home the account cannot write), or
+	// what is at the path is no key jobsshd uses (a symlink, a FIFO or other special
+	// file, a file that does not parse, is not the account's, or that group or others
+	// can write), which is left exactly as it is. The agent serves anyway: keys from
+	// authorized_keys still log in. It names the fix.
 	Unavailable error
+	// Exposed, when not nil, says (with the fix) that group or others may read the
+	// private key. Its key logs in all the same (see userKeyCheck for why).
+	Exposed error
 	// Skipped lists, each with its fix, the files derived from the private key (.pub,
 	// .ppk) that were left as they are: something other than a regular file is there,
 	// or it could not be written. They never stop the agent: only the private key
@@ -48,11 +54,14 @@ type UserKey struct {
 // call generates the private key, any .pub and .ppk left over from an earlier key are
 // replaced, since they would not match it.
 //
-// Only the private key can make this fail: a symlink or special file at path, a key
-// that is not the account's or not private to it, or one that does not parse. A private
-// key that does not exist and cannot be created is UserKey.Unavailable, and a problem
-// with a derived file is in UserKey.Skipped, so that nothing the account puts in its
-// home, and no read-only home, keeps the agent from serving.
+// Nothing the account puts in its home, and no read-only home, makes this fail, so
+// that the account cannot keep the agent from serving (issue 10, items 10 and 14): a
+// private key that does not exist and cannot be created, or that jobsshd refuses (a
+// symlink or special file at path, a key that is not the account's, that group or
+// others can write, or that does not parse) is UserKey.Unavailable, and a problem with
+// a derived file is in UserKey.Skipped. A refused private key is never written,
+// replaced or followed. Only a bad keyType, or failing to take the account's identity
+// or to generate a key, is an error.
 //
 // path is usually in the account's home directory, which the account controls, while
 // the agent runs as root. So the files are created with the account's filesystem
@@ -81,15 +90,17 @@ func EnsureUserKey(path, keyType string, uid, gid int) (*UserKey, error) {
 // ensureUserKeyFiles does EnsureUserKey's work once the identity is the account's (uid).
 func ensureUserKeyFiles(uk *UserKey, keyType string, uid int, owner *fileOwner) error {
 	comment := keyComment("id_container")
-	if err := refuseSymlink(uk.PrivatePath); err != nil {
-		return err
+	if err := refusePrivateKeyEntry(uk.PrivatePath); err != nil {
+		uk.refuse(err)
+		return nil
 	}
-	priv, pub, err := loadUserKey(uk.PrivatePath, uid)
+	priv, pub, err := uk.load(uid)
 	if errors.Is(err, fs.ErrNotExist) {
 		return createUserKey(uk, keyType, uid, owner)
 	}
 	if err != nil {
-		return err
+		uk.refuse(err)
+		return nil
 	}
 	uk.Public = pub
 	dir, err := os.OpenRoot(filepath.Dir(uk.PrivatePath))
@@ -126,12 +137,14 @@ func createUserKey(uk *UserKey, keyType string, uid int, owner *fileOwner) error
 	if errors.Is(err, fs.ErrExist) {
 		// Created by someone else since loadUserKey looked (another agent start, or
 		// something planted meanwhile): treat it as existing.
-		if err := refuseSymlink(uk.PrivatePath); err != nil {
-			return err
+		if err := refusePrivateKeyEntry(uk.PrivatePath); err != nil {
+			uk.refuse(err)
+			return nil
 		}
-		existing, pub, err := loadUserKey(uk.PrivatePath, uid)
+		existing, pub, err := uk.load(uid)
 		if err != nil {
-			return err
+			uk.refuse(err)
+			return nil
 		}
 		uk.Public = pub
 		uk.ensureDerivedFiles(dir, existing, pub, comment, owner)
@@ -191,13 +204,64 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// loadUserKey parses the private key at path, which must belong to uid and be private
-// to it (readPrivateFile). For a passphrase-protected key it returns a nil private key
-// and the public key from the file's unencrypted part.
-func loadUserKey(path string, uid int) (crypto.PrivateKey, ssh.PublicKey, error) {
-	data, err := readPrivateFile(path, maxKeyFileSize, uid)
+// refuse records that the private key at uk.PrivatePath is no key the agent uses
+// (err says why and how to fix it): there is no id_container, and no derived file is
+// written from it.
+func (uk *UserKey) refuse(err error) {
+	uk.Unavailable = fmt.Errorf("%w (jobsshd left it as it is; logins with keys from authorized_keys still work)", err)
+	uk.Public, uk.Exposed = nil, nil
+	uk.PublicPath, uk.PPKPath = "", ""
+}
+
+// refusePrivateKeyEntry is refuseSymlink for the private key, with the fix for it.
+func refusePrivateKeyEntry(path string) error {
+	st, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("check %q: %w", path, err)
+	case st.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("private key %q is a symlink, which jobsshd does not follow: put the key file itself there (chmod 600), "+
+			"or rm %s and restart jobsshd to have a new key generated", path, path)
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("private key %q is not a regular file (%s): rm %s and restart jobsshd to have a new key generated",
+			path, fileKind(st.Mode()), path)
+	}
+	return nil
+}
+
+// load reads the private key at uk.PrivatePath (loadUserKey) and notes in uk.Exposed
+// when group or others may read it.
+func (uk *UserKey) load(uid int) (crypto.PrivateKey, ssh.PublicKey, error) {
+	var perm fs.FileMode
+	priv, pub, err := loadUserKey(uk.PrivatePath, uid, func(fi fs.FileInfo) { perm = fi.Mode().Perm() })
+	if err == nil {
+		uk.Exposed = exposedUserKey(uk.PrivatePath, perm)
+	}
+	return priv, pub, err
+}
+
+// loadUserKey parses the private key at path, which must pass userKeyCheck; opened,
+// when not nil, is shown the opened file once it passed. For a passphrase-protected
+// key it returns a nil private key and the public key from the file's unencrypted part.
+func loadUserKey(path string, uid int, opened func(fs.FileInfo)) (crypto.PrivateKey, ssh.PublicKey, error) {
+	check := userKeyCheck(path, uid)
+	data, err := readFileChecked(path, maxKeyFileSize, func(fi fs.FileInfo) error {
+		if err := check(fi); err != nil {
+			return err
+		}
+		if opened != nil {
+			opened(fi)
+		}
+		return nil
+	})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, err
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, nil, fmt.Errorf("load existing key: %w: chown %d %s && chmod 600 %s, or rm %s and restart jobsshd to have a new key generated",
+			err, uid, path, path, path)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("load existing key: %w", err)
@@ -208,7 +272,7 @@ func loadUserKey(path string, uid int) (crypto.PrivateKey, ssh.PublicKey, error)
 		return nil, missing.PublicKey, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("load existing key %q: %w: move it away to have a new key generated", path, err)
+		return nil, nil, fmt.Errorf("load existing key %q: %w: mv %s %s.bad and restart jobsshd to have a new key generated", path, err, path, path)
 	}
 	if k, ok := priv.(*ed25519.PrivateKey); ok {
 		priv = *k

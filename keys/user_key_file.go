@@ -51,7 +51,7 @@ func (f *UserKeyFile) Path() string { return f.path }
 //
 // Every call opens the file as the account (as EnsureUserKey reads it), with O_NOFOLLOW
 // and O_NONBLOCK, and checks what it opened with fstat: a regular file of the account's,
-// private to it (readPrivateFile's rules). It is read and parsed again only when its
+// not writable by group or others (userKeyCheck, EnsureUserKey's rule). It is read and parsed again only when its
 // device, inode, size, mtime or ctime changed, as authorized_keys files are
 // (AuthorizedKeysFile.Keys). A passphrase-protected key gives the public key of its
 // clear part. A file that is refused or does not parse is no key and an error; each
@@ -88,7 +88,7 @@ func (f *UserKeyFile) Key() (ssh.PublicKey, error) {
 		return f.key, nil
 	}
 	readAt := f.now()
-	data, err := readOpened(file, f.path, maxKeyFileSize, privateFileCheck(f.path, f.uid))
+	data, err := readOpened(file, f.path, maxKeyFileSize, userKeyCheck(f.path, f.uid))
 	if err != nil {
 		return nil, f.fail(fmt.Errorf("id_container: %w", err))
 	}
@@ -142,4 +142,40 @@ func (f *UserKeyFile) report(level slog.Level, state, msg string, args ...any) {
 	}
 	f.reported = state
 	f.log.Log(context.Background(), level, msg, args...)
+}
+
+// userKeyCheck is the rule for the opened id_container private key at path, shared by
+// EnsureUserKey (start) and UserKeyFile (logins), so that both take the same file as
+// the key or as no key. The file must belong to the account (uid) and must not be
+// writable by group or others: whoever can write it chooses which key logs in as the
+// account. A key that group or others can only read is accepted: that exposes the
+// account's own key, which is the account's business (chmod 644 is a common mistake,
+// and the copy a user downloads has its own mode on the laptop, which is what OpenSSH's
+// client checks); EnsureUserKey reports it with the fix (UserKey.Exposed).
+func userKeyCheck(path string, uid int) func(fs.FileInfo) error {
+	return func(st fs.FileInfo) error {
+		sys, ok := st.Sys().(*syscall.Stat_t)
+		if !ok {
+			return nil
+		}
+		if int(sys.Uid) != uid {
+			return fmt.Errorf("private key %q belongs to uid %d, not %d: chown %d %s, or rm %s and restart jobsshd to have a new key generated",
+				path, sys.Uid, uid, uid, path, path)
+		}
+		if perm := st.Mode().Perm(); perm&0o022 != 0 {
+			return fmt.Errorf("private key %q may be written by group or others (mode %04o), who could put their own key there: chmod 600 %s",
+				path, perm, path)
+		}
+		return nil
+	}
+}
+
+// exposedUserKey describes a private key at path that group or others may read (mode
+// perm), with the fix; nil when they may not.
+func exposedUserKey(path string, perm fs.FileMode) error {
+	if perm&0o044 == 0 {
+		return nil
+	}
+	return fmt.Errorf("private key %s may be read by group or others (mode %04o): its key still logs in, "+
+		"but whoever else can read it can log in as the account too: chmod 600 %s", path, perm, path)
 }

@@ -48,7 +48,8 @@ func TestUserKeyFileFollowsTheFile(t *testing.T) {
 		break_  func(t *testing.T)
 		wantErr string
 	}{
-		{"group-readable", func(t *testing.T) { chmod(t, path, 0o640) }, "chmod 600"},
+		{"group-writable", func(t *testing.T) { chmod(t, path, 0o620) }, "chmod 600"},
+		{"writable by others", func(t *testing.T) { chmod(t, path, 0o606) }, "chmod 600"},
 		{"symlink", func(t *testing.T) {
 			if err := os.Rename(path, path+".real"); err != nil {
 				t.Fatal(err)
@@ -115,5 +116,37 @@ func mustKey(t *testing.T, f *UserKeyFile, want ssh.PublicKey) {
 	got, err := f.Key()
 	if err != nil || got == nil || !bytes.Equal(got.Marshal(), want.Marshal()) {
 		t.Fatalf("Key: got %v, %v; want %s", got, err, ssh.FingerprintSHA256(want))
+	}
+}
+
+// TestUserKeyFileSameRuleAsStart: a key file that group or others may read logs in at
+// login as it does at start (EnsureUserKey sets Exposed), and one they may write is no
+// key at either (issue 10 review, files 1: the two used to disagree).
+func TestUserKeyFileSameRuleAsStart(t *testing.T) {
+	t.Parallel()
+	uid, gid := testAccount(t)
+	_, home := makeHome(t, uid, gid)
+	path := filepath.Join(home, "id_container")
+	first, err := EnsureUserKey(path, "", uid, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		mode    os.FileMode
+		logs_in bool
+	}{{0o644, true}, {0o640, true}, {0o604, true}, {0o666, false}, {0o620, false}, {0o602, false}} {
+		chmod(t, path, tt.mode)
+		uk, err := EnsureUserKey(path, "", uid, gid)
+		if err != nil {
+			t.Fatalf("mode %04o: EnsureUserKey: %v", tt.mode, err)
+		}
+		k, kerr := NewUserKeyFile(path, uid, gid, nil).Key()
+		atStart, atLogin := uk.Unavailable == nil, k != nil
+		if atStart != tt.logs_in || atLogin != tt.logs_in {
+			t.Errorf("mode %04o: logs in at start %v (%v), at login %v (%v); want %v at both", tt.mode, atStart, uk.Unavailable, atLogin, kerr, tt.logs_in)
+		}
+		if atLogin && !bytes.Equal(k.Marshal(), first.Public.Marshal()) {
+			t.Errorf("mode %04o: got another key at login", tt.mode)
+		}
 	}
 }

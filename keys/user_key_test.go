@@ -2,6 +2,7 @@ package keys
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
@@ -211,9 +212,21 @@ func TestEnsureUserKeyRefusesSymlinks(t *testing.T) {
 			uk, err := EnsureUserKey(path, "", uid, gid)
 			switch {
 			case tt.linkAt == "":
-				// Only the private key decides: a symlink there stops the agent.
-				if err == nil || !strings.Contains(err.Error(), "symlink") || !strings.Contains(err.Error(), path) {
-					t.Fatalf("got error %v, want one naming the symlink %q", err, path)
+				// A symlink at the private key is no id_container, never an error that
+				// stops the agent, and is never followed (issue 10 review, files 1).
+				if err != nil {
+					t.Fatalf("got error %v, want no id_container and no error", err)
+				}
+				if uk.Unavailable == nil || !strings.Contains(uk.Unavailable.Error(), "symlink") || !strings.Contains(uk.Unavailable.Error(), path) {
+					t.Fatalf("got Unavailable %v, want it naming the symlink %q", uk.Unavailable, path)
+				}
+				if uk.Public != nil || uk.PublicPath != "" || uk.PPKPath != "" {
+					t.Errorf("got Public %v, PublicPath %q, PPKPath %q; want none for a refused key", uk.Public, uk.PublicPath, uk.PPKPath)
+				}
+				for _, derived := range []string{path + ".pub", path + ".ppk"} {
+					if _, err := os.Lstat(derived); !errors.Is(err, fs.ErrNotExist) {
+						t.Errorf("lstat %s: got %v, want nothing derived from a refused key", derived, err)
+					}
 				}
 			case err != nil:
 				t.Fatalf("got error %v, want a symlink at the derived file %s not to stop the agent", err, path+tt.linkAt)
@@ -328,20 +341,6 @@ func TestEnsureUserKeyErrors(t *testing.T) {
 			keyType: "dsa",
 			wantMsg: `key type "dsa"`,
 		},
-		{
-			name: "corrupt private key",
-			setup: func(t *testing.T, path string, uid, gid int) {
-				writeOwned(t, path, []byte("-----BEGIN OPENSSH PRIVATE KEY-----\ngarbage\n"), 0o600, uid, gid)
-			},
-			wantMsg: "move it away",
-		},
-		{
-			name: "directory in place of the key",
-			setup: func(t *testing.T, path string, uid, gid int) {
-				mkdirOwned(t, path, 0o700, uid, gid)
-			},
-			wantMsg: "not a regular file",
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -452,9 +451,11 @@ func equalContents(a, b [][]byte) bool {
 	return true
 }
 
-// TestEnsureUserKeyRefusesUntrustedKey: an existing id_container that another account
-// owns, or that group or others can read, was possibly planted or copied; its key would
-// log in as the served user, so it is refused rather than used.
+// TestEnsureUserKeyRefusesUntrustedKey: an existing id_container that is no key the
+// agent uses (another account's, writable by group or others, garbage, a directory, a
+// FIFO) is no id_container, never an error that stops the agent (issue 10 review, files
+// 1), and is left exactly as it is; one that group or others may only read logs in, with
+// a warning and the fix (Exposed).
 func TestEnsureUserKeyRefusesUntrustedKey(t *testing.T) {
 	t.Parallel()
 	needRoot(t)
@@ -467,25 +468,83 @@ func TestEnsureUserKeyRefusesUntrustedKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	garbage := []byte("-----BEGIN OPENSSH PRIVATE KEY-----\ngarbage\n")
 	tests := []struct {
-		name     string
-		mode     os.FileMode
-		owner    int
-		wantText string
+		name        string
+		setup       func(t *testing.T, path string)
+		wantRefused string // in Unavailable; "" when the key logs in
+		wantExposed bool
 	}{
-		{"owned by another account", 0o644, 65534, "belongs to uid 65534"},
-		{"readable by others", 0o644, uid, "chmod 600"},
-		{"readable by the group", 0o640, uid, "chmod 600"},
+		{"owned by another account", func(t *testing.T, p string) { writeOwned(t, p, pemData, 0o644, 65534, gid) }, "belongs to uid 65534", false},
+		{"unreadable by the account", func(t *testing.T, p string) { writeOwned(t, p, pemData, 0o600, 65534, gid) }, "chown", false},
+		{"writable by others", func(t *testing.T, p string) { writeOwned(t, p, pemData, 0o666, uid, gid) }, "chmod 600", false},
+		{"writable by the group", func(t *testing.T, p string) { writeOwned(t, p, pemData, 0o620, uid, gid) }, "chmod 600", false},
+		{"garbage", func(t *testing.T, p string) { writeOwned(t, p, garbage, 0o600, uid, gid) }, "restart jobsshd", false},
+		{"directory", func(t *testing.T, p string) { mkdirOwned(t, p, 0o700, uid, gid) }, "not a regular file", false},
+		{"fifo", func(t *testing.T, p string) {
+			if err := syscall.Mkfifo(p, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			chown(t, p, uid, gid)
+		}, "a FIFO", false},
+		{"readable by others", func(t *testing.T, p string) { writeOwned(t, p, pemData, 0o644, uid, gid) }, "", true},
+		{"readable by the group", func(t *testing.T, p string) { writeOwned(t, p, pemData, 0o640, uid, gid) }, "", true},
+		{"private", func(t *testing.T, p string) { writeOwned(t, p, pemData, 0o600, uid, gid) }, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, home := makeHome(t, uid, gid)
 			path := filepath.Join(home, "id_container")
-			writeOwned(t, path, pemData, tt.mode, tt.owner, gid)
+			tt.setup(t, path)
+			before, _ := os.Lstat(path)
+			var beforeData []byte
+			if before.Mode().IsRegular() { // reading the FIFO would block
+				beforeData, _ = os.ReadFile(path)
+			}
 			uk, err := EnsureUserKey(path, KeyTypeEd25519, uid, gid)
-			if err == nil || !strings.Contains(err.Error(), tt.wantText) {
-				t.Fatalf("got %+v, %v; want an error containing %q", uk, err, tt.wantText)
+			if err != nil {
+				t.Fatalf("got error %v, want none: nothing at id_container stops the agent", err)
+			}
+			if tt.wantRefused != "" {
+				if uk.Unavailable == nil || !strings.Contains(uk.Unavailable.Error(), tt.wantRefused) || !strings.Contains(uk.Unavailable.Error(), path) {
+					t.Errorf("got Unavailable %v, want it naming %s and %q", uk.Unavailable, path, tt.wantRefused)
+				}
+				if uk.Public != nil || uk.Created || uk.PublicPath != "" || uk.PPKPath != "" {
+					t.Errorf("got %+v, want no key and no derived files reported", uk)
+				}
+				for _, derived := range []string{path + ".pub", path + ".ppk"} {
+					if _, err := os.Lstat(derived); !errors.Is(err, fs.ErrNotExist) {
+						t.Errorf("lstat %s: got %v, want nothing derived from a refused key", derived, err)
+					}
+				}
+			} else {
+				if uk.Unavailable != nil || uk.Public == nil || !bytes.Equal(uk.Public.Marshal(), mustPublic(t, key).Marshal()) {
+					t.Errorf("got Unavailable %v, Public %v; want the existing key used", uk.Unavailable, uk.Public)
+				}
+				if got := uk.Exposed != nil && strings.Contains(uk.Exposed.Error(), "chmod 600 "+path); got != tt.wantExposed {
+					t.Errorf("got Exposed %v, want a warning with the fix: %v", uk.Exposed, tt.wantExposed)
+				}
+			}
+			after, err := os.Lstat(path)
+			if err != nil || after.Mode() != before.Mode() || after.Sys().(*syscall.Stat_t).Uid != before.Sys().(*syscall.Stat_t).Uid ||
+				after.Sys().(*syscall.Stat_t).Ino != before.Sys().(*syscall.Stat_t).Ino {
+				t.Errorf("id_container changed: before %v, after %v, %v", before.Mode(), after, err)
+			}
+			if beforeData != nil {
+				if afterData, _ := os.ReadFile(path); !bytes.Equal(afterData, beforeData) {
+					t.Error("id_container's content changed")
+				}
 			}
 		})
 	}
+}
+
+// mustPublic is the ssh public key of priv.
+func mustPublic(t *testing.T, priv crypto.PrivateKey) ssh.PublicKey {
+	t.Helper()
+	pub, err := ssh.NewPublicKey(priv.(crypto.Signer).Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
 }

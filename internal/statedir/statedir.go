@@ -20,22 +20,41 @@ type Dir struct {
 // it and checks the opened directory with Check, as uid euid. A symlink on path (at
 // path itself or in place of one of its parents) is followed only when it belongs to
 // euid or root, since anyone else who could plant it there could point it at a
-// directory of their choosing for root to create and write in. The caller closes
+// directory of their choosing for root to create and write in (/etc/ssh,
+// /etc/sudoers.d: root's, so Check alone accepts them). Missing directories are made
+// without following such a symlink (mkdirNoFollow). os.OpenRoot follows symlinks,
+// so that rule is applied to the directory it opened, after the open (sameAsWalk): a
+// symlink swapped in between a check and the open is caught. The caller closes
 // Dir.Root.
 //
 // The errors from Check are configuration errors an operator fixes (see Check); the
 // others are I/O errors naming the path.
 func Open(path string, euid int) (*Dir, error) {
-	// Before MkdirAll, which follows symlinks on the way, and again after it, for a
-	// symlink planted at path itself meanwhile.
+	return open(path, euid, raceHooks{})
+}
+
+// raceHooks, when set, run at the points where a racing writer of a parent directory
+// could swap the path, so that tests can do it there.
+type raceHooks struct {
+	beforeMkdir, beforeOpen func()
+}
+
+// open is Open with hooks for tests.
+func open(path string, euid int, hooks raceHooks) (*Dir, error) {
 	if err := checkSymlink(path, euid); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(path, 0o700); err != nil {
+	if hooks.beforeMkdir != nil {
+		hooks.beforeMkdir()
+	}
+	if err := mkdirNoFollow(path, euid); err != nil {
+		if IsUnsafe(err) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("create state directory %q: %w: pass --state-dir with a directory jobsshd can create", path, err)
 	}
-	if err := checkSymlink(path, euid); err != nil {
-		return nil, err
+	if hooks.beforeOpen != nil {
+		hooks.beforeOpen()
 	}
 	root, err := os.OpenRoot(path)
 	if err != nil {
@@ -44,9 +63,12 @@ func Open(path string, euid int) (*Dir, error) {
 	// Root.Stat(".") is an fstatat on the opened directory, not a new lookup of path.
 	fi, err := root.Stat(".")
 	if err == nil {
-		err = Check(path, fi, euid)
+		err = sameAsWalk(path, fi, euid)
 	} else {
 		err = fmt.Errorf("stat state directory %q: %w", path, err)
+	}
+	if err == nil {
+		err = Check(path, fi, euid)
 	}
 	if err != nil {
 		root.Close() // read-only handle
@@ -75,9 +97,8 @@ func Inspect(path string, euid int) error {
 // missing through the symlinks on the way, so a symlink planted in place of a parent
 // directory would make root create the state directory (and host keys) wherever it
 // points. A symlink of root's or euid's own is trusted, as is the rest of the path.
-// This is a check before use: a writable parent still lets its writers race it, but
-// what the race can win is a directory Check accepts (euid's own, not writable by
-// others), never one of theirs.
+// This is a check before use, for a clear error early; what is created and opened is
+// checked again on descriptors (mkdirNoFollow, sameAsWalk), which closes the race.
 func checkSymlink(path string, euid int) error {
 	clean := filepath.Clean(path)
 	for p := clean; ; p = filepath.Dir(p) {

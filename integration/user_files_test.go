@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestIDContainerRevokeAndRotate: id_container is read at login, like authorized_keys:
@@ -297,11 +298,13 @@ func checkChildName(t *testing.T, a *agent, remote string) {
 	}) {
 		t.Fatalf("no scp session started:\n%s", a.Logs())
 	}
-	comm, err := os.ReadFile("/proc/" + pid + "/comm")
-	if err != nil {
-		t.Fatalf("scp child %s: %v", pid, err)
-	}
-	if got := strings.TrimSpace(string(comm)); got != "jobsshd" {
+	// The child names itself as it starts, a moment after the agent logged its pid.
+	var got string
+	if !waitFor(5*time.Second, func() bool {
+		comm, err := os.ReadFile("/proc/" + pid + "/comm")
+		got = strings.TrimSpace(string(comm))
+		return err == nil && got == "jobsshd"
+	}) {
 		t.Errorf("scp child's command name: got %q, want \"jobsshd\"", got)
 	}
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // defaultAccess is what the access flags are when none is given.
-var defaultAccess = accessOptions{algorithms: "default", maxUnauthenticated: 64, maxAuthTries: 6, maxConnections: 256, maxSessions: 64, maxChannels: 256,
+var defaultAccess = accessOptions{algorithms: "default", maxUnauthenticated: 64, maxAuthTries: 6, maxConnections: 256, maxSessions: 64, maxChannels: 1024,
 	loginGraceTime: 30 * time.Second, clientAliveInterval: 60 * time.Second, clientAliveCountMax: 3}
 
 func TestAccessFlags(t *testing.T) {

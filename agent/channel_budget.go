@@ -17,10 +17,14 @@ import (
 // (oom_linux.go), so the OOM killer would take the user's job before it. channelBudget
 // bounds the channels open at once across all connections, and with them that memory.
 //
-// Its default, DefaultMaxChannels = 256, bounds that to about 640 MiB, affordable next
-// to a training job, while 64 multiplexed sessions (the per-connection bound), VS Code
-// and a browser over ssh -D together stay well below it. That holds for clients that
-// send full packets; channel_memory.go bounds what clients sending tiny ones can pin.
+// Its default, DefaultMaxChannels = 1024, is four channels for each of the 256
+// connections --max-connections allows by default: every connection can hold a session
+// and a few more (a soak of 200 connections each running commands one after another
+// needs more than 256, since a closed session's place comes back only once its program
+// is reaped). 1024 filled windows would be 2.5 GiB, more than a container next to a
+// training job can afford, so the heap guard (channel_memory.go) caps what all
+// channels together pin, whatever the packets' size, at 512 MiB plus room for the rest
+// of the agent. --max-channels 64 makes both bounds small (about 224 MiB).
 
 // channelReserve is how many channels of the budget are kept for connections that hold
 // none yet, so that one client filling the budget from a few connections does not

@@ -30,11 +30,17 @@ const memoryCheckEvery = 1 << 20
 
 // memoryGuardBound is the Go heap above which the guard drops connections: what
 // maxChannels filled channels need with full packets (2 MiB window and about 0.5 MiB of
-// our own buffers and bookkeeping each), plus room for the rest of the agent, so that
-// no client that sends full packets ever meets it.
+// our own buffers and bookkeeping each), at most maxChannelMemory, plus room for the
+// rest of the agent. Below 205 channels no client that sends full packets meets it;
+// above, the guard is what bounds the memory of filled windows too, and drops the
+// connection that holds the most of them.
 func memoryGuardBound(maxChannels int) uint64 {
-	return uint64(maxChannels)*(5<<19) + 64<<20
+	return min(uint64(maxChannels)*(5<<19), maxChannelMemory) + 64<<20
 }
+
+// maxChannelMemory bounds what the open channels of all connections may pin: 512 MiB,
+// affordable next to a training job (channel_budget.go).
+const maxChannelMemory = 512 << 20
 
 // inbound counts one connection's client data: received on the wire and read by the
 // agent from its channels.

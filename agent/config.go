@@ -124,7 +124,7 @@ const (
 )
 
 // DefaultMaxChannels is Config.MaxChannels' default (channel_budget.go has the numbers).
-const DefaultMaxChannels = 256
+const DefaultMaxChannels = 1024
 
 func (c Config) withDefaults() Config {
 	if c.Logger == nil {

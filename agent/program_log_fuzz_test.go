@@ -37,7 +37,9 @@ func programLogKeys() map[string]map[string]bool {
 		"transfer log line dropped": {"reason": true, "max": true},
 	}
 	eventKeys := map[string]bool{"event": true, "path": true, "mode": true, "bytes_read": true,
-		"bytes_written": true, "new_path": true, "target": true, "err": true}
+		"bytes_written": true, "new_path": true, "target": true, "err": true,
+		// Every file event says it comes from a user process (program_log.go).
+		"reported_by": true}
 	for _, msg := range fileEventMessages {
 		keys[msg] = eventKeys
 	}

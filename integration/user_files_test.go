@@ -299,12 +299,19 @@ func checkChildName(t *testing.T, a *agent, remote string) {
 	}) {
 		t.Fatalf("no scp session started:\n%s", a.Logs())
 	}
-	comm, err := os.ReadFile("/proc/" + pid + "/comm")
+	// The child names itself at the start of its main (process_name_linux.go), which
+	// may come after the agent logged its start: wait for the name, bounded.
+	var got string
+	if !waitFor(clientTimeout, func() bool {
+		var comm []byte
+		comm, err = os.ReadFile("/proc/" + pid + "/comm")
+		got = strings.TrimSpace(string(comm))
+		return err != nil || got == "jobsshd"
+	}) {
+		t.Errorf("scp child's command name: got %q, want \"jobsshd\"", got)
+	}
 	if err != nil {
 		t.Fatalf("scp child %s: %v", pid, err)
-	}
-	if got := strings.TrimSpace(string(comm)); got != "jobsshd" {
-		t.Errorf("scp child's command name: got %q, want \"jobsshd\"", got)
 	}
 }
 

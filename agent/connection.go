@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -44,6 +45,8 @@ type connection struct {
 	noise    noiseCounts // lines a client can repeat at will (log_noise.go)
 	envBytes int         // client variables held by open sessions (session_bounds.go)
 	cmdBytes int         // exec commands held by open sessions (command_bounds.go)
+
+	closeWake atomic.Bool // a probe after a channel close is in flight (close_wake.go)
 }
 
 // Channel classes, each with its own bound: sessions (Config.MaxSessions) and channels

@@ -71,6 +71,7 @@ func (s *Server) handleSession(c *connection, nc ssh.NewChannel, releaseChannel 
 		}
 		sess.afterReply()
 	}
+	c.wakeAfterChannelClose() // the client's CLOSE arrived: see close_wake.go
 	// The channel is closed: by us after the program ended, or by the client (or the
 	// connection) while it still runs. In the second case the program is hung up.
 	if sess.started {

@@ -5,6 +5,9 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // A program the agent starts gets a parent-death signal (SysProcAttr.Pdeathsig, prctl
@@ -75,12 +78,30 @@ func (sp *spawner) start(cmd *exec.Cmd) error {
 // made it, and counts as idle after each request.
 func (sp *spawner) run() {
 	runtime.LockOSThread() // never unlocked: see the comment at the top of this file
+	nameSpawnerThread()
 	for r := range sp.reqs {
 		r.done <- sp.startOne(r.cmd)
 		sp.mu.Lock()
 		sp.idle++
 		sp.mu.Unlock()
 	}
+}
+
+// spawnerThreadName is what ps -T, top -H and /proc/PID/task/TID/comm show for a
+// spawner thread, so that its (up to maxSpawnerThreads) permanent threads can be told
+// from the runtime's: integration/soak_test.go counts them apart. 15 bytes, the most
+// PR_SET_NAME keeps.
+const spawnerThreadName = "jobsshd-spawner"
+
+// nameSpawnerThread names the calling (locked) thread spawnerThreadName, unless it is
+// the main thread, whose name is the process's (/proc/PID/comm, what pgrep and ps
+// show). A child inherits the name only until its exec.
+func nameSpawnerThread() {
+	if unix.Gettid() == unix.Getpid() {
+		return
+	}
+	name := []byte(spawnerThreadName + "\x00")
+	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0) // a name only: nothing depends on it
 }
 
 // startOne starts cmd with the OOM score children get (see oomScores.forkBegins).

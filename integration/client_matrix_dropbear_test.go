@@ -2,9 +2,7 @@ package integration
 
 import (
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -13,15 +11,7 @@ import (
 // makes it from id_container) and checks the host key against ~/.ssh/known_hosts,
 // where Dropbear 2022.83 looks the host up without the port.
 func matrixDbclient(t *testing.T, m *matrixRun) (string, error) {
-	requireTool(t, "dropbearconvert", "dropbear-bin")
-	key := filepath.Join(t.TempDir(), "id_container.dropbear")
-	runOrFatal(t, "dropbearconvert", "openssh", "dropbear", m.a.IDFile, key)
-	sshDir := filepath.Join(m.home, ".ssh")
-	if err := os.Mkdir(sshDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	hosts := strings.ReplaceAll(readFileString(t, m.knownHosts), "[127.0.0.1]:"+strconv.Itoa(m.a.Port)+" ", "127.0.0.1 ")
-	writeFile(t, filepath.Join(sshDir, "known_hosts"), hosts, 0o644)
+	key := dbclientSetup(t, m.a, m.home, m.knownHosts)
 
 	dbclient := func(command, stdin string) sshResult {
 		args := []string{"-i", key, "-p", strconv.Itoa(m.a.Port), m.a.destination(), command}

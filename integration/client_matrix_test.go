@@ -162,11 +162,17 @@ func agentKnownHosts(t *testing.T, a *agent) string {
 	t.Helper()
 	prefix := "[127.0.0.1]:" + strconv.Itoa(a.Port) + " "
 	var lines []string
-	for _, l := range strings.Split(a.Stdout(), "\n") {
-		if l = strings.TrimSpace(l); strings.HasPrefix(l, prefix) {
-			lines = append(lines, l)
+	// The agent prints its connect text around the time it writes status.json, and the
+	// harness copies its stdout in a goroutine: wait for the lines, not for luck.
+	waitFor(statusTimeout, func() bool {
+		lines = lines[:0]
+		for _, l := range strings.Split(a.Stdout(), "\n") {
+			if l = strings.TrimSpace(l); strings.HasPrefix(l, prefix) {
+				lines = append(lines, l)
+			}
 		}
-	}
+		return len(lines) == len(a.Status.HostKeys)
+	})
 	if len(lines) != len(a.Status.HostKeys) {
 		t.Fatalf("agent printed %d known_hosts lines starting %q, want one per host key (%d):\n%s", len(lines), prefix, len(a.Status.HostKeys), a.Stdout())
 	}

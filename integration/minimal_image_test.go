@@ -340,43 +340,48 @@ func TestMinimalImage(t *testing.T) {
 
 // testMinimalImageReapsOrphans leaves background jobs behind from several sessions, at
 // once and with a terminal: each session still reports its own exit status (the reaper
-// took none), the jobs are reparented to jobsshd, and once they exit no zombie is left.
+// took none), the jobs are reparented to jobsshd, and once they exit no zombie is left
+// and each was logged as reaped.
+//
+// Every step waits for an event, not for a time: the jobs run until the test kills them
+// (a job that ended before its shell exited may be reaped by that shell, and is then no
+// orphan at all), and the log is read until it holds the lines (jobsshd logs a reap
+// after the zombie is gone, and the harness copies its stderr in a goroutine).
 func testMinimalImageReapsOrphans(t *testing.T, a *agent, pid int) {
-	// A job that outlives its session by a second, with its output not on the session's
-	// pipes, so the session ends at once.
-	orphan := func(d string) string { return "sleep " + d + " </dev/null >/dev/null 2>&1 &" }
-	if res := a.SSH(t, sshCall{Command: orphan("1.5") + " exit 11"}); res.ExitCode != 11 {
+	// A job that outlives its session until the test kills it, with its output not on
+	// the session's pipes, so the session ends at once. Its argument names it.
+	orphan := func(i int) string { return fmt.Sprintf("sleep %d </dev/null >/dev/null 2>&1 &", orphanSeconds+i) }
+	if res := a.SSH(t, sshCall{Command: orphan(0) + " exit 11"}); res.ExitCode != 11 {
 		t.Fatalf("session leaving a job: %s, want exit 11", res)
 	}
-	// Before it exits the job must be jobsshd's child: otherwise there is nothing to
-	// reap and the check below proves nothing.
-	reparented := waitFor(1200*time.Millisecond, func() bool {
-		for _, c := range childPids(pid) {
-			if procComm(c) == "sleep" {
-				return true
-			}
-		}
-		return false
-	})
-	if !reparented {
-		t.Fatalf("no sleep among jobsshd's children %v: the orphan was not reparented to it", childPids(pid))
-	}
-
 	const n = 8
 	results := make([]sshResult, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			// Each job outlives its shell (which exits at once), or the shell may reap it.
-			job := orphan(fmt.Sprintf("%.1f", 0.6+0.1*float64(i)))
-			results[i], errs[i] = a.trySSH(sshCall{Command: fmt.Sprintf("%s exit %d", job, 20+i)})
+			results[i], errs[i] = a.trySSH(sshCall{Command: fmt.Sprintf("%s exit %d", orphan(1+i), 20+i)})
 		})
 	}
 	wg.Wait()
 	for i, res := range results {
 		if errs[i] != nil || res.ExitCode != 20+i {
 			t.Errorf("concurrent session %d: %s, %v; want exit %d", i, res, errs[i], 20+i)
+		}
+	}
+	// Each job must be jobsshd's child before it exits: otherwise there is nothing to
+	// reap and the checks below prove nothing.
+	var jobs map[int]int
+	reparented := waitFor(30*time.Second, func() bool {
+		jobs = orphanJobs(pid)
+		return len(jobs) == n+1
+	})
+	if !reparented {
+		t.Fatalf("jobsshd's children hold jobs %v, want all %d sleeps of the sessions: they were not reparented to it", jobs, n+1)
+	}
+	for job := range jobs {
+		if err := syscall.Kill(job, syscall.SIGKILL); err != nil {
+			t.Errorf("kill the orphaned job %d: %v", job, err)
 		}
 	}
 	// With a terminal the job is in the foreground group: the hangup at the end of
@@ -386,7 +391,7 @@ func testMinimalImageReapsOrphans(t *testing.T, a *agent, pid int) {
 	}
 
 	var left []string
-	clean := waitFor(10*time.Second, func() bool {
+	clean := waitFor(30*time.Second, func() bool {
 		left = left[:0]
 		for _, c := range childPids(pid) {
 			if st := procState(c); st == 'Z' || procComm(c) == "sleep" {
@@ -396,12 +401,34 @@ func testMinimalImageReapsOrphans(t *testing.T, a *agent, pid int) {
 		return len(left) == 0
 	})
 	if !clean {
-		t.Errorf("jobsshd's children after 10s: %v, want no zombie and no sleep left", left)
+		t.Errorf("jobsshd's children after 30s: %v, want no zombie and no sleep left", left)
 	}
-	if reaped := strings.Count(a.Logs(), "reaped orphaned process"); reaped < n+2 {
-		t.Errorf("jobsshd logged %d reaped orphans, want at least %d (one per session that left a job)", reaped, n+2)
+	reaped := func() int { return strings.Count(a.Logs(), "reaped orphaned process") }
+	if !waitFor(10*time.Second, func() bool { return reaped() >= n+2 }) {
+		t.Errorf("jobsshd logged %d reaped orphans, want at least %d (one per session that left a job)", reaped(), n+2)
 	}
 	if res := a.SSH(t, sshCall{Command: "exit 3"}); res.ExitCode != 3 {
 		t.Errorf("session after the orphans: %s, want exit 3", res)
 	}
+}
+
+// orphanSeconds is the first job's sleep: far longer than the test, so only the test's
+// kill ends the jobs, and an unusual number, so orphanJobs finds only them.
+const orphanSeconds = 7301
+
+// orphanJobs maps the pids of jobsshd's children that are the test's sleeps to their
+// number (the sleep's argument minus orphanSeconds).
+func orphanJobs(pid int) map[int]int {
+	jobs := map[int]int{}
+	for _, c := range childPids(pid) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", c))
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if err != nil || len(args) != 2 || filepath.Base(args[0]) != "sleep" {
+			continue
+		}
+		if s, err := strconv.Atoi(args[1]); err == nil && s >= orphanSeconds && s < orphanSeconds+100 {
+			jobs[c] = s - orphanSeconds
+		}
+	}
+	return jobs
 }

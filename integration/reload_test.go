@@ -115,7 +115,15 @@ func TestHangupReloadsLogLevel(t *testing.T) {
 	if err := os.WriteFile(levelFile, []byte("info\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a := startAgent(t, agentOptions{Args: []string{"--log-level-file", levelFile}})
+	// An authorized_keys source of this test's own: the account's home is shared with
+	// other tests, whose ~/.ssh/authorized_keys decides whether a login logs anything at
+	// debug level; a source changed since it was last read always does ("authorized_keys
+	// read").
+	// It lives in a directory of the home (StrictModes refuses one below /tmp).
+	_, keysDir := userDir(t, testAccount(t, defaultTestUser))
+	extraKeys := filepath.Join(keysDir, "extra_authorized_keys")
+	writeFile(t, extraKeys, "# no keys\n", 0o644)
+	a := startAgent(t, agentOptions{Args: []string{"--log-level-file", levelFile, "--authorized-keys", extraKeys}})
 	const debugLine = "level=DEBUG"
 	a.Run(t, "true")
 	if strings.Contains(a.Logs(), debugLine) {
@@ -125,6 +133,7 @@ func TestHangupReloadsLogLevel(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.hangUp(t, "reload: log level changed", 1)
+	writeFile(t, extraKeys, "# still no keys, but changed since the reload\n", 0o644)
 	a.Run(t, "true")
 	// The session's debug lines may follow the client's exit by a moment.
 	if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), debugLine) }) {

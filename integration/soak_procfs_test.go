@@ -21,10 +21,14 @@ type agentResources struct {
 	// Busy are the threads not parked by the Go runtime: running, or blocked in a system
 	// call other than the runtime's idle waits (runtimeIdleSyscall).
 	Busy int
+	// Spawner are the spawner's threads (agent/spawn_linux.go, named jobsshd-spawner):
+	// one more each time more programs were being started at once than ever before, up
+	// to its bound, and kept for the life of the process.
+	Spawner int
 }
 
 func (r agentResources) String() string {
-	return fmt.Sprintf("RSS %.1f MiB, %d fds, %d threads (%d not idle)", float64(r.RSSKiB)/1024, r.FDs, r.Threads, r.Busy)
+	return fmt.Sprintf("RSS %.1f MiB, %d fds, %d threads (%d not idle, %d spawner)", float64(r.RSSKiB)/1024, r.FDs, r.Threads, r.Busy, r.Spawner)
 }
 
 // runtimeIdleSyscall reports whether a thread blocked in system call nr is one the Go
@@ -36,15 +40,21 @@ func runtimeIdleSyscall(nr int) bool {
 	return nr == unix.SYS_FUTEX || nr == unix.SYS_EPOLL_PWAIT || nr == unix.SYS_NANOSLEEP
 }
 
-// busyThreads counts pid's threads that are not parked by the runtime; it reads
-// /proc/PID/task/TID/syscall ("202 0x..." when blocked, "running" otherwise).
-func busyThreads(pid int) (int, error) {
+// spawnerThreadName is agent/spawn_linux.go's name for a spawner thread.
+const spawnerThreadName = "jobsshd-spawner"
+
+// busyThreads counts pid's threads that are not parked by the runtime (it reads
+// /proc/PID/task/TID/syscall: "202 0x..." when blocked, "running" otherwise), and the
+// spawner's threads (by /proc/PID/task/TID/comm).
+func busyThreads(pid int) (busy, spawner int, err error) {
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
-		return 0, fmt.Errorf("list the agent's threads: %w", err)
+		return 0, 0, fmt.Errorf("list the agent's threads: %w", err)
 	}
-	busy := 0
 	for _, task := range tasks {
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/comm", pid, task.Name())); err == nil && strings.TrimSpace(string(comm)) == spawnerThreadName {
+			spawner++
+		}
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/syscall", pid, task.Name()))
 		if err != nil {
 			continue // the thread ended meanwhile
@@ -57,7 +67,7 @@ func busyThreads(pid int) (int, error) {
 			busy++
 		}
 	}
-	return busy, nil
+	return busy, spawner, nil
 }
 
 // readAgentResources reads pid's VmRSS, Threads and open descriptors.
@@ -95,7 +105,7 @@ func readAgentResources(pid int) (agentResources, error) {
 		return r, fmt.Errorf("list the agent's descriptors: %w", err)
 	}
 	r.FDs = len(fds)
-	r.Busy, err = busyThreads(pid)
+	r.Busy, r.Spawner, err = busyThreads(pid)
 	return r, err
 }
 
@@ -105,6 +115,7 @@ func (r *agentResources) peak(s agentResources) {
 	r.FDs = max(r.FDs, s.FDs)
 	r.Threads = max(r.Threads, s.Threads)
 	r.Busy = max(r.Busy, s.Busy)
+	r.Spawner = max(r.Spawner, s.Spawner)
 }
 
 // accountProcesses lists the live processes whose real or effective uid is uid (zombies

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // TestIDContainerRevokeAndRotate: id_container is read at login, like authorized_keys:
@@ -186,6 +185,8 @@ func TestUnwritableHomeServes(t *testing.T) {
 	if entries, _ := os.ReadDir(rootDir); len(entries) != 0 {
 		t.Errorf("got %d files in the directory the account cannot write, want none", len(entries))
 	}
+	// The connect text may reach the harness's copy of stdout after status.json.
+	waitFor(statusTimeout, func() bool { return strings.Contains(a.Stdout(), "known_hosts lines") })
 	if out := a.Stdout(); !strings.Contains(out, "There is no id_container key") || strings.Contains(out, "ssh -i id_container") {
 		t.Errorf("connect info: want it to say there is no id_container and not offer it:\n%s", out)
 	}
@@ -298,14 +299,19 @@ func checkChildName(t *testing.T, a *agent, remote string) {
 	}) {
 		t.Fatalf("no scp session started:\n%s", a.Logs())
 	}
-	// The child names itself as it starts, a moment after the agent logged its pid.
+	// The child names itself at the start of its main (process_name_linux.go), which
+	// may come after the agent logged its start: wait for the name, bounded.
 	var got string
-	if !waitFor(5*time.Second, func() bool {
-		comm, err := os.ReadFile("/proc/" + pid + "/comm")
+	if !waitFor(clientTimeout, func() bool {
+		var comm []byte
+		comm, err = os.ReadFile("/proc/" + pid + "/comm")
 		got = strings.TrimSpace(string(comm))
-		return err == nil && got == "jobsshd"
+		return err != nil || got == "jobsshd"
 	}) {
 		t.Errorf("scp child's command name: got %q, want \"jobsshd\"", got)
+	}
+	if err != nil {
+		t.Fatalf("scp child %s: %v", pid, err)
 	}
 }
 

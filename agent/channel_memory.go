@@ -68,20 +68,26 @@ func (in *inbound) discardUnread() {
 		chans = append(chans, ch)
 	}
 	in.mu.Unlock()
-	buf := make([]byte, 32<<10)
+	// The transport is gone, so x/crypto has marked every channel's buffers at EOF.
 	for _, ch := range chans {
-		// The transport is gone, so x/crypto has marked every channel's buffers at
-		// EOF: these reads return what is buffered and then stop. Their error is
-		// the window adjustment that can no longer be sent, or EOF.
-		for {
-			n, _ := ch.Read(buf)
-			m, _ := ch.Stderr().Read(buf)
-			if n == 0 && m == 0 {
-				break
-			}
-		}
+		discardBuffered(ch)
 	}
 	in.discarded.Store(true)
+}
+
+// discardBuffered reads and drops what x/crypto buffered for ch, a channel that is
+// closed (its buffers are marked at end of file, so the reads return what is buffered
+// and then stop). Their error is the window adjustment that can no longer be sent, or
+// EOF.
+func discardBuffered(ch ssh.Channel) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, _ := ch.Read(buf)
+		m, _ := ch.Stderr().Read(buf)
+		if n == 0 && m == 0 {
+			return
+		}
+	}
 }
 
 func (in *inbound) unread() int64 { return in.wire.Load() - in.read.Load() }

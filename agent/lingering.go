@@ -31,7 +31,7 @@ func (s *Server) awaitHungUp(sess *session, releaseChannel func()) {
 	default:
 	}
 	if s.descriptors.startLingering() {
-		sess.discardInput()
+		discardBuffered(sess.ch) // the channel is closed: its requests have ended
 		releaseChannel()
 		<-sess.done
 		s.descriptors.endLingering()
@@ -41,18 +41,4 @@ func (s *Server) awaitHungUp(sess *session, releaseChannel func()) {
 		"event", "session.kill", "max", s.descriptors.maxLingering())
 	_ = sess.proc.killGroup(syscall.SIGKILL) // it may have ended meanwhile
 	<-sess.done
-}
-
-// discardInput reads and drops what the client sent on the session's channel that no
-// program will read. The channel is closed (its requests have ended), so x/crypto has
-// marked its buffers at end of file: the reads return what is buffered and then stop.
-func (sess *session) discardInput() {
-	buf := make([]byte, 32<<10)
-	for {
-		n, _ := sess.ch.Read(buf)
-		m, _ := sess.ch.Stderr().Read(buf)
-		if n == 0 && m == 0 {
-			return
-		}
-	}
 }

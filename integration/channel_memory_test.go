@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,24 +121,18 @@ func TestChannelBudgetComesBack(t *testing.T) {
 	}
 }
 
-// dialAgent logs in to a with x/crypto and the generated id_container key.
+// dialAgent logs in to a with x/crypto and the generated id_container key; the client
+// is closed when the test ends.
 func dialAgent(t *testing.T, a *agent) *ssh.Client {
 	t.Helper()
-	keyPEM, err := os.ReadFile(a.IDFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(keyPEM)
-	if err != nil {
-		t.Fatalf("parse %s: %v", a.IDFile, err)
-	}
-	client, err := ssh.Dial("tcp", "127.0.0.1:"+strconv.Itoa(a.Port), &ssh.ClientConfig{
-		User: a.Account.Name, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+	client, err := ssh.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port)), &ssh.ClientConfig{
+		User: a.Account.Name, Auth: []ssh.AuthMethod{ssh.PublicKeys(loadSigner(t, a.IDFile))},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second,
 	})
 	if err != nil {
-		t.Fatalf("log in with x/crypto: %v", err)
+		t.Fatalf("log in with %s over x/crypto: %v", a.IDFile, err)
 	}
+	t.Cleanup(func() { client.Close() })
 	return client
 }
 

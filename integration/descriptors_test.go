@@ -1,15 +1,8 @@
 package integration
 
 import (
-	"net"
-	"os"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"golang.org/x/crypto/ssh"
 )
 
 // TestForwardsCannotExhaustDescriptors: one user holding as many forwarded connections
@@ -22,51 +15,11 @@ func TestForwardsCannotExhaustDescriptors(t *testing.T) {
 	prlimit := requireTool(t, "prlimit", "util-linux")
 	a := startAgent(t, agentOptions{Wrapper: []string{prlimit, "--nofile=300:300"}})
 
-	target, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var held []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := target.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		target.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	})
-
-	keyPEM, err := os.ReadFile(a.IDFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(keyPEM)
-	if err != nil {
-		t.Fatalf("parse %s: %v", a.IDFile, err)
-	}
-	client, err := ssh.Dial("tcp", "127.0.0.1:"+strconv.Itoa(a.Port), &ssh.ClientConfig{
-		User: a.Account.Name, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatalf("log in with x/crypto: %v", err)
-	}
-	defer client.Close()
+	target := holdingListener(t)
+	client := dialAgent(t, a)
 	opened, refusal := 0, ""
 	for range 1024 {
-		c, err := client.Dial("tcp", target.Addr().String())
+		c, err := client.Dial("tcp", target)
 		if err != nil {
 			refusal = err.Error()
 			continue

@@ -186,27 +186,6 @@ func TestLogBoundsLongKexinit(t *testing.T) {
 	}
 }
 
-// loginAsAccount logs in with the agent's id_container key over x/crypto's client.
-func loginAsAccount(t *testing.T, a *agent) *ssh.Client {
-	t.Helper()
-	pem, err := os.ReadFile(a.IDFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(pem)
-	if err != nil {
-		t.Fatalf("parse %s: %v", a.IDFile, err)
-	}
-	cfg := &ssh.ClientConfig{User: a.Account.Name, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}
-	c, err := ssh.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port)), cfg)
-	if err != nil {
-		t.Fatalf("log in with %s: %v", a.IDFile, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // sendEnvFlood sends n env requests named LC_FLOOD_<i> on a new session without
 // waiting for replies, then one that waits, so that all n have been handled when it
 // returns. The session stays open until the connection closes.
@@ -235,7 +214,7 @@ func sendEnvFlood(c *ssh.Client, n int, value string) error {
 func TestLogBoundsLoggedInFlood(t *testing.T) {
 	t.Parallel()
 	a := startAgent(t, agentOptions{Args: []string{"--log-format", "json"}})
-	c := loginAsAccount(t, a)
+	c := dialAgent(t, a)
 	offset := len(a.Logs())
 	const envs, others = 50_000, 2_000
 	if err := sendEnvFlood(c, envs, "C.UTF-8"); err != nil {
@@ -305,7 +284,7 @@ func vmRSS(t *testing.T, pid int) int {
 // bounds (agent/session_bounds.go) the agent keeps none of those values.
 func TestEnvMemoryBound(t *testing.T) {
 	a := startAgent(t, agentOptions{})
-	c := loginAsAccount(t, a)
+	c := dialAgent(t, a)
 	pid := a.cmd.Process.Pid
 	before := vmRSS(t, pid)
 	value := strings.Repeat("v", 200_000)

@@ -28,14 +28,7 @@ const soakStepTimeout = 30 * time.Second
 // the host keys the agent printed (agentKnownHosts).
 func soakClientConfig(t *testing.T, a *agent) *ssh.ClientConfig {
 	t.Helper()
-	b, err := os.ReadFile(a.IDFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(b)
-	if err != nil {
-		t.Fatalf("parse %s: %v", a.IDFile, err)
-	}
+	signer := loadSigner(t, a.IDFile)
 	hostKeys, err := knownhosts.New(agentKnownHosts(t, a))
 	if err != nil {
 		t.Fatalf("read the agent's known_hosts lines: %v", err)

@@ -215,18 +215,8 @@ func (uk *UserKey) refuse(err error) {
 
 // refusePrivateKeyEntry is refuseSymlink for the private key, with the fix for it.
 func refusePrivateKeyEntry(path string) error {
-	st, err := os.Lstat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		return fmt.Errorf("check %q: %w", path, err)
-	case st.Mode()&fs.ModeSymlink != 0:
-		return fmt.Errorf("private key %q is a symlink, which jobsshd does not follow: put the key file itself there (chmod 600), "+
-			"or rm %s and restart jobsshd to have a new key generated", path, path)
-	case !st.Mode().IsRegular():
-		return fmt.Errorf("private key %q is not a regular file (%s): rm %s and restart jobsshd to have a new key generated",
-			path, fileKind(st.Mode()), path)
+	if err := refuseSymlink(path); err != nil {
+		return fmt.Errorf("private key: %w; or rm %s and restart jobsshd to have a new key generated", err, path)
 	}
 	return nil
 }
@@ -328,7 +318,7 @@ func refuseSymlink(path string) error {
 	case st.Mode()&fs.ModeSymlink != 0:
 		return fmt.Errorf("%q is a symlink, which jobsshd refuses to follow: replace it with a regular file or remove it", path)
 	case !st.Mode().IsRegular():
-		return fmt.Errorf("%q is not a regular file (%s): remove it", path, st.Mode().Type())
+		return fmt.Errorf("%q is not a regular file (%s): remove it", path, fileKind(st.Mode()))
 	}
 	return nil
 }

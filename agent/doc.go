@@ -4,6 +4,9 @@
 // forwards TCP ports, unix sockets and the client's ssh-agent (forward_*.go), reaching and
 // creating unix sockets as the account.
 //
+// In this package "agent" is jobsshd itself. The client's ssh-agent, which ssh -A
+// forwards, is the auth agent: authAgentSocket, forward_auth_agent.go, forwardAuthAgent.
+//
 // The server is built directly on golang.org/x/crypto/ssh. The session channel is handled
 // here rather than through gliderlabs/ssh, whose session rewrites "\n" to "\r\n" under a
 // pty (gliderlabs/ssh#129), reports exit 0 when a handler forgets to exit, and can lose the

@@ -37,7 +37,7 @@ var sessionRequestKinds = []struct {
 //     maxClientEnv of them per session;
 //   - it accepts pty-req only when well formed and the first, window-change only
 //     after an accepted pty-req and when well formed;
-//   - signal (no program runs), x11 and unknown requests, and agent forwarding (turned
+//   - signal (no program runs), x11 and unknown requests, and ssh-agent forwarding (turned
 //     off) are refused.
 //
 // Requests that would start a program are sent only when they are malformed, and must

@@ -1,6 +1,14 @@
 package agent
 
-import "log/slog"
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// This file is how a session starts its program: shell, exec and subsystem requests
+// (session_requests.go) come here, a forced command stands in for what the client asked,
+// and the program then runs until session.go's finish ends the channel.
 
 // startRequested starts what a shell, exec or subsystem request asks for (arg is the
 // command or the subsystem name), or the key's forced command instead (command= in
@@ -65,4 +73,44 @@ func (sess *session) userEnvironment() []string {
 		return nil
 	}
 	return append([]string(nil), sess.grant.environment...)
+}
+
+// start runs prog (command is the client's, for the log), then serves it in the
+// background. It always answers true once the channel will carry a result: a program
+// that cannot start is reported on stderr with exit status 127, like a shell would.
+func (sess *session) start(prog program, command string) bool {
+	log := sess.log.With("session", prog.kind, "pty", sess.ptyReq != nil && prog.usesTerminal)
+	if command != "" {
+		log = log.With("command", clip(command, logTextMax))
+	}
+	sess.started = true
+	p, err := sess.srv.startProcess(sess, prog)
+	if err != nil {
+		log.Warn("session could not start", "event", "session.start", "err", err)
+		sess.serve = func() {
+			defer close(sess.done)
+			fmt.Fprintf(sess.ch.Stderr(), "jobsshd: %v\r\n", err)
+			sess.finish(exitResult{status: 127}, log, time.Now())
+		}
+		return true
+	}
+	sess.proc = p
+	log.Info("session started", "event", "session.start", "pid", p.cmd.Process.Pid)
+	start := time.Now()
+	sess.serve = func() {
+		defer close(sess.done)
+		sess.finish(p.wait(), log, start)
+	}
+	return true
+}
+
+// afterReply starts serving a program that shell, exec or subsystem just started, once
+// the request's reply is sent: a program that exits at once must not get its exit
+// status and channel close to the client before the success reply (the client then
+// sees the channel closed under its request, io.EOF).
+func (sess *session) afterReply() {
+	if sess.serve != nil {
+		go sess.serve()
+		sess.serve = nil
+	}
 }

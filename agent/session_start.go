@@ -19,30 +19,7 @@ import (
 // shellProgram), whatever the client asked for, a shell included.
 func (sess *session) startRequested(kind, arg string) bool {
 	if sess.grant != nil && sess.grant.hasForcedCommand {
-		forced := sess.grant.forcedCommand
-		if kind == "subsystem" {
-			// As sshd: a subsystem that does not exist is refused before the forced
-			// command would stand in for it.
-			if _, err := sess.srv.subsystemProgram(arg); err != nil {
-				sess.logNoise(noiseRequest, slog.LevelInfo, "refused subsystem", "err", err)
-				return false
-			}
-		}
-		sess.keyEnv = sess.userEnvironment()
-		switch kind {
-		case "exec":
-			sess.keyEnv = append(sess.keyEnv, "SSH_ORIGINAL_COMMAND="+arg)
-		case "subsystem":
-			sess.keyEnv = append(sess.keyEnv, "SSH_ORIGINAL_COMMAND="+sftpSubsystemCommand)
-		}
-		// The forced command itself is not logged: it may carry a token (the options
-		// parser keeps option values out of logs for the same reason).
-		sess.log.Info("running the key's forced command", "requested", kind, "original_command", clip(arg, logTextMax), "key_source", sess.grant.source)
-		if forced == sftpSubsystemCommand {
-			prog, _ := sess.srv.subsystemProgram("sftp")
-			return sess.start(prog, "")
-		}
-		return sess.start(sess.srv.execProgram(forced), arg)
+		return sess.startForced(kind, arg)
 	}
 	sess.keyEnv = sess.userEnvironment()
 	switch kind {
@@ -58,6 +35,35 @@ func (sess *session) startRequested(kind, arg string) bool {
 		}
 		return sess.start(prog, "")
 	}
+}
+
+// startForced starts the key's forced command in place of what a request of kind asked
+// for (arg is the command or the subsystem name); see startRequested.
+func (sess *session) startForced(kind, arg string) bool {
+	forced := sess.grant.forcedCommand
+	if kind == "subsystem" {
+		// As sshd: a subsystem that does not exist is refused before the forced
+		// command would stand in for it.
+		if _, err := sess.srv.subsystemProgram(arg); err != nil {
+			sess.logNoise(noiseRequest, slog.LevelInfo, "refused subsystem", "err", err)
+			return false
+		}
+	}
+	sess.keyEnv = sess.userEnvironment()
+	switch kind {
+	case "exec":
+		sess.keyEnv = append(sess.keyEnv, "SSH_ORIGINAL_COMMAND="+arg)
+	case "subsystem":
+		sess.keyEnv = append(sess.keyEnv, "SSH_ORIGINAL_COMMAND="+sftpSubsystemCommand)
+	}
+	// The forced command itself is not logged: it may carry a token (the options
+	// parser keeps option values out of logs for the same reason).
+	sess.log.Info("running the key's forced command", "requested", kind, "original_command", clip(arg, logTextMax), "key_source", sess.grant.source)
+	if forced == sftpSubsystemCommand {
+		prog, _ := sess.srv.subsystemProgram("sftp")
+		return sess.start(prog, "")
+	}
+	return sess.start(sess.srv.execProgram(forced), arg)
 }
 
 // sftpSubsystemCommand is how a forced command asks for the built-in SFTP server, and

@@ -9,6 +9,7 @@
 //
 // The server is built directly on golang.org/x/crypto/ssh. The session channel is handled
 // here rather than through gliderlabs/ssh, whose session rewrites "\n" to "\r\n" under a
-// pty (gliderlabs/ssh#129), reports exit 0 when a handler forgets to exit, and can lose the
-// tail of the output when it closes the channel; see session.go for the teardown order.
+// pty (gliderlabs/ssh#129), reports exit 0 when a handler returns without calling Exit,
+// and sends an exit status and closes the channel with no EOF before them; see session.go
+// for the teardown order, and README "Design decisions" for the rest of the comparison.
 package agent

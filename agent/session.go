@@ -84,9 +84,10 @@ func (s *Server) handleSession(c *connection, nc ssh.NewChannel, releaseChannel 
 	c.releaseCommandBytes(sess.commandBytes)
 }
 
-// finish ends the channel in the order that loses nothing (CONVENTIONS.md, pinned by
-// TestTeardownOrder): the output has been drained by wait; then EOF, then exit-status or
-// exit-signal (RFC 4254 §6.10), then close.
+// finish ends the channel in the order that loses nothing (docs/architecture.md,
+// "Teardown order"; pinned by TestTeardownOrder in teardown_test.go): the output has
+// been drained by wait; then EOF, then exit-status or exit-signal (RFC 4254 §6.10),
+// then close.
 func (sess *session) finish(res exitResult, log *slog.Logger, start time.Time) {
 	_ = sess.ch.CloseWrite() // the client may already be gone
 	var err error

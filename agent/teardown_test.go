@@ -86,7 +86,7 @@ func testServer(t *testing.T) *Server {
 	}
 }
 
-// TestTeardownOrder pins the order in which a session ends (CONVENTIONS.md): all output
+// TestTeardownOrder pins the order in which a session ends (docs/architecture.md): all output
 // first, then EOF, then exit-status or exit-signal, then close. A server that sends
 // exit-status or closes before the output is drained loses the tail of the output.
 func TestTeardownOrder(t *testing.T) {

@@ -124,18 +124,6 @@ func openChannelError(t testing.TB, err error) *ssh.OpenChannelError {
 	return oce
 }
 
-// eventually polls cond every 20 ms for up to 10 seconds.
-func eventually(cond func() bool) bool {
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
-}
-
 // refused reports whether nothing listens on the TCP address any more.
 func refused(addr string) bool {
 	c, err := net.DialTimeout("tcp", addr, time.Second)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestDisconnectPacket decodes what refuseEarly sends as RFC 4253 §6 says a peer must.
@@ -99,7 +101,7 @@ func TestMaxSessions(t *testing.T) {
 		t.Errorf("third session: got %v, want resource shortage \"too many sessions on this connection (2)\"", oce)
 	}
 	open[0].Close()
-	if !eventually(func() bool {
+	if !testwait.Until(testwait.Default, func() bool {
 		s, err := client.NewSession()
 		if err == nil {
 			s.Close()

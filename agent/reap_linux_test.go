@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"jobsshd/internal/testwait"
 )
 
 // These tests use the process's real registry, ownChildren, and no t.Parallel: a reaper
@@ -184,7 +186,7 @@ func TestStuckStartHoldsUpNoOtherWithReaper(t *testing.T) {
 	}
 	stuckDone := make(chan error, 1)
 	go func() { stuckDone <- r.start(stuck) }()
-	if !eventually(func() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.starting == 1 }) {
+	if !testwait.Until(testwait.Default, func() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.starting == 1 }) {
 		t.Fatal("the stuck start is not in flight")
 	}
 
@@ -226,7 +228,7 @@ func TestStuckStartHoldsUpNoOtherWithReaper(t *testing.T) {
 	if err := <-stuckDone; err == nil {
 		t.Fatal("the stuck start reported success")
 	}
-	if !eventually(func() bool { return reapedBy(orphan.Process.Pid) }) {
+	if !testwait.Until(testwait.Default, func() bool { return reapedBy(orphan.Process.Pid) }) {
 		t.Errorf("the orphan %d was not reaped after the stuck start ended", orphan.Process.Pid)
 	}
 }

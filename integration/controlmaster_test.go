@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestControlMaster runs 8 concurrent sessions over one OpenSSH ControlMaster connection
@@ -97,7 +99,7 @@ func TestControlMaster(t *testing.T) {
 	if out, err := control("exit"); err != nil {
 		t.Errorf("ssh -O exit: %v, %q", err, out)
 	}
-	if !waitFor(10*time.Second, func() bool { return !processAlive(masterPID, "ssh") }) {
+	if !testwait.Until(10*time.Second, func() bool { return !processAlive(masterPID, "ssh") }) {
 		t.Errorf("ControlMaster pid %d still running 10s after ssh -O exit", masterPID)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // clientPreamble is what an SSH client sends before it waits for the server's key
@@ -262,7 +264,7 @@ func TestLoginDuringFlood(t *testing.T) {
 				f.from = &net.TCPAddr{IP: net.ParseIP(tt.from)}
 			}
 			f.start(t, 100, tt.kexStallers)
-			if !waitFor(20*time.Second, func() bool {
+			if !testwait.Until(20*time.Second, func() bool {
 				return f.slowOpen.Load() >= 100 && f.garbage.Load() > 0 && f.oversized.Load() > 0 && f.kexOpen.Load() >= int64(tt.kexStallers)
 			}) {
 				t.Fatalf("the flood did not start: %d slowloris, %d garbage, %d oversized, %d KEXINIT-stalling",

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // tunnelTimeout bounds how long a client takes to set up its forwards.
@@ -125,7 +127,7 @@ var allocatedPortLine = regexp.MustCompile(`Allocated port (\d+) for remote forw
 func (bg *background) allocatedPort() int {
 	bg.t.Helper()
 	var port int
-	if !waitFor(tunnelTimeout, func() bool {
+	if !testwait.Until(tunnelTimeout, func() bool {
 		if m := allocatedPortLine.FindStringSubmatch(bg.Output()); m != nil {
 			port, _ = strconv.Atoi(m[1])
 			return true

@@ -358,20 +358,6 @@ func runBinary(t *testing.T, env []string, args ...string) (stdout, stderr strin
 	return out.String(), errOut.String(), code
 }
 
-// waitFor polls cond every 20 ms until it is true or timeout passes.
-func waitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // processAlive reports whether pid is a live (not zombie) process whose command name is
 // comm; a pid reused by another program counts as gone.
 func processAlive(pid int, comm string) bool {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // jobTunnelTestUser is served only by TestJobKeyThroughTunnel, which uses the job key
@@ -32,7 +34,7 @@ func TestJobKeyThroughTunnel(t *testing.T) {
 	keysFile := platformKeysFile(t, `restrict,port-forwarding,command="echo tunnel-only" `+pub(t, tunnelKey))
 	a := startAgent(t, agentOptions{User: acct.Name, Env: []string{"JOBSSHD_JOB_SECRET=tunnel-test-job-secret-0123456789"},
 		Args: []string{"--job-hosts", "127.0.0.1", "--authorized-keys", keysFile}})
-	if !waitFor(5*time.Second, func() bool { _, err := os.Stat(jobKeyFile); return err == nil }) {
+	if !testwait.Until(5*time.Second, func() bool { _, err := os.Stat(jobKeyFile); return err == nil }) {
 		t.Fatalf("the agent wrote no %s:\n%s", jobKeyFile, a.Logs())
 	}
 	// The test reads the job key as root; ssh wants a key file only its user can read.
@@ -82,7 +84,7 @@ func TestJobKeyThroughTunnel(t *testing.T) {
 		if res.ExitCode == 0 || strings.Contains(res.Stdout, "JOB-IN") {
 			t.Errorf("got %s, want the tunnel refused and no job login\nagent log:\n%s", res, a.Logs())
 		}
-		if !waitFor(5*time.Second, func() bool {
+		if !testwait.Until(5*time.Second, func() bool {
 			return strings.Contains(a.Logs(), "may tunnel only to the targets its permitopen= option names")
 		}) {
 			t.Errorf("the refusal is not logged:\n%s", a.Logs())
@@ -93,7 +95,7 @@ func TestJobKeyThroughTunnel(t *testing.T) {
 		if res.ExitCode == 0 || strings.Contains(res.Stdout, "JOB-IN") {
 			t.Errorf("got %s, want the tunnel refused and no job login\nagent log:\n%s", res, a.Logs())
 		}
-		if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), "may not tunnel to a job host's SSH server") }) {
+		if !testwait.Until(5*time.Second, func() bool { return strings.Contains(a.Logs(), "may not tunnel to a job host's SSH server") }) {
 			t.Errorf("the refusal is not logged:\n%s", a.Logs())
 		}
 	})

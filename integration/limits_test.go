@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 func TestAllowCIDR(t *testing.T) {
@@ -19,7 +21,7 @@ func TestAllowCIDR(t *testing.T) {
 	if res.ExitCode != 255 || res.Stdout != "" {
 		t.Errorf("from 127.0.0.1 with --allow-cidr 10.0.0.0/8,fd00::/8: got %s, want exit 255", res)
 	}
-	if !waitFor(5*time.Second, func() bool { return strings.Contains(elsewhere.Logs(), "source not in --allow-cidr") }) {
+	if !testwait.Until(5*time.Second, func() bool { return strings.Contains(elsewhere.Logs(), "source not in --allow-cidr") }) {
 		t.Errorf("the refusal is not logged:\n%s", elsewhere.Logs())
 	}
 	here := startAgent(t, agentOptions{Args: []string{"--allow-cidr", "10.0.0.0/8,127.0.0.0/8"}})
@@ -144,7 +146,7 @@ func TestIdleAndGarbageConnections(t *testing.T) {
 	if got := a.Run(t, "echo in"); got != "in\n" {
 		t.Errorf("real client: got %q, want \"in\\n\"", got)
 	}
-	if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), "not an SSH client") }) {
+	if !testwait.Until(5*time.Second, func() bool { return strings.Contains(a.Logs(), "not an SSH client") }) {
 		t.Errorf("garbage peers are not logged as such:\n%s", a.Logs())
 	}
 }
@@ -171,13 +173,13 @@ func TestConnectionLimitsRefuseReadably(t *testing.T) {
 			if res.ExitCode != 255 || !strings.Contains(res.Stderr, tt.want) {
 				t.Errorf("over the limit: got %s, want exit 255 and %q on stderr", res, tt.want)
 			}
-			if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), "connection refused") }) {
+			if !testwait.Until(5*time.Second, func() bool { return strings.Contains(a.Logs(), "connection refused") }) {
 				t.Errorf("the refusal is not logged:\n%s", a.Logs())
 			}
 			for _, c := range idle {
 				c.Close()
 			}
-			if !waitFor(10*time.Second, func() bool { return a.SSH(t, sshCall{Command: "true"}).ExitCode == 0 }) {
+			if !testwait.Until(10*time.Second, func() bool { return a.SSH(t, sshCall{Command: "true"}).ExitCode == 0 }) {
 				t.Errorf("after the idle connections closed, logins still fail:\n%s", a.Logs())
 			}
 		})

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // scpModes are OpenSSH scp's two protocols: SFTP (the default since OpenSSH 9.0; the
@@ -301,7 +303,7 @@ func TestSCPLegacyProtocolErrorsLogged(t *testing.T) {
 			msg = strings.TrimPrefix(msg, "scp: ")
 			msg, _, _ = strings.Cut(msg, `"`)
 			msg = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(msg), ":"))
-			if !waitFor(2*time.Second, func() bool { return strings.Contains(a.Logs(), msg) }) {
+			if !testwait.Until(2*time.Second, func() bool { return strings.Contains(a.Logs(), msg) }) {
 				t.Errorf("the agent log has no line with the error sent to the client (%q)", msg)
 			}
 		})

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestTransferFullDisk: an upload into a full file system fails at the client with an
@@ -166,7 +168,7 @@ func TestTransferClientKilled(t *testing.T) {
 				fi, err := os.Stat(tt.progress)
 				return err == nil && fi.Size() > 0 && len(transferChildren(agentPID)) > 0
 			}
-			if !waitFor(20*time.Second, growing) {
+			if !testwait.Until(20*time.Second, growing) {
 				t.Fatalf("no transfer under way after 20s (%s grows: no, or no sftp-server/scp under the agent: %v); client output:\n%s",
 					tt.progress, descendants(agentPID), out.String())
 			}
@@ -186,7 +188,7 @@ func TestTransferClientKilled(t *testing.T) {
 			if got := a.Run(t, "echo alive"); got != "alive\n" {
 				t.Errorf("login after the killed transfer: %q, want \"alive\\n\"", got)
 			}
-			if !waitFor(10*time.Second, func() bool { return len(descendants(agentPID)) == 0 }) {
+			if !testwait.Until(10*time.Second, func() bool { return len(descendants(agentPID)) == 0 }) {
 				t.Errorf("10s after the client was killed the agent still has processes: %v", descendants(agentPID))
 			}
 		})
@@ -224,7 +226,7 @@ func TestTransferStuckOnFIFOEndsAfterHangup(t *testing.T) {
 		t.Fatal(err)
 	}
 	agentPID := a.cmd.Process.Pid
-	if !waitFor(20*time.Second, func() bool { return len(transferChildren(agentPID)) > 0 }) {
+	if !testwait.Until(20*time.Second, func() bool { return len(transferChildren(agentPID)) > 0 }) {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 		t.Fatalf("no sftp-server under the agent after 20s: %v", descendants(agentPID))
@@ -239,7 +241,7 @@ func TestTransferStuckOnFIFOEndsAfterHangup(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait() // killed
-	if !waitFor(15*time.Second, func() bool { return len(descendants(agentPID)) == 0 }) {
+	if !testwait.Until(15*time.Second, func() bool { return len(descendants(agentPID)) == 0 }) {
 		t.Errorf("15s after the client was killed the agent still has processes: %v", descendants(agentPID))
 	}
 	if got := a.Run(t, "echo alive"); got != "alive\n" {

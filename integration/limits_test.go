@@ -96,22 +96,29 @@ func TestSSHAudit(t *testing.T) {
 }
 
 // dialIdle opens n TCP connections to the agent that never say anything, closed at
-// cleanup.
+// cleanup. It reads each one's banner (the agent's version line), which the agent sends
+// only once it has accepted and counted the connection: no sleep for the count.
 func dialIdle(t *testing.T, port, n int) []net.Conn {
 	t.Helper()
 	var conns []net.Conn
-	for range n {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
-	}
 	t.Cleanup(func() {
 		for _, c := range conns {
 			c.Close()
 		}
 	})
+	for i := range n {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		banner, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil || !strings.HasPrefix(banner, "SSH-2.0-jobsshd") {
+			t.Fatalf("idle connection %d: got %q, %v; want the agent's version line", i, banner, err)
+		}
+		_ = c.SetReadDeadline(time.Time{})
+	}
 	return conns
 }
 

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testenv"
 )
 
 const (
@@ -29,21 +31,20 @@ var binPath string
 
 func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
-// integrationEnv turns the integration tests on. Unset, they skip, so that `go test ./...`
-// works for a newcomer without root or the clients; set (.ci/run sets it), a missing
-// client or missing root is a failure, so that CI cannot pass without testing.
-const integrationEnv = "JOBSSHD_INTEGRATION"
-
+// runTests builds the binary and runs the tests, only with JOBSSHD_INTEGRATION=1: without
+// it they skip, so that `go test ./...` works for a newcomer without root or the clients;
+// with it (.ci/run sets it), a missing client or missing root is a failure, so that CI
+// cannot pass without testing.
 func runTests(m *testing.M) int {
-	if os.Getenv(integrationEnv) != "1" {
+	if !testenv.Integration() {
 		// cmd/go shows a passing package's output only with -v; the testing package's own
 		// "no tests to run" line makes its summary say "[no tests to run]" either way.
-		fmt.Println("integration: skipped: needs root and the clients listed in the README; run .ci/run or set " + integrationEnv + "=1")
+		fmt.Println("integration: skipped: needs root and the clients listed in the README; run .ci/run or set " + testenv.IntegrationEnv + "=1")
 		fmt.Println("testing: warning: no tests to run")
 		return 0
 	}
 	if os.Geteuid() != 0 {
-		fmt.Fprintln(os.Stderr, "integration tests must run as root with "+integrationEnv+"=1: they serve test accounts (sudo -E, or unset "+integrationEnv+" to skip them)")
+		fmt.Fprintln(os.Stderr, "integration tests must run as root with "+testenv.IntegrationEnv+"=1: they serve test accounts (sudo -E, or unset "+testenv.IntegrationEnv+" to skip them)")
 		return 1
 	}
 	dir, err := os.MkdirTemp("", "jobsshd-integration-bin-")

@@ -77,15 +77,12 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-// requireTool fails the test when a client it drives is not installed: CI installs them
-// all (.ci/run), so a missing one means the test would silently not test.
+// requireTool fails the test when a client it drives is not installed (the integration
+// tests run only with JOBSSHD_INTEGRATION=1, under which testenv.RequireTool fails): CI
+// installs them all (.ci/run), so a missing one means the test would silently not test.
 func requireTool(t *testing.T, name, debianPackage string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found in PATH (apt-get install %s): %v", name, debianPackage, err)
-	}
-	return path
+	return testenv.RequireTool(t, name, debianPackage)
 }
 
 // status is status.json as the agent writes it.

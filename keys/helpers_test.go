@@ -4,22 +4,20 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
+
+	"jobsshd/internal/testenv"
 )
 
-// requireTool returns the path of a client tool the tests drive. A missing tool fails
-// the test: CI installs them, and a skipped compatibility test proves nothing.
+// requireTool returns the path of a client tool the tests drive. A missing tool skips
+// the test, or fails it under JOBSSHD_INTEGRATION=1 (CI), which installs them: a
+// skipped compatibility test proves nothing.
 func requireTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found (apt-get install %s): %v", name, map[string]string{"puttygen": "putty-tools", "ssh-keygen": "openssh-client"}[name], err)
-	}
-	return p
+	return testenv.RequireTool(t, name, map[string]string{"puttygen": "putty-tools", "ssh-keygen": "openssh-client"}[name])
 }
 
 // testAccount is the account the file-permission tests serve: an unprivileged uid

@@ -42,3 +42,21 @@ type recorder struct {
 func (r *recorder) Helper()               {}
 func (r *recorder) Fatalf(string, ...any) { r.failed = true }
 func (r *recorder) Skipf(string, ...any)  { r.skipped = true }
+
+// TestRequireTool: a missing program skips, or fails under JOBSSHD_INTEGRATION=1; one
+// in PATH is found.
+func TestRequireTool(t *testing.T) {
+	const missing = "jobsshd-no-such-program"
+	for _, integration := range []string{"", "1"} {
+		t.Setenv(IntegrationEnv, integration)
+		r := &recorder{TB: t}
+		RequireTool(r, missing, "none")
+		if r.failed != (integration == "1") || r.skipped != (integration == "") {
+			t.Errorf("%s=%q, %s missing: failed %v, skipped %v", IntegrationEnv, integration, missing, r.failed, r.skipped)
+		}
+	}
+	r := &recorder{TB: t}
+	if p := RequireTool(r, "sh", "dash"); p == "" || r.failed || r.skipped {
+		t.Errorf("sh: got %q, failed %v, skipped %v; want its path", p, r.failed, r.skipped)
+	}
+}

@@ -7,15 +7,15 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"jobsshd/internal/testenv"
 )
 
 // TestReadRootOnlyFile: a file is read as root only when root alone decided which file
 // the path names. Needs root (to own files as root and give some away); CI runs as
 // root.
 func TestReadRootOnlyFile(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: files must be root's, and others' for the refusals")
-	}
+	testenv.RequireRoot(t, "files must be root's, and others' for the refusals")
 	const other = 54321 // a uid that is not root
 	base := t.TempDir() // root's 0700 directory in sticky /tmp
 	mk := func(rel string, mode os.FileMode, data string) string {

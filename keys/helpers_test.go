@@ -34,9 +34,7 @@ func testAccount(t *testing.T) (uid, gid int) {
 // needRoot skips a test that must create files owned by other accounts.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create files owned by other accounts (CI runs as root)")
-	}
+	testenv.RequireRoot(t, "to create files owned by other accounts")
 }
 
 // makeHome builds base/home/.ssh owned by uid:gid (home and .ssh 0700) in a fresh

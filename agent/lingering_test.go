@@ -78,12 +78,8 @@ func TestLingeringProgramsBounded(t *testing.T) {
 		t.Fatal("the first program is not counted as lingering")
 	}
 	second := leaveLingering(t, srv, signer)
-	deadline := time.Now().Add(10 * time.Second)
-	for !programGone(second) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the second program that ignored the hangup still runs with no place left for it")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testwait.Until(10*time.Second, func() bool { return programGone(second) }) {
+		t.Fatalf("the second program that ignored the hangup still runs with no place left for it")
 	}
 	if programGone(first) {
 		t.Error("the first program, which had a place, was killed")

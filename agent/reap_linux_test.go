@@ -142,13 +142,9 @@ func TestReaperNeverTakesOwnedChildren(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
 	for _, pid := range orphanPids {
-		for !reapedBy(pid) {
-			if time.Now().After(deadline) {
-				t.Fatalf("unregistered child %d still unreaped after 5s", pid)
-			}
-			time.Sleep(10 * time.Millisecond)
+		if !testwait.Until(5*time.Second, func() bool { return reapedBy(pid) }) {
+			t.Fatalf("unregistered child %d still unreaped after 5s", pid)
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"jobsshd/internal/testwait"
 )
 
 // clientWithAuthAgent logs in and offers ssh-agent forwarding from a keyring holding one key
@@ -103,7 +105,7 @@ func TestAuthAgentForwarding(t *testing.T) {
 				t.Errorf("keys through %s: got %v, want the client's forwarded-key", sock, keys)
 			}
 			client.Close()
-			if !eventually(func() bool { _, err := os.Lstat(dir); return errors.Is(err, fs.ErrNotExist) }) {
+			if !testwait.Until(testwait.Default, func() bool { _, err := os.Lstat(dir); return errors.Is(err, fs.ErrNotExist) }) {
 				t.Errorf("%s still exists after the connection ended", dir)
 			}
 		})

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testwait"
 )
 
 // startUnixEchoServer runs an echo server on a unix socket at path.
@@ -74,7 +76,7 @@ func TestStreamLocalForwarding(t *testing.T) {
 		if err := ln.Close(); err != nil { // cancel-streamlocal-forward
 			t.Fatal(err)
 		}
-		if !eventually(func() bool { _, err := os.Lstat(path); return errors.Is(err, fs.ErrNotExist) }) {
+		if !testwait.Until(testwait.Default, func() bool { _, err := os.Lstat(path); return errors.Is(err, fs.ErrNotExist) }) {
 			t.Errorf("%s still exists after the forward was cancelled", path)
 		}
 	})
@@ -227,7 +229,7 @@ func (sl streamLocalAsAccount) removalNotFollowed(t *testing.T) {
 		t.Fatal(err)
 	}
 	sl.client.Close() // the connection's end removes anything left: still not root's file
-	if !eventually(func() bool { sl.srv.mu.Lock(); defer sl.srv.mu.Unlock(); return len(sl.srv.conns) == 0 }) {
+	if !testwait.Until(testwait.Default, func() bool { sl.srv.mu.Lock(); defer sl.srv.mu.Unlock(); return len(sl.srv.conns) == 0 }) {
 		t.Fatal("connection still served after the client left")
 	}
 	if _, err := os.Stat(victim); err != nil {

@@ -153,6 +153,7 @@ func TestRun(t *testing.T) {
 	})
 	t.Run("PID 1 environment unreadable", func(t *testing.T) {
 		in := input(a.Name, "")
+		in.EUID = 0 // the fix named below is root's; an ordinary user is told to run as root
 		in.PID1Environ = filepath.Join(t.TempDir(), "missing")
 		r := Run(in)
 		want(t, r, only(t, r, "platform-injected variables"), Warn, "environment")

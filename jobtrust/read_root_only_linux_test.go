@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"jobsshd/internal/testenv"
 )
 
 // rootOnlyTree is a directory of root's for TestReadRootOnlyFile, in which the helpers
@@ -129,9 +131,7 @@ func rootOnlyCases(tr rootOnlyTree, secret, hardSecret string) []rootOnlyCase {
 // the path names. Needs root (to own files as root and give some away); CI runs as
 // root.
 func TestReadRootOnlyFile(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: files must be root's, and others' for the refusals")
-	}
+	testenv.RequireRoot(t, "files must be root's, and others' for the refusals")
 	tr := rootOnlyTree{t: t, base: t.TempDir()}
 	secret, hardSecret := makeRootOnlyTree(tr)
 	tests := rootOnlyCases(tr, secret, hardSecret)

@@ -15,7 +15,7 @@ import (
 func serveSCPForTest(t *testing.T, args SCPArgs, home, input string) (out string, code int) {
 	t.Helper()
 	var o, e bytes.Buffer
-	code = ServeSCP(args, home, strings.NewReader(input), &o, &e)
+	code = ServeSCP(args, home, strings.NewReader(input), &o, &e, Options{})
 	return o.String(), code
 }
 

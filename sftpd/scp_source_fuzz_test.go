@@ -57,7 +57,7 @@ func FuzzSCPSource(f *testing.F) {
 		}
 		var out bytes.Buffer
 		var code int
-		within(t, func() { code = ServeSCP(args, home, bytes.NewReader(answers), &out, io.Discard) })
+		within(t, func() { code = ServeSCP(args, home, bytes.NewReader(answers), &out, io.Discard, Options{}) })
 		if code != 0 && code != 1 {
 			t.Fatalf("got exit status %d, want 0 or 1", code)
 		}

@@ -256,12 +256,12 @@ func TestServeSCPRoundTrip(t *testing.T) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		sourceCode = ServeSCP(SCPArgs{Source: true, Recursive: true, PreserveTimes: true, Verbose: true, Paths: []string{"tree"}}, src, toSource, fromSource, &sourceLog)
+		sourceCode = ServeSCP(SCPArgs{Source: true, Recursive: true, PreserveTimes: true, Verbose: true, Paths: []string{"tree"}}, src, toSource, fromSource, &sourceLog, Options{})
 		fromSource.Close() // the sink sees the end
 	}()
 	go func() {
 		defer wg.Done()
-		sinkCode = ServeSCP(SCPArgs{Sink: true, Recursive: true, PreserveTimes: true, TargetIsDir: true, Verbose: true, Paths: []string{"."}}, dst, toSink, fromSink, &sinkLog)
+		sinkCode = ServeSCP(SCPArgs{Sink: true, Recursive: true, PreserveTimes: true, TargetIsDir: true, Verbose: true, Paths: []string{"."}}, dst, toSink, fromSink, &sinkLog, Options{})
 		fromSink.Close()
 	}()
 	wg.Wait()

@@ -22,8 +22,8 @@
 //     batching replies into large writes. Under one OpenSSH sshd on loopback
 //     (bench/sftp-subsystems.sh; BENCHMARKS.md, "the SFTP servers side by side") the
 //     transfer rates of the three servers overlap within the noise, sshd's cipher
-//     setting the pace, while pkg/sftp's server used about twice the CPU time of this
-//     one per file, and this one about as much as OpenSSH's.
+//     setting the pace, while pkg/sftp's server used 1.5 to 2 times the CPU time of
+//     this one per file, and this one about as much as OpenSSH's.
 //   - File events. Every file operation is reported as an Event for the agent's log
 //     (events.go); sftp.NewServer has no hook for that (WithDebug is a packet trace).
 package sftpd

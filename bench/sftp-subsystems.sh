@@ -20,7 +20,8 @@
 #   bench/sftp-subsystems.sh [SIZE_MB] [ROUNDS]        defaults: 512 3
 # Needs openssh-server, openssh-client and time (apt-get install them).
 # Env: CIPHER (default aes128-gcm@openssh.com); BENCH_USER, the account logged in to
-#      (default sftpbench, created if missing).
+#      (default sftpbench, created if missing and left in place, its password field set
+#      to '*' and the script's client key in its authorized_keys).
 set -euo pipefail
 SIZE_MB=${1:-512}
 ROUNDS=${2:-3}
@@ -36,6 +37,7 @@ for f in /usr/sbin/sshd /usr/lib/openssh/sftp-server /usr/bin/time; do
   [ -x "$f" ] || { echo "sftp-subsystems.sh: $f is missing: apt-get install openssh-server time" >&2; exit 1; }
 done
 command -v sftp >/dev/null || { echo "sftp-subsystems.sh: sftp is missing: apt-get install openssh-client" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "sftp-subsystems.sh: python3 is missing (it picks a free port): apt-get install python3" >&2; exit 1; }
 
 W=$(mktemp -d /tmp/sftp-subsystems.XXXXXX)
 chmod 755 "$W"   # the served account executes the subsystem programs from here

@@ -41,7 +41,7 @@ func sftpServer(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv
 		fmt.Fprintf(stderr, "jobsshd sftp-server: %v\n", err)
 		return exitFailure
 	}
-	if err := sftpd.NewServerWithOptions(stdin, stdout, home, opts).Serve(); err != nil {
+	if err := sftpd.NewServer(stdin, stdout, home, opts).Serve(); err != nil {
 		fmt.Fprintf(stderr, "jobsshd sftp-server: %v\n", err)
 		return exitFailure
 	}
@@ -83,7 +83,7 @@ func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	// Relative paths are relative to the working directory, as with OpenSSH's scp: the
 	// agent starts this in the user's home, a shell wherever it is.
-	return sftpd.ServeSCPWithOptions(scpArgs, "", stdin, stdout, errLog, opts)
+	return sftpd.ServeSCP(scpArgs, "", stdin, stdout, errLog, opts)
 }
 
 // logFD takes a leading `--log-fd N` off a transfer command's arguments and opens

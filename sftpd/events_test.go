@@ -125,7 +125,7 @@ func TestSFTPEventsCloseAtEnd(t *testing.T) {
 	var rec eventRecorder
 	reqR, reqW := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- NewServerWithOptions(reqR, io.Discard, home, Options{Events: rec.sink}).Serve() }()
+	go func() { done <- NewServer(reqR, io.Discard, home, Options{Events: rec.sink}).Serve() }()
 	var w writer
 	w.start(fxpInit, 3)
 	req := append([]byte(nil), w.finish()...) // finish returns the writer's reused buffer
@@ -208,7 +208,7 @@ func TestSCPEvents(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var rec eventRecorder
 			var out bytes.Buffer
-			ServeSCPWithOptions(tt.args, home, strings.NewReader(tt.input), &out, io.Discard, Options{Events: rec.sink})
+			ServeSCP(tt.args, home, strings.NewReader(tt.input), &out, io.Discard, Options{Events: rec.sink})
 			checkEvents(t, tt.name, rec.take(), tt.want)
 		})
 	}

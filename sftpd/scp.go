@@ -89,21 +89,16 @@ type scpSession struct {
 // failed (like OpenSSH's scp: a missing source file is reported to the client and the
 // rest are still sent, then the status is 1). Errors go to the client in the protocol,
 // which prints them; errOut gets each of them too, one line per error, for the agent's
-// log (plus the protocol lines with -v). It may be nil.
+// log (plus the protocol lines with -v). It may be nil. opts.Events, if set, receives an
+// EventOpen and an EventClose for every file sent or received, and an EventMkdir for
+// every directory created; the zero Options sends no events.
 //
 // The caller runs it with the user's credentials (a child process already switched to
 // the user): it opens and creates whatever the user can. With -d the sink target must be
 // an existing directory; without it, a target that is an existing directory still
 // receives files inside it, and anything else is the file (or, with -r, the directory)
 // to create.
-func ServeSCP(args SCPArgs, home string, in io.Reader, out io.Writer, errOut io.Writer) int {
-	return ServeSCPWithOptions(args, home, in, out, errOut, Options{})
-}
-
-// ServeSCPWithOptions is ServeSCP with optional settings: opts.Events receives an
-// EventOpen and an EventClose for every file sent or received, and an EventMkdir for
-// every directory created.
-func ServeSCPWithOptions(args SCPArgs, home string, in io.Reader, out io.Writer, errOut io.Writer, opts Options) int {
+func ServeSCP(args SCPArgs, home string, in io.Reader, out io.Writer, errOut io.Writer, opts Options) int {
 	s := &scpSession{
 		opts:   opts,
 		args:   args,

@@ -50,8 +50,8 @@ func (c *scpClient) run(args ...string) (stderr string, err error) {
 	var errBuf bytes.Buffer
 	cmd.Stderr = &errBuf
 	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		c.t.Fatalf("start scp: %v", err)
+	if startErr := cmd.Start(); startErr != nil {
+		c.t.Fatalf("start scp: %v", startErr)
 	}
 	go func() { done <- cmd.Wait() }()
 	select {

@@ -43,7 +43,7 @@ func FuzzSCPSink(f *testing.F) {
 			Paths:         []string{"target"},
 		}
 		var out bytes.Buffer
-		code := ServeSCP(args, parent, bytes.NewReader(stream), &out, io.Discard)
+		code := ServeSCP(args, parent, bytes.NewReader(stream), &out, io.Discard, Options{})
 		if code != 0 && code != 1 {
 			t.Errorf("got exit status %d, want 0 or 1", code)
 		}

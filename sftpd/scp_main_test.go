@@ -30,5 +30,5 @@ func scpTestHelper(sshArgs []string) int {
 		fmt.Fprintf(os.Stderr, "scp test helper: not an scp command: %q\n", command)
 		return 127
 	}
-	return ServeSCP(args, os.Getenv("SCP_TEST_HOME"), os.Stdin, os.Stdout, os.Stderr)
+	return ServeSCP(args, os.Getenv("SCP_TEST_HOME"), os.Stdin, os.Stdout, os.Stderr, Options{})
 }

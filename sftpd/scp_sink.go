@@ -35,14 +35,37 @@ type scpHeader struct {
 	name string
 }
 
-// sink receives files into the one target path (OpenSSH sink()).
+// scpSink is what sink() keeps between records: the directories entered, the target
+// first, and the times a T line gave for the next C or D.
+type scpSink struct {
+	stack []scpDir
+	times *scpTimes
+}
+
+// sink receives files into the one target path (OpenSSH sink()), one record at a time
+// until the client ends the stream or sends the E that closes the target.
 func (s *scpSession) sink() error {
+	target, err := s.sinkTarget()
+	if err == nil {
+		err = s.ack()
+	}
+	k := &scpSink{stack: []scpDir{target}}
+	done := false
+	for !done && err == nil {
+		done, err = s.sinkRecord(k)
+	}
+	return err
+}
+
+// sinkTarget checks the one operand the client gave: it must be a directory with -d
+// (the client sends several files), and names the file itself otherwise.
+func (s *scpSession) sinkTarget() (scpDir, error) {
 	targets, err := s.operands()
 	if err != nil {
-		return err
+		return scpDir{}, err
 	}
 	if len(targets) != 1 {
-		return errors.New("ambiguous target")
+		return scpDir{}, errors.New("ambiguous target")
 	}
 	target := targets[0]
 	fi, statErr := os.Stat(s.abs(target))
@@ -51,87 +74,103 @@ func (s *scpSession) sink() error {
 		if statErr == nil {
 			statErr = syscall.ENOTDIR
 		}
-		return fmt.Errorf("%s: %s", target, errnoText(statErr))
+		return scpDir{}, fmt.Errorf("%s: %s", target, errnoText(statErr))
 	}
-	if err := s.ack(); err != nil {
+	return scpDir{path: target, isDir: isDir}, nil
+}
+
+// sinkRecord reads one record and hands it to the handler of its type. done is true
+// when the session ends without an error: the client closed the stream between
+// records, or sent the final E.
+func (s *scpSession) sinkRecord(k *scpSink) (done bool, err error) {
+	line, err := s.readLine()
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	s.logf("Sink: %s", line)
+	if line == "" {
+		return false, errors.New("protocol error: expected control record")
+	}
+	switch line[0] {
+	case 1, 2:
+		return false, s.sinkClientError(line)
+	case 'E':
+		return s.sinkEnd(k, line)
+	case 'T':
+		return false, s.sinkTimes(k, line)
+	case 'C', 'D':
+		return false, s.sinkEntry(k, line)
+	default:
+		return false, errors.New("protocol error: expected control record")
+	}
+}
+
+// sinkClientError handles a line that starts with 1 (warning) or 2 (fatal error): the
+// client could not send something and printed why; it carries on after a warning and
+// stops after a fatal error.
+func (s *scpSession) sinkClientError(line string) error {
+	s.errs++
+	if line[0] == 2 {
+		return &scpFatal{msg: line[1:]}
+	}
+	return nil
+}
+
+// sinkEnd handles an E line: it leaves the directory the last D entered, or, for the
+// target itself, ends the session as OpenSSH's top-level sink() does.
+func (s *scpSession) sinkEnd(k *scpSink, line string) (done bool, err error) {
+	if line != "E" {
+		return false, errors.New("protocol error: malformed E record")
+	}
+	if len(k.stack) == 1 {
+		return true, s.ack()
+	}
+	dir := k.stack[len(k.stack)-1]
+	k.stack = k.stack[:len(k.stack)-1]
+	return false, s.finishDir(dir)
+}
+
+// sinkTimes handles a T line: the times apply to the next C or D.
+func (s *scpSession) sinkTimes(k *scpSink, line string) error {
+	t, err := parseSCPTimes(line)
+	if err != nil {
 		return err
 	}
-	stack := []scpDir{{path: target, isDir: isDir}}
-	var times *scpTimes
-	for {
-		line, err := s.readLine()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		s.logf("Sink: %s", line)
-		if line == "" {
-			return errors.New("protocol error: expected control record")
-		}
-		switch line[0] {
-		case 1, 2:
-			// The client could not send something and printed why; it carries on after
-			// a warning and stops after a fatal error.
-			s.errs++
-			if line[0] == 2 {
-				return &scpFatal{msg: line[1:]}
-			}
-		case 'E':
-			if line != "E" {
-				return errors.New("protocol error: malformed E record")
-			}
-			if len(stack) == 1 {
-				// OpenSSH's top-level sink() returns on E, ending the session.
-				return s.ack()
-			}
-			dir := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if err := s.finishDir(dir); err != nil {
-				return err
-			}
-		case 'T':
-			t, err := parseSCPTimes(line)
-			if err != nil {
-				return err
-			}
-			times = t
-			if err := s.ack(); err != nil {
-				return err
-			}
-		case 'C', 'D':
-			h, err := parseSCPHeader(line)
-			if err != nil {
-				return err
-			}
-			if h.dir && !s.args.Recursive {
-				return errors.New("protocol error: received directory without -r")
-			}
-			cur := stack[len(stack)-1]
-			path := cur.path
-			if cur.isDir {
-				path = joinSCPPath(cur.path, h.name)
-			}
-			t := times
-			times = nil
-			if !h.dir {
-				if err := s.receiveFile(path, h, t); err != nil {
-					return err
-				}
-				continue
-			}
-			dir, entered, err := s.enterDir(path, h, t)
-			if err != nil {
-				return err
-			}
-			if entered {
-				stack = append(stack, dir)
-			}
-		default:
-			return errors.New("protocol error: expected control record")
-		}
+	k.times = t
+	return s.ack()
+}
+
+// sinkEntry handles a C (file) or D (directory) line, named inside the directory
+// entered last, or the target itself when that is not a directory.
+func (s *scpSession) sinkEntry(k *scpSink, line string) error {
+	h, err := parseSCPHeader(line)
+	if err != nil {
+		return err
 	}
+	if h.dir && !s.args.Recursive {
+		return errors.New("protocol error: received directory without -r")
+	}
+	cur := k.stack[len(k.stack)-1]
+	path := cur.path
+	if cur.isDir {
+		path = joinSCPPath(cur.path, h.name)
+	}
+	t := k.times
+	k.times = nil
+	if !h.dir {
+		return s.receiveFile(path, h, t)
+	}
+	dir, entered, err := s.enterDir(path, h, t)
+	if err != nil {
+		return err
+	}
+	if entered {
+		k.stack = append(k.stack, dir)
+	}
+	return nil
 }
 
 // joinSCPPath appends a received name to a directory path as OpenSSH does, without
@@ -219,7 +258,7 @@ func (s *scpSession) receiveFile(path string, h scpHeader, t *scpTimes) error {
 		return s.warn("%s: %s", path, errnoText(err))
 	}
 	event.Name = EventClose
-	if err := s.ack(); err != nil {
+	if err = s.ack(); err != nil {
 		f.Close() // the client is gone; that is what we report
 		event.Err = err.Error()
 		s.opts.event(event)

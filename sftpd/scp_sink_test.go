@@ -15,7 +15,7 @@ import (
 func serveSCPForTest(t *testing.T, args SCPArgs, home, input string) (out string, code int) {
 	t.Helper()
 	var o, e bytes.Buffer
-	code = ServeSCP(args, home, strings.NewReader(input), &o, &e)
+	code = ServeSCP(args, home, strings.NewReader(input), &o, &e, Options{})
 	return o.String(), code
 }
 
@@ -40,37 +40,57 @@ func processUmask(t *testing.T) fs.FileMode {
 	return 0
 }
 
+// sinkFile is what a sink case expects to find at a path after the transfer.
+type sinkFile struct {
+	content string      // unused for a directory
+	mode    fs.FileMode // checked when not 0
+	mtime   int64       // checked when not 0
+}
+
+// sinkCase is one scripted client stream sent to ServeSCP in sink mode (scp -t).
+type sinkCase struct {
+	name     string
+	args     SCPArgs           // "HOME" in a path is replaced by the home directory
+	setup    map[string]string // files created before
+	input    string
+	wantOut  string
+	wantCode int
+	want     map[string]sinkFile // paths relative to home
+	wantDirs map[string]sinkFile
+}
+
 func TestServeSCPSink(t *testing.T) {
 	t.Parallel()
 	umask := processUmask(t)
-	type file struct {
-		content string
-		mode    fs.FileMode // checked when not 0
-		mtime   int64       // checked when not 0
+	var tests []sinkCase
+	tests = append(tests, sinkFileCases(umask)...)
+	tests = append(tests, sinkPreserveCases()...)
+	tests = append(tests, sinkRecursiveCases(umask)...)
+	tests = append(tests, sinkFailureCases()...)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			runSinkCase(t, tt)
+		})
 	}
-	tests := []struct {
-		name     string
-		args     SCPArgs
-		setup    map[string]string // files created before
-		input    string
-		wantOut  string
-		wantCode int
-		want     map[string]file // paths relative to home
-		wantDirs map[string]file // content unused
-	}{
+}
+
+// sinkFileCases are single files, new or overwritten.
+func sinkFileCases(umask fs.FileMode) []sinkCase {
+	return []sinkCase{
 		{
 			name:    "file into directory",
 			args:    SCPArgs{Sink: true, Paths: []string{"."}},
 			input:   "C0644 5 a.txt\nhello\x00",
 			wantOut: "\x00\x00\x00",
-			want:    map[string]file{"a.txt": {content: "hello", mode: 0o644 &^ umask}},
+			want:    map[string]sinkFile{"a.txt": {content: "hello", mode: 0o644 &^ umask}},
 		},
 		{
 			name:    "file to a new file name",
 			args:    SCPArgs{Sink: true, Paths: []string{"new.txt"}},
 			input:   "C0600 2 ignored\nhi\x00",
 			wantOut: "\x00\x00\x00",
-			want:    map[string]file{"new.txt": {content: "hi", mode: 0o600 &^ umask}},
+			want:    map[string]sinkFile{"new.txt": {content: "hi", mode: 0o600 &^ umask}},
 		},
 		{
 			name:    "overwrite truncates and keeps the mode without -p",
@@ -78,35 +98,41 @@ func TestServeSCPSink(t *testing.T) {
 			setup:   map[string]string{"old.txt": "a much longer old content"},
 			input:   "C0755 2 old.txt\nhi\x00",
 			wantOut: "\x00\x00\x00",
-			want:    map[string]file{"old.txt": {content: "hi", mode: 0o644 &^ umask}},
+			want:    map[string]sinkFile{"old.txt": {content: "hi", mode: 0o644 &^ umask}},
 		},
 		{
 			name:    "absolute target",
 			args:    SCPArgs{Sink: true, Paths: []string{"HOME/abs.txt"}},
 			input:   "C0644 1 x\ny\x00",
 			wantOut: "\x00\x00\x00",
-			want:    map[string]file{"abs.txt": {content: "y"}},
+			want:    map[string]sinkFile{"abs.txt": {content: "y"}},
 		},
 		{
 			name:    "names with spaces and unicode",
 			args:    SCPArgs{Sink: true, TargetIsDir: true, Paths: []string{"."}},
 			input:   "C0644 3 a b データ 🚀.txt\nabc\x00",
 			wantOut: "\x00\x00\x00",
-			want:    map[string]file{"a b データ 🚀.txt": {content: "abc"}},
+			want:    map[string]sinkFile{"a b データ 🚀.txt": {content: "abc"}},
 		},
 		{
 			name:    "empty file",
 			args:    SCPArgs{Sink: true, Paths: []string{"."}},
 			input:   "C0644 0 empty\n\x00",
 			wantOut: "\x00\x00\x00",
-			want:    map[string]file{"empty": {content: ""}},
+			want:    map[string]sinkFile{"empty": {content: ""}},
 		},
+	}
+}
+
+// sinkPreserveCases are modes and times (-p, and T lines without it).
+func sinkPreserveCases() []sinkCase {
+	return []sinkCase{
 		{
 			name:    "preserve mode and times",
 			args:    SCPArgs{Sink: true, PreserveTimes: true, Paths: []string{"."}},
 			input:   "T1000000000 0 1000000001 0\nC0750 3 run.sh\nabc\x00",
 			wantOut: "\x00\x00\x00\x00",
-			want:    map[string]file{"run.sh": {content: "abc", mode: 0o750, mtime: 1000000000}},
+			want:    map[string]sinkFile{"run.sh": {content: "abc", mode: 0o750, mtime: 1000000000}},
 		},
 		{
 			name:    "preserve mode of an existing file",
@@ -114,48 +140,54 @@ func TestServeSCPSink(t *testing.T) {
 			setup:   map[string]string{"x": "old"},
 			input:   "C0700 1 x\nn\x00",
 			wantOut: "\x00\x00\x00",
-			want:    map[string]file{"x": {content: "n", mode: 0o700}},
+			want:    map[string]sinkFile{"x": {content: "n", mode: 0o700}},
 		},
 		{
 			name:    "setuid, setgid and sticky are dropped",
 			args:    SCPArgs{Sink: true, PreserveTimes: true, Paths: []string{"."}},
 			input:   "C7755 1 s\nx\x00",
 			wantOut: "\x00\x00\x00",
-			want:    map[string]file{"s": {content: "x", mode: 0o755}},
+			want:    map[string]sinkFile{"s": {content: "x", mode: 0o755}},
 		},
 		{
 			name:    "times without -p are honoured, as OpenSSH does",
 			args:    SCPArgs{Sink: true, Paths: []string{"."}},
 			input:   "T1500000000 0 1500000000 0\nC0644 1 t\nx\x00",
 			wantOut: "\x00\x00\x00\x00",
-			want:    map[string]file{"t": {content: "x", mtime: 1500000000}},
+			want:    map[string]sinkFile{"t": {content: "x", mtime: 1500000000}},
 		},
+	}
+}
+
+// sinkRecursiveCases are directories (-r).
+func sinkRecursiveCases(umask fs.FileMode) []sinkCase {
+	return []sinkCase{
 		{
 			name:    "recursive with nested directories",
 			args:    SCPArgs{Sink: true, Recursive: true, PreserveTimes: true, Paths: []string{"."}},
 			input:   "T1200000000 0 1200000000 0\nD0750 0 top\nC0644 3 f\nabc\x00D0700 0 sub dir\nC0600 1 g\nz\x00E\nE\n",
 			wantOut: strings.Repeat("\x00", 10),
-			want: map[string]file{
+			want: map[string]sinkFile{
 				"top/f":         {content: "abc", mode: 0o644},
 				"top/sub dir/g": {content: "z", mode: 0o600},
 			},
-			wantDirs: map[string]file{"top": {mode: 0o750, mtime: 1200000000}, "top/sub dir": {mode: 0o700}},
+			wantDirs: map[string]sinkFile{"top": {mode: 0o750, mtime: 1200000000}, "top/sub dir": {mode: 0o700}},
 		},
 		{
 			name:     "recursive into a new target name",
 			args:     SCPArgs{Sink: true, Recursive: true, Paths: []string{"renamed"}},
 			input:    "D0755 0 orig\nC0644 1 f\nx\x00E\n",
 			wantOut:  strings.Repeat("\x00", 5),
-			want:     map[string]file{"renamed/f": {content: "x"}},
-			wantDirs: map[string]file{"renamed": {}},
+			want:     map[string]sinkFile{"renamed/f": {content: "x"}},
+			wantDirs: map[string]sinkFile{"renamed": {}},
 		},
 		{
 			name:     "directory without u+w keeps its mode without -p",
 			args:     SCPArgs{Sink: true, Recursive: true, Paths: []string{"."}},
 			input:    "D0555 0 ro\nC0644 1 f\nx\x00E\n",
 			wantOut:  strings.Repeat("\x00", 5),
-			want:     map[string]file{"ro/f": {content: "x"}},
-			wantDirs: map[string]file{"ro": {mode: 0o555 &^ umask}},
+			want:     map[string]sinkFile{"ro/f": {content: "x"}},
+			wantDirs: map[string]sinkFile{"ro": {mode: 0o555 &^ umask}},
 		},
 		{
 			name:    "directory over a file is a warning",
@@ -163,8 +195,14 @@ func TestServeSCPSink(t *testing.T) {
 			setup:   map[string]string{"f": "file"},
 			input:   "D0755 0 f\nC0644 1 ok\nx\x00",
 			wantOut: "\x00\x01scp: ./f: Not a directory\n\x00\x00", wantCode: 1,
-			want: map[string]file{"f": {content: "file"}, "ok": {content: "x"}},
+			want: map[string]sinkFile{"f": {content: "file"}, "ok": {content: "x"}},
 		},
+	}
+}
+
+// sinkFailureCases are failures on either side, and how the session goes on or ends.
+func sinkFailureCases() []sinkCase {
+	return []sinkCase{
 		{
 			name:    "open failure is a warning and the next file still arrives",
 			args:    SCPArgs{Sink: true, Paths: []string{"missing/x"}},
@@ -182,14 +220,14 @@ func TestServeSCPSink(t *testing.T) {
 			args:    SCPArgs{Sink: true, Paths: []string{"."}},
 			input:   "\x01scp: gone: No such file or directory\nC0644 1 b\nb\x00",
 			wantOut: "\x00\x00\x00", wantCode: 1,
-			want: map[string]file{"b": {content: "b"}},
+			want: map[string]sinkFile{"b": {content: "b"}},
 		},
 		{
 			name:    "client read error after data",
 			args:    SCPArgs{Sink: true, Paths: []string{"."}},
 			input:   "C0644 1 a\nx\x01scp: a: Input/output error\n",
 			wantOut: "\x00\x00\x00", wantCode: 1,
-			want: map[string]file{"a": {content: "x"}},
+			want: map[string]sinkFile{"a": {content: "x"}},
 		},
 		{
 			name:    "client fatal error",
@@ -202,7 +240,7 @@ func TestServeSCPSink(t *testing.T) {
 			args:    SCPArgs{Sink: true, Paths: []string{"."}},
 			input:   "C0644 10 part\nhello",
 			wantOut: "\x00\x00", wantCode: 1,
-			want: map[string]file{"part": {content: "hello"}},
+			want: map[string]sinkFile{"part": {content: "hello"}},
 		},
 		{
 			name:    "cut-off control line",
@@ -217,58 +255,58 @@ func TestServeSCPSink(t *testing.T) {
 			wantOut: "\x00\x00\x01scp: /dev/full: No space left on device\n\x00\x01scp: /dev/full: No space left on device\n", wantCode: 1,
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			home := t.TempDir()
-			// Runs before TempDir's removal: a case may leave a directory without u+w,
-			// which only root could empty.
-			t.Cleanup(func() {
-				_ = filepath.WalkDir(home, func(p string, d fs.DirEntry, err error) error {
-					if err == nil && d.IsDir() {
-						_ = os.Chmod(p, 0o755)
-					}
-					return nil
-				})
-			})
-			for name, content := range tt.setup {
-				if err := os.WriteFile(filepath.Join(home, name), []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
+}
+
+// runSinkCase sets up a home directory for tt, runs the sink and checks its output,
+// exit status and the files it left.
+func runSinkCase(t *testing.T, tt sinkCase) {
+	home := t.TempDir()
+	// Runs before TempDir's removal: a case may leave a directory without u+w,
+	// which only root could empty.
+	t.Cleanup(func() {
+		_ = filepath.WalkDir(home, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				_ = os.Chmod(p, 0o755)
 			}
-			args := tt.args
-			args.Paths = append([]string(nil), args.Paths...)
-			for i, p := range args.Paths {
-				args.Paths[i] = strings.Replace(p, "HOME", home, 1)
-			}
-			out, code := serveSCPForTest(t, args, home, tt.input)
-			if out != tt.wantOut {
-				t.Errorf("got output %q, want %q", out, tt.wantOut)
-			}
-			if code != tt.wantCode {
-				t.Errorf("got exit status %d, want %d", code, tt.wantCode)
-			}
-			for name, want := range tt.want {
-				path := filepath.Join(home, name)
-				got, err := os.ReadFile(path)
-				if err != nil {
-					t.Errorf("read %s: %v", name, err)
-					continue
-				}
-				if string(got) != want.content {
-					t.Errorf("%s: got content %q, want %q", name, got, want.content)
-				}
-				checkModeAndTime(t, path, want.mode, want.mtime)
-			}
-			for name, want := range tt.wantDirs {
-				path := filepath.Join(home, name)
-				if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
-					t.Errorf("%s: got %v, %v; want a directory", name, fi, err)
-					continue
-				}
-				checkModeAndTime(t, path, want.mode, want.mtime)
-			}
+			return nil
 		})
+	})
+	for name, content := range tt.setup {
+		if err := os.WriteFile(filepath.Join(home, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := tt.args
+	args.Paths = append([]string(nil), args.Paths...)
+	for i, p := range args.Paths {
+		args.Paths[i] = strings.Replace(p, "HOME", home, 1)
+	}
+	out, code := serveSCPForTest(t, args, home, tt.input)
+	if out != tt.wantOut {
+		t.Errorf("got output %q, want %q", out, tt.wantOut)
+	}
+	if code != tt.wantCode {
+		t.Errorf("got exit status %d, want %d", code, tt.wantCode)
+	}
+	for name, want := range tt.want {
+		path := filepath.Join(home, name)
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("read %s: %v", name, err)
+			continue
+		}
+		if string(got) != want.content {
+			t.Errorf("%s: got content %q, want %q", name, got, want.content)
+		}
+		checkModeAndTime(t, path, want.mode, want.mtime)
+	}
+	for name, want := range tt.wantDirs {
+		path := filepath.Join(home, name)
+		if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
+			t.Errorf("%s: got %v, %v; want a directory", name, fi, err)
+			continue
+		}
+		checkModeAndTime(t, path, want.mode, want.mtime)
 	}
 }
 

@@ -138,16 +138,16 @@ func (s *scpSession) sendDir(path, name string, f *os.File, fi fs.FileInfo) erro
 	for {
 		entries, err := f.ReadDir(256)
 		for _, e := range entries {
-			if err := s.sendPath(joinSCPPath(path, e.Name())); err != nil {
-				return err
+			if sendErr := s.sendPath(joinSCPPath(path, e.Name())); sendErr != nil {
+				return sendErr
 			}
 		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			if err := s.warn("%s: %s", path, errnoText(err)); err != nil {
-				return err
+			if warnErr := s.warn("%s: %s", path, errnoText(err)); warnErr != nil {
+				return warnErr
 			}
 			break
 		}

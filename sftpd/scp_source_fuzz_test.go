@@ -57,7 +57,7 @@ func FuzzSCPSource(f *testing.F) {
 		}
 		var out bytes.Buffer
 		var code int
-		within(t, func() { code = ServeSCP(args, home, bytes.NewReader(answers), &out, io.Discard) })
+		within(t, func() { code = ServeSCP(args, home, bytes.NewReader(answers), &out, io.Discard, Options{}) })
 		if code != 0 && code != 1 {
 			t.Fatalf("got exit status %d, want 0 or 1", code)
 		}
@@ -86,100 +86,124 @@ var (
 	scpTimeRecord = regexp.MustCompile(`^T[0-9]+ 0 [0-9]+ 0\n$`)
 )
 
+// sourceExchange replays a source's records (out) against the client's answers, as
+// checkSourceExchange reads them.
+type sourceExchange struct {
+	t       *testing.T
+	out     []byte // all of the source's output, for the messages
+	code    int    // the source's exit status
+	answers *bufio.Reader
+	records *bufio.Reader
+	depth   int // directories open
+}
+
 // checkSourceExchange follows out, the source's records, with answers, the client's.
 func checkSourceExchange(t *testing.T, out, answers []byte, code int) {
 	t.Helper()
-	in := bufio.NewReader(bytes.NewReader(answers))
-	// answer reads the client's next answer: ok for 0, and whether the source must stop.
-	answer := func() (ok, stop bool) {
-		b, err := in.ReadByte()
-		if err != nil {
-			return false, b != 1
-		}
-		if b == 0 {
-			return true, false
-		}
-		if _, err := in.ReadBytes('\n'); err != nil {
-			return false, b != 1
-		}
-		return false, b != 1
+	x := &sourceExchange{
+		t: t, out: out, code: code,
+		answers: bufio.NewReader(bytes.NewReader(answers)),
+		records: bufio.NewReader(bytes.NewReader(out)),
 	}
-	o := bufio.NewReader(bytes.NewReader(out))
-	line := func() string {
-		l, err := o.ReadString('\n')
-		if err != nil {
-			t.Fatalf("got a record cut short: %q (all output %q)", l, out)
-		}
-		return l
-	}
-	// rest checks what may follow the point where the source must stop.
-	rest := func() {
-		tail, _ := io.ReadAll(o)
-		if len(tail) > 0 && (tail[0] != 2 || bytes.IndexByte(tail, '\n') != len(tail)-1) {
-			t.Fatalf("got %q after the client's last answer, want nothing or one fatal error (all output %q)", tail, out)
-		}
-		if code != 1 {
-			t.Fatalf("got exit status %d after the client's last answer, want 1", code)
-		}
-	}
-	if _, stop := answer(); stop {
-		rest()
+	if _, stop := x.answer(); stop {
+		x.rest()
 		return
 	}
-	depth := 0
 	for {
-		kind, err := o.Peek(1)
+		kind, err := x.records.Peek(1)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if kind[0] == 1 { // a warning
-			line()
+			x.line()
 			continue
 		}
-		if kind[0] == 2 {
-			rest()
-			return
-		}
-		rec := line()
-		switch {
-		case scpTimeRecord.MatchString(rec):
-		case scpDirRecord.MatchString(rec):
-			depth++
-		case rec == "E\n":
-			depth--
-			if depth < 0 {
-				t.Fatalf("got E with no directory open (all output %q)", out)
-			}
-		case scpFileRecord.MatchString(rec):
-			size, _ := strconv.Atoi(scpFileRecord.FindStringSubmatch(rec)[1])
-			ok, stop := answer()
-			if stop {
-				rest()
-				return
-			}
-			if !ok {
-				continue
-			}
-			if _, err := o.Discard(size); err != nil {
-				t.Fatalf("got less than the %d bytes announced by %q (all output %q)", size, rec, out)
-			}
-			switch status, err := o.ReadByte(); {
-			case err != nil:
-				t.Fatalf("got no status after the data of %q", rec)
-			case status == 1:
-				line()
-			case status != 0:
-				t.Fatalf("got status %#x after the data of %q, want 0 or 1", status, rec)
-			}
-		default:
-			t.Fatalf("got record %q, want T, C, D or E (all output %q)", rec, out)
-		}
-		if _, stop := answer(); stop {
-			rest()
+		if kind[0] == 2 || x.record(x.line()) {
+			x.rest()
 			return
 		}
 	}
-	if code == 0 && depth != 0 {
-		t.Fatalf("ended well with %d directories left open (all output %q)", depth, out)
+	if code == 0 && x.depth != 0 {
+		t.Fatalf("ended well with %d directories left open (all output %q)", x.depth, out)
+	}
+}
+
+// answer reads the client's next answer: ok for 0, and whether the source must stop.
+func (x *sourceExchange) answer() (ok, stop bool) {
+	b, err := x.answers.ReadByte()
+	if err != nil {
+		return false, b != 1
+	}
+	if b == 0 {
+		return true, false
+	}
+	if _, err := x.answers.ReadBytes('\n'); err != nil {
+		return false, b != 1
+	}
+	return false, b != 1
+}
+
+// line reads the source's next record or message, which must be whole.
+func (x *sourceExchange) line() string {
+	x.t.Helper()
+	l, err := x.records.ReadString('\n')
+	if err != nil {
+		x.t.Fatalf("got a record cut short: %q (all output %q)", l, x.out)
+	}
+	return l
+}
+
+// rest checks what may follow the point where the source must stop.
+func (x *sourceExchange) rest() {
+	x.t.Helper()
+	tail, _ := io.ReadAll(x.records)
+	if len(tail) > 0 && (tail[0] != 2 || bytes.IndexByte(tail, '\n') != len(tail)-1) {
+		x.t.Fatalf("got %q after the client's last answer, want nothing or one fatal error (all output %q)", tail, x.out)
+	}
+	if x.code != 1 {
+		x.t.Fatalf("got exit status %d after the client's last answer, want 1", x.code)
+	}
+}
+
+// record checks one T, C, D or E record and what follows it up to the client's answer;
+// stop is true when that answer tells the source to stop.
+func (x *sourceExchange) record(rec string) (stop bool) {
+	x.t.Helper()
+	switch {
+	case scpTimeRecord.MatchString(rec):
+	case scpDirRecord.MatchString(rec):
+		x.depth++
+	case rec == "E\n":
+		x.depth--
+		if x.depth < 0 {
+			x.t.Fatalf("got E with no directory open (all output %q)", x.out)
+		}
+	case scpFileRecord.MatchString(rec):
+		ok, stop := x.answer()
+		if stop || !ok {
+			return stop // refused: no data follows, and no answer to it
+		}
+		x.fileData(rec)
+	default:
+		x.t.Fatalf("got record %q, want T, C, D or E (all output %q)", rec, x.out)
+	}
+	_, stop = x.answer()
+	return stop
+}
+
+// fileData checks the data a C record announced and the status byte after it.
+func (x *sourceExchange) fileData(rec string) {
+	x.t.Helper()
+	size, _ := strconv.Atoi(scpFileRecord.FindStringSubmatch(rec)[1])
+	if _, err := x.records.Discard(size); err != nil {
+		x.t.Fatalf("got less than the %d bytes announced by %q (all output %q)", size, rec, x.out)
+	}
+	switch status, err := x.records.ReadByte(); {
+	case err != nil:
+		x.t.Fatalf("got no status after the data of %q", rec)
+	case status == 1:
+		x.line()
+	case status != 0:
+		x.t.Fatalf("got status %#x after the data of %q, want 0 or 1", status, rec)
 	}
 }

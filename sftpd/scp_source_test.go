@@ -37,164 +37,175 @@ func writeTree(t *testing.T, root string, tree map[string]string) {
 	}
 }
 
+// sourceCase is one tree of files sent by ServeSCP in source mode (scp -f) to a client
+// that answers with the status bytes in input.
+type sourceCase struct {
+	name     string
+	args     SCPArgs           // "HOME" in a path is replaced by the home directory
+	tree     map[string]string // as writeTree takes it; "t" gets mtime 1000000000
+	input    string            // the client's status bytes
+	wantOut  string
+	wantCode int
+}
+
+var sourceCases = []sourceCase{
+	{
+		name:    "one file",
+		args:    SCPArgs{Paths: []string{"a.txt"}},
+		tree:    map[string]string{"a.txt": "hello"},
+		input:   "\x00\x00\x00",
+		wantOut: "C0644 5 a.txt\nhello\x00",
+	},
+	{
+		name:    "absolute path and trailing slash",
+		args:    SCPArgs{Paths: []string{"HOME/d/b.txt"}},
+		tree:    map[string]string{"d/b.txt": "b"},
+		input:   "\x00\x00\x00",
+		wantOut: "C0644 1 b.txt\nb\x00",
+	},
+	{
+		name:    "name with spaces and unicode",
+		args:    SCPArgs{Paths: []string{"dir/données 🚀.csv"}},
+		tree:    map[string]string{"dir/données 🚀.csv": "1,2"},
+		input:   "\x00\x00\x00",
+		wantOut: "C0644 3 données 🚀.csv\n1,2\x00",
+	},
+	{
+		name:    "times with -p",
+		args:    SCPArgs{PreserveTimes: true, Paths: []string{"t"}},
+		tree:    map[string]string{"t": "x"},
+		input:   "\x00\x00\x00\x00",
+		wantOut: "T1000000000 0 1000000100 0\nC0644 1 t\nx\x00",
+	},
+	{
+		name:     "missing file is a warning and the rest is sent",
+		args:     SCPArgs{Paths: []string{"nope", "a"}},
+		tree:     map[string]string{"a": "A"},
+		input:    "\x00\x00\x00",
+		wantOut:  "\x01scp: nope: No such file or directory\nC0644 1 a\nA\x00",
+		wantCode: 1,
+	},
+	{
+		name:     "directory without -r",
+		args:     SCPArgs{Paths: []string{"d"}},
+		tree:     map[string]string{"d/": ""},
+		input:    "\x00",
+		wantOut:  "\x01scp: d: not a regular file\n",
+		wantCode: 1,
+	},
+	{
+		name:    "directory with -r",
+		args:    SCPArgs{Recursive: true, Paths: []string{"d/"}},
+		tree:    map[string]string{"d/sub/f": "f"},
+		input:   strings.Repeat("\x00", 7),
+		wantOut: "D0755 0 d\nD0755 0 sub\nC0644 1 f\nf\x00E\nE\n",
+	},
+	{
+		name:     "client refuses the file",
+		args:     SCPArgs{Paths: []string{"a", "b"}},
+		tree:     map[string]string{"a": "A", "b": "B"},
+		input:    "\x00\x01scp: a: Permission denied\n\x00\x00",
+		wantOut:  "C0644 1 a\nC0644 1 b\nB\x00",
+		wantCode: 1,
+	},
+	{
+		name:     "client fatal error",
+		args:     SCPArgs{Paths: []string{"a", "b"}},
+		tree:     map[string]string{"a": "A", "b": "B"},
+		input:    "\x00\x02scp: a: no space\n",
+		wantOut:  "C0644 1 a\n",
+		wantCode: 1,
+	},
+	{
+		name:     "client gone before starting",
+		args:     SCPArgs{Paths: []string{"a"}},
+		tree:     map[string]string{"a": "A"},
+		wantCode: 1,
+	},
+	{
+		name:     "client gone after the header",
+		args:     SCPArgs{Paths: []string{"a"}},
+		tree:     map[string]string{"a": "A"},
+		input:    "\x00",
+		wantOut:  "C0644 1 a\n",
+		wantCode: 1,
+	},
+	{
+		name:    "glob",
+		args:    SCPArgs{Paths: []string{"*.csv"}, Patterns: []string{"*.csv"}},
+		tree:    map[string]string{"b.csv": "b", "a.csv": "a", ".hidden.csv": "h", "c.txt": "c"},
+		input:   strings.Repeat("\x00", 5),
+		wantOut: "C0644 1 a.csv\na\x00C0644 1 b.csv\nb\x00",
+	},
+	{
+		name:    "glob across directories",
+		args:    SCPArgs{Paths: []string{"./*/[!b]*"}, Patterns: []string{"./*/[^b]*"}},
+		tree:    map[string]string{"x/a": "1", "x/b": "2", "y/c": "3", "z": "4"},
+		input:   strings.Repeat("\x00", 5),
+		wantOut: "C0644 1 a\n1\x00C0644 1 c\n3\x00",
+	},
+	{
+		name:     "glob without a match stays literal",
+		args:     SCPArgs{Paths: []string{"*.none"}, Patterns: []string{"*.none"}},
+		input:    "\x00",
+		wantOut:  "\x01scp: *.none: No such file or directory\n",
+		wantCode: 1,
+	},
+	{
+		name:     "quoted glob characters are literal",
+		args:     SCPArgs{Paths: []string{"[a]*"}, Patterns: []string{`\[a\]*`}},
+		tree:     map[string]string{"[a]x": "1", "a": "2"},
+		input:    "\x00\x00\x00",
+		wantOut:  "C0644 1 [a]x\n1\x00",
+		wantCode: 0,
+	},
+	{
+		name:     "name with a newline is skipped",
+		args:     SCPArgs{Paths: []string{"a\nb"}},
+		tree:     map[string]string{"a\nb": "x"},
+		input:    "\x00",
+		wantOut:  "\x01scp: \"a\\nb\": skipping, filename contains a newline\n",
+		wantCode: 1,
+	},
+	{
+		name:     "root has no name",
+		args:     SCPArgs{Recursive: true, Paths: []string{"/"}},
+		input:    "\x00",
+		wantOut:  "\x01scp: /: cannot be copied: it has no file name\n",
+		wantCode: 1,
+	},
+}
+
 func TestServeSCPSource(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name     string
-		args     SCPArgs
-		tree     map[string]string
-		input    string // the client's status bytes
-		wantOut  string
-		wantCode int
-	}{
-		{
-			name:    "one file",
-			args:    SCPArgs{Paths: []string{"a.txt"}},
-			tree:    map[string]string{"a.txt": "hello"},
-			input:   "\x00\x00\x00",
-			wantOut: "C0644 5 a.txt\nhello\x00",
-		},
-		{
-			name:    "absolute path and trailing slash",
-			args:    SCPArgs{Paths: []string{"HOME/d/b.txt"}},
-			tree:    map[string]string{"d/b.txt": "b"},
-			input:   "\x00\x00\x00",
-			wantOut: "C0644 1 b.txt\nb\x00",
-		},
-		{
-			name:    "name with spaces and unicode",
-			args:    SCPArgs{Paths: []string{"dir/données 🚀.csv"}},
-			tree:    map[string]string{"dir/données 🚀.csv": "1,2"},
-			input:   "\x00\x00\x00",
-			wantOut: "C0644 3 données 🚀.csv\n1,2\x00",
-		},
-		{
-			name:    "times with -p",
-			args:    SCPArgs{PreserveTimes: true, Paths: []string{"t"}},
-			tree:    map[string]string{"t": "x"},
-			input:   "\x00\x00\x00\x00",
-			wantOut: "T1000000000 0 1000000100 0\nC0644 1 t\nx\x00",
-		},
-		{
-			name:     "missing file is a warning and the rest is sent",
-			args:     SCPArgs{Paths: []string{"nope", "a"}},
-			tree:     map[string]string{"a": "A"},
-			input:    "\x00\x00\x00",
-			wantOut:  "\x01scp: nope: No such file or directory\nC0644 1 a\nA\x00",
-			wantCode: 1,
-		},
-		{
-			name:     "directory without -r",
-			args:     SCPArgs{Paths: []string{"d"}},
-			tree:     map[string]string{"d/": ""},
-			input:    "\x00",
-			wantOut:  "\x01scp: d: not a regular file\n",
-			wantCode: 1,
-		},
-		{
-			name:    "directory with -r",
-			args:    SCPArgs{Recursive: true, Paths: []string{"d/"}},
-			tree:    map[string]string{"d/sub/f": "f"},
-			input:   strings.Repeat("\x00", 7),
-			wantOut: "D0755 0 d\nD0755 0 sub\nC0644 1 f\nf\x00E\nE\n",
-		},
-		{
-			name:     "client refuses the file",
-			args:     SCPArgs{Paths: []string{"a", "b"}},
-			tree:     map[string]string{"a": "A", "b": "B"},
-			input:    "\x00\x01scp: a: Permission denied\n\x00\x00",
-			wantOut:  "C0644 1 a\nC0644 1 b\nB\x00",
-			wantCode: 1,
-		},
-		{
-			name:     "client fatal error",
-			args:     SCPArgs{Paths: []string{"a", "b"}},
-			tree:     map[string]string{"a": "A", "b": "B"},
-			input:    "\x00\x02scp: a: no space\n",
-			wantOut:  "C0644 1 a\n",
-			wantCode: 1,
-		},
-		{
-			name:     "client gone before starting",
-			args:     SCPArgs{Paths: []string{"a"}},
-			tree:     map[string]string{"a": "A"},
-			wantCode: 1,
-		},
-		{
-			name:     "client gone after the header",
-			args:     SCPArgs{Paths: []string{"a"}},
-			tree:     map[string]string{"a": "A"},
-			input:    "\x00",
-			wantOut:  "C0644 1 a\n",
-			wantCode: 1,
-		},
-		{
-			name:    "glob",
-			args:    SCPArgs{Paths: []string{"*.csv"}, Patterns: []string{"*.csv"}},
-			tree:    map[string]string{"b.csv": "b", "a.csv": "a", ".hidden.csv": "h", "c.txt": "c"},
-			input:   strings.Repeat("\x00", 5),
-			wantOut: "C0644 1 a.csv\na\x00C0644 1 b.csv\nb\x00",
-		},
-		{
-			name:    "glob across directories",
-			args:    SCPArgs{Paths: []string{"./*/[!b]*"}, Patterns: []string{"./*/[^b]*"}},
-			tree:    map[string]string{"x/a": "1", "x/b": "2", "y/c": "3", "z": "4"},
-			input:   strings.Repeat("\x00", 5),
-			wantOut: "C0644 1 a\n1\x00C0644 1 c\n3\x00",
-		},
-		{
-			name:     "glob without a match stays literal",
-			args:     SCPArgs{Paths: []string{"*.none"}, Patterns: []string{"*.none"}},
-			input:    "\x00",
-			wantOut:  "\x01scp: *.none: No such file or directory\n",
-			wantCode: 1,
-		},
-		{
-			name:     "quoted glob characters are literal",
-			args:     SCPArgs{Paths: []string{"[a]*"}, Patterns: []string{`\[a\]*`}},
-			tree:     map[string]string{"[a]x": "1", "a": "2"},
-			input:    "\x00\x00\x00",
-			wantOut:  "C0644 1 [a]x\n1\x00",
-			wantCode: 0,
-		},
-		{
-			name:     "name with a newline is skipped",
-			args:     SCPArgs{Paths: []string{"a\nb"}},
-			tree:     map[string]string{"a\nb": "x"},
-			input:    "\x00",
-			wantOut:  "\x01scp: \"a\\nb\": skipping, filename contains a newline\n",
-			wantCode: 1,
-		},
-		{
-			name:     "root has no name",
-			args:     SCPArgs{Recursive: true, Paths: []string{"/"}},
-			input:    "\x00",
-			wantOut:  "\x01scp: /: cannot be copied: it has no file name\n",
-			wantCode: 1,
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range sourceCases {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			home := t.TempDir()
-			writeTree(t, home, tt.tree)
-			if err := os.Chtimes(filepath.Join(home, "t"), time.Unix(1000000100, 0), time.Unix(1000000000, 0)); err != nil && !os.IsNotExist(err) {
-				t.Fatal(err)
-			}
-			args := tt.args
-			args.Source = true
-			args.Paths = append([]string(nil), args.Paths...)
-			for i, p := range args.Paths {
-				args.Paths[i] = strings.Replace(p, "HOME", home, 1)
-			}
-			out, code := serveSCPForTest(t, args, home, tt.input)
-			if out != tt.wantOut {
-				t.Errorf("got output %q, want %q", out, tt.wantOut)
-			}
-			if code != tt.wantCode {
-				t.Errorf("got exit status %d, want %d", code, tt.wantCode)
-			}
+			runSourceCase(t, tt)
 		})
+	}
+}
+
+// runSourceCase writes tt's tree into a new home directory, runs the source and checks
+// what it sent and its exit status.
+func runSourceCase(t *testing.T, tt sourceCase) {
+	home := t.TempDir()
+	writeTree(t, home, tt.tree)
+	if err := os.Chtimes(filepath.Join(home, "t"), time.Unix(1000000100, 0), time.Unix(1000000000, 0)); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	args := tt.args
+	args.Source = true
+	args.Paths = append([]string(nil), args.Paths...)
+	for i, p := range args.Paths {
+		args.Paths[i] = strings.Replace(p, "HOME", home, 1)
+	}
+	out, code := serveSCPForTest(t, args, home, tt.input)
+	if out != tt.wantOut {
+		t.Errorf("got output %q, want %q", out, tt.wantOut)
+	}
+	if code != tt.wantCode {
+		t.Errorf("got exit status %d, want %d", code, tt.wantCode)
 	}
 }
 
@@ -256,12 +267,12 @@ func TestServeSCPRoundTrip(t *testing.T) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		sourceCode = ServeSCP(SCPArgs{Source: true, Recursive: true, PreserveTimes: true, Verbose: true, Paths: []string{"tree"}}, src, toSource, fromSource, &sourceLog)
+		sourceCode = ServeSCP(SCPArgs{Source: true, Recursive: true, PreserveTimes: true, Verbose: true, Paths: []string{"tree"}}, src, toSource, fromSource, &sourceLog, Options{})
 		fromSource.Close() // the sink sees the end
 	}()
 	go func() {
 		defer wg.Done()
-		sinkCode = ServeSCP(SCPArgs{Sink: true, Recursive: true, PreserveTimes: true, TargetIsDir: true, Verbose: true, Paths: []string{"."}}, dst, toSink, fromSink, &sinkLog)
+		sinkCode = ServeSCP(SCPArgs{Sink: true, Recursive: true, PreserveTimes: true, TargetIsDir: true, Verbose: true, Paths: []string{"."}}, dst, toSink, fromSink, &sinkLog, Options{})
 		fromSink.Close()
 	}()
 	wg.Wait()

@@ -21,6 +21,8 @@ var extensions = []struct{ name, version string }{
 	{"home-directory", "1"},
 }
 
+// handleExtended answers SSH_FXP_EXTENDED by handing it to the handler of the named
+// extension, one per extension announced in VERSION.
 func (s *Server) handleExtended(id uint32, r *reader) error {
 	name := r.string()
 	if r.err != nil {
@@ -28,84 +30,126 @@ func (s *Server) handleExtended(id uint32, r *reader) error {
 	}
 	switch name {
 	case "posix-rename@openssh.com":
-		from, to := r.string(), r.string()
-		if r.err != nil {
-			return s.sendError(id, r.err)
-		}
-		err := os.Rename(s.abs(from), s.abs(to))
-		s.opts.event(Event{Name: EventRename, Path: s.abs(from), NewPath: s.abs(to), Err: errorText(err)})
-		return s.sendError(id, err)
+		return s.handlePosixRename(id, r)
 	case "hardlink@openssh.com":
-		from, to := r.string(), r.string()
-		if r.err != nil {
-			return s.sendError(id, r.err)
-		}
-		err := os.Link(s.abs(from), s.abs(to))
-		s.opts.event(Event{Name: EventLink, Path: s.abs(from), NewPath: s.abs(to), Err: errorText(err)})
-		return s.sendError(id, err)
-	case "statvfs@openssh.com", "fstatvfs@openssh.com":
-		var st unix.Statfs_t
-		var err error
-		if name == "statvfs@openssh.com" {
-			path := r.string()
-			if r.err != nil {
-				return s.sendError(id, r.err)
-			}
-			err = pathErr("statvfs", path, unix.Statfs(s.abs(path), &st))
-		} else {
-			h, herr := s.lookupAny(r.bytes())
-			if herr != nil {
-				return s.sendError(id, herr)
-			}
-			err = pathErr("fstatvfs", h.path, unix.Fstatfs(int(h.f.Fd()), &st))
-		}
-		if err != nil {
-			return s.sendError(id, err)
-		}
-		return s.sendStatVFS(id, &st)
+		return s.handleHardlink(id, r)
+	case "statvfs@openssh.com":
+		return s.handleStatVFS(id, r)
+	case "fstatvfs@openssh.com":
+		return s.handleFstatVFS(id, r)
 	case "fsync@openssh.com":
-		h, err := s.lookup(r.bytes(), false)
-		if err != nil {
-			return s.sendError(id, err)
-		}
-		return s.sendError(id, h.f.Sync())
+		return s.handleFsync(id, r)
 	case "lsetstat@openssh.com":
-		path, a := r.string(), r.attrs()
-		if r.err != nil {
-			return s.sendError(id, r.err)
-		}
-		err := setAttrs(s.abs(path), a, false)
-		s.opts.event(Event{Name: EventSetstat, Path: s.abs(path), Err: errorText(err)})
-		return s.sendError(id, err)
+		return s.handleLsetstat(id, r)
 	case "limits@openssh.com":
-		s.w.start(fxpExtendedReply, id)
-		s.w.uint64(maxMessage)     // max packet length
-		s.w.uint64(maxReadWrite)   // max read length
-		s.w.uint64(maxReadWrite)   // max write length
-		s.w.uint64(maxOpenHandles) // max open handles
-		return s.send(s.w.finish())
+		return s.handleLimits(id)
 	case "expand-path@openssh.com":
-		path := r.string()
-		if r.err != nil {
-			return s.sendError(id, r.err)
-		}
-		p, err := s.expandPath(path)
-		if err != nil {
-			return s.sendError(id, err)
-		}
-		return s.sendName(id, p, fileAttrs{})
+		return s.handleExpandPath(id, r)
 	case "home-directory":
-		user := r.string()
-		if r.err != nil {
-			return s.sendError(id, r.err)
-		}
-		if user != "" && user != s.names.user(uint32(os.Getuid())) {
-			return s.sendError(id, fmt.Errorf("home directory of %q: only the served user's is known: %w", user, os.ErrNotExist))
-		}
-		return s.sendName(id, s.home, fileAttrs{})
+		return s.handleHomeDirectory(id, r)
 	default:
 		return s.sendStatus(id, fxOpUnsupported, fmt.Sprintf("extension %q is not supported", name))
 	}
+}
+
+// handlePosixRename is rename(2), which replaces an existing target (SSH_FXP_RENAME
+// does not).
+func (s *Server) handlePosixRename(id uint32, r *reader) error {
+	from, to := r.string(), r.string()
+	if r.err != nil {
+		return s.sendError(id, r.err)
+	}
+	err := os.Rename(s.abs(from), s.abs(to))
+	s.opts.event(Event{Name: EventRename, Path: s.abs(from), NewPath: s.abs(to), Err: errorText(err)})
+	return s.sendError(id, err)
+}
+
+func (s *Server) handleHardlink(id uint32, r *reader) error {
+	from, to := r.string(), r.string()
+	if r.err != nil {
+		return s.sendError(id, r.err)
+	}
+	err := os.Link(s.abs(from), s.abs(to))
+	s.opts.event(Event{Name: EventLink, Path: s.abs(from), NewPath: s.abs(to), Err: errorText(err)})
+	return s.sendError(id, err)
+}
+
+func (s *Server) handleStatVFS(id uint32, r *reader) error {
+	path := r.string()
+	if r.err != nil {
+		return s.sendError(id, r.err)
+	}
+	var st unix.Statfs_t
+	if err := pathErr("statvfs", path, unix.Statfs(s.abs(path), &st)); err != nil {
+		return s.sendError(id, err)
+	}
+	return s.sendStatVFS(id, &st)
+}
+
+func (s *Server) handleFstatVFS(id uint32, r *reader) error {
+	h, err := s.lookupAny(r.bytes())
+	if err != nil {
+		return s.sendError(id, err)
+	}
+	var st unix.Statfs_t
+	err = pathErr("fstatvfs", h.path, unix.Fstatfs(int(h.f.Fd()), &st))
+	if err != nil {
+		return s.sendError(id, err)
+	}
+	return s.sendStatVFS(id, &st)
+}
+
+func (s *Server) handleFsync(id uint32, r *reader) error {
+	h, err := s.lookup(r.bytes(), false)
+	if err != nil {
+		return s.sendError(id, err)
+	}
+	return s.sendError(id, h.f.Sync())
+}
+
+// handleLsetstat is SSH_FXP_SETSTAT without following a final symlink.
+func (s *Server) handleLsetstat(id uint32, r *reader) error {
+	path, a := r.string(), r.attrs()
+	if r.err != nil {
+		return s.sendError(id, r.err)
+	}
+	err := setAttrs(s.abs(path), a, false)
+	s.opts.event(Event{Name: EventSetstat, Path: s.abs(path), Err: errorText(err)})
+	return s.sendError(id, err)
+}
+
+// handleLimits tells the client the sizes it may use; OpenSSH clients that do not get
+// this answer fall back to 32 KiB requests.
+func (s *Server) handleLimits(id uint32) error {
+	s.w.start(fxpExtendedReply, id)
+	s.w.uint64(maxMessage)     // max packet length
+	s.w.uint64(maxReadWrite)   // max read length
+	s.w.uint64(maxReadWrite)   // max write length
+	s.w.uint64(maxOpenHandles) // max open handles
+	return s.send(s.w.finish())
+}
+
+func (s *Server) handleExpandPath(id uint32, r *reader) error {
+	path := r.string()
+	if r.err != nil {
+		return s.sendError(id, r.err)
+	}
+	p, err := s.expandPath(path)
+	if err != nil {
+		return s.sendError(id, err)
+	}
+	return s.sendName(id, p, fileAttrs{})
+}
+
+func (s *Server) handleHomeDirectory(id uint32, r *reader) error {
+	user := r.string()
+	if r.err != nil {
+		return s.sendError(id, r.err)
+	}
+	if user != "" && user != s.names.user(uint32(os.Getuid())) {
+		return s.sendError(id, fmt.Errorf("home directory of %q: only the served user's is known: %w", user, os.ErrNotExist))
+	}
+	return s.sendName(id, s.home, fileAttrs{})
 }
 
 // sendStatVFS answers statvfs@openssh.com in its wire layout (PROTOCOL §4.4): eleven

@@ -52,7 +52,7 @@ func FuzzSFTPServer(f *testing.F) {
 		var events bytes.Buffer
 		var serveErr error
 		confined.run(func() {
-			srv := NewServerWithOptions(bytes.NewReader(stream), &out, "/home", Options{Events: NewJSONEventSink(&events)})
+			srv := NewServer(bytes.NewReader(stream), &out, "/home", Options{Events: NewJSONEventSink(&events)})
 			serveErr = srv.Serve()
 		})
 		if fds := openDescriptors(t); fds != fdsBefore {

@@ -41,13 +41,9 @@ type Server struct {
 
 // NewServer returns a server that reads requests from in and writes replies to out,
 // with relative paths resolved against home (the user's home, where OpenSSH's
-// sftp-server starts too; scp in SFTP mode relies on it).
-func NewServer(in io.Reader, out io.Writer, home string) *Server {
-	return NewServerWithOptions(in, out, home, Options{})
-}
-
-// NewServerWithOptions is NewServer with optional settings (an event sink).
-func NewServerWithOptions(in io.Reader, out io.Writer, home string, opts Options) *Server {
+// sftp-server starts too; scp in SFTP mode relies on it). opts holds the optional
+// settings; its zero value sends no events.
+func NewServer(in io.Reader, out io.Writer, home string, opts Options) *Server {
 	return &Server{
 		in:      bufio.NewReaderSize(in, ioBufferSize),
 		out:     bufio.NewWriterSize(out, ioBufferSize),

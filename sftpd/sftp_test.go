@@ -30,7 +30,7 @@ func newRawClientWithOptions(t *testing.T, home string, opts Options) *rawClient
 	repR, repW := io.Pipe()
 	c := &rawClient{t: t, in: reqW, out: repR, done: make(chan error, 1)}
 	go func() {
-		err := NewServerWithOptions(reqR, repW, home, opts).Serve()
+		err := NewServer(reqR, repW, home, opts).Serve()
 		repW.CloseWithError(io.EOF)
 		c.done <- err
 	}()
@@ -305,7 +305,7 @@ func TestOversizedRequestEndsSession(t *testing.T) {
 	t.Parallel()
 	var hdr [4]byte
 	binary.BigEndian.PutUint32(hdr[:], maxMessage+1)
-	err := NewServer(bytes.NewReader(hdr[:]), io.Discard, t.TempDir()).Serve()
+	err := NewServer(bytes.NewReader(hdr[:]), io.Discard, t.TempDir(), Options{}).Serve()
 	if err == nil {
 		t.Error("got a clean end for an oversized request, want an error")
 	}
@@ -340,7 +340,7 @@ func FuzzServe(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		home := t.TempDir()
-		_ = NewServer(bytes.NewReader(readOnlyRequests(stream)), io.Discard, home).Serve() // errors are fine; panics are not
+		_ = NewServer(bytes.NewReader(readOnlyRequests(stream)), io.Discard, home, Options{}).Serve() // errors are fine; panics are not
 	})
 }
 

@@ -140,8 +140,7 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
 		return exitFailure
 	}
-	webServed := serveWeb(ws, logger)
-	defer stopWeb(ws, webServed, logger)
+	defer stopWeb(ws, serveWeb(ws, logger), logger) // serveWeb starts now
 	// As PID 1 of its container, jobsshd inherits its sessions' orphaned background
 	// jobs; it reaps them until the last session is gone.
 	reapCtx, stopReaping := context.WithCancel(context.Background())

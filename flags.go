@@ -32,6 +32,7 @@ type serveOptions struct {
 	gatewayPorts         bool
 
 	access accessOptions
+	web    webOptions // flags_web.go
 
 	jobTrust      bool
 	jobHosts      string
@@ -75,6 +76,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.BoolVar(&o.allowAgentForwarding, "allow-agent-forwarding", true, "allow ssh-agent forwarding (ssh -A)")
 	fs.BoolVar(&o.gatewayPorts, "gateway-ports", false, "let remote forwards (ssh -R) listen on all interfaces when the client asks; otherwise they listen on loopback only")
 	o.access.register(fs)
+	o.web.register(fs)
 	fs.BoolVar(&o.jobTrust, "job-trust", true, "let the workers of a distributed job ssh to each other with a key from the job secret, from the job's hosts only, when job hosts are known (--job-trust=false turns it off)")
 	fs.StringVar(&o.jobHosts, "job-hosts", "", "the job's hosts, comma separated hostnames or IP addresses, besides the VC_*_HOSTS variables of the container")
 	fs.StringVar(&o.jobKey, "job-key", "", "job secret as a private key file every worker has (default: ~/.ssh/id_rsa in the layout of Volcano's ssh plugin)")
@@ -106,6 +108,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return o, err
 	}
 	if err := o.access.check(); err != nil {
+		return o, err
+	}
+	if err := o.web.check(); err != nil {
 		return o, err
 	}
 	if o.port < 0 || o.port > 65535 {

@@ -131,10 +131,16 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 		return exitOK
 	}
 	agent.ProtectFromOOM(logger)
+	ws, err := startWeb(opts.web, getenv, srv, cfg.StateDir, logger) // web_serve.go; nil without --web
+	if err != nil {
+		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
+		return exitFailure
+	}
 	if err := srv.Listen(); err != nil {
 		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
 		return exitFailure
 	}
+	defer stopWeb(ws, serveWeb(ws, logger), logger) // serveWeb starts now
 	// As PID 1 of its container, jobsshd inherits its sessions' orphaned background
 	// jobs; it reaps them until the last session is gone.
 	reapCtx, stopReaping := context.WithCancel(context.Background())

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -80,6 +81,9 @@ type Server struct {
 	open     map[net.Conn]struct{}
 	shutdown bool
 	connWG   sync.WaitGroup
+
+	accepting atomic.Bool // Serve's loop runs and is not backing off (web_bridge.go)
+	web       *StatusWeb  // the web server, when there is one (web_bridge.go)
 }
 
 // New checks the configuration, resolves the account, loads (or creates) the host keys
@@ -201,6 +205,8 @@ func (s *Server) newSSHConfig(algorithms ssh.Config) *ssh.ServerConfig {
 // Serve accepts connections on the listener Listen opened until Shutdown. It returns nil
 // after Shutdown, or the accept error that stopped it.
 func (s *Server) Serve() error {
+	s.accepting.Store(true)
+	defer s.accepting.Store(false)
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
@@ -213,7 +219,9 @@ func (s *Server) Serve() error {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
 				s.log.Warn("accept", "err", err) // out of descriptors: back off, do not spin
+				s.accepting.Store(false)
 				time.Sleep(100 * time.Millisecond)
+				s.accepting.Store(true)
 				continue
 			}
 			return fmt.Errorf("accept on %s: %w", s.ln.Addr(), err)

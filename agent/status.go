@@ -36,6 +36,7 @@ type Status struct {
 	StartedAt     string          `json:"started_at"`
 	Version       string          `json:"version"`
 	JobTrust      *StatusJobTrust `json:"job_trust,omitempty"` // absent when job trust is off
+	Web           *StatusWeb      `json:"web,omitempty"`       // absent without --web (web_bridge.go)
 	// StartTime and BootID, with PID, name the agent's process, so that a platform can
 	// tell a live agent from a file left by a killed one (liveness_linux.go); each is
 	// absent when /proc does not tell.
@@ -68,6 +69,7 @@ func (s *Server) status() Status {
 		IDFile:    s.userKey.PrivatePath,
 		StartedAt: s.startedAt.UTC().Format(time.RFC3339),
 		Version:   s.cfg.Version,
+		Web:       s.web,
 	}
 	if t, err := processStartTime("self"); err == nil {
 		st.StartTime, st.BootID = t, bootID()
@@ -154,5 +156,6 @@ func (s *Server) printConnectInfo() {
 	for _, k := range s.hostKeys {
 		fmt.Fprintf(&b, "  %s %s", hostPort, ssh.MarshalAuthorizedKey(k.PublicKey()))
 	}
+	s.printWebInfo(&b)
 	fmt.Fprint(w, b.String())
 }

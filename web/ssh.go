@@ -1,0 +1,56 @@
+package web
+
+import (
+	"context"
+	"net"
+	"net/http"
+
+	"github.com/coder/websocket"
+)
+
+// handleSSH carries one SSH connection in the binary messages of a WebSocket to the
+// agent's own SSH server (Agent.ServeConn), with the client's address (clientAddr) as
+// its remote address. The WebSocket carries SSH; it does not replace SSH's
+// authentication: the agent's host keys, keys, limits and audit log apply as to a
+// connection on its port. Text messages close the socket (StatusUnsupportedData).
+func (s *Server) handleSSH(w http.ResponseWriter, r *http.Request) {
+	if !s.originAllowed(r) {
+		s.refuseOrigin(w, r)
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		// Origin was checked above, against the same rules the library would apply
+		// plus --web-allowed-origin.
+		InsecureSkipVerify: true,
+		// SSH traffic is encrypted and does not compress; compression would also cost
+		// a window of memory per connection.
+		CompressionMode: websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return // Accept has answered the request with the reason
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	c := &sshConn{Conn: websocket.NetConn(ctx, ws, websocket.MessageBinary), remote: s.clientTCPAddr(r), local: tcpLocal(local)}
+	s.cfg.Agent.ServeConn(c)
+}
+
+// sshConn is a WebSocket as the net.Conn the SSH server serves, with the addresses the
+// SSH layer should see: --allow-cidr, from= and SSH_CONNECTION read RemoteAddr.
+type sshConn struct {
+	net.Conn
+	remote, local net.Addr
+}
+
+func (c *sshConn) RemoteAddr() net.Addr { return c.remote }
+func (c *sshConn) LocalAddr() net.Addr  { return c.local }
+
+// tcpLocal is the web listener's address for SSH_CONNECTION's server half; a unix
+// socket has none, and is reported as 0.0.0.0 port 0.
+func tcpLocal(a net.Addr) net.Addr {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t
+	}
+	return &net.TCPAddr{IP: net.IPv4zero}
+}

@@ -24,8 +24,9 @@ type webChannel struct {
 	outR *io.PipeReader // read by WebTerminal.Read
 	outW *io.PipeWriter // the terminal's output, as copyTerminalOutput writes it
 
-	mu   sync.Mutex
-	exit WebTerminalExit // set by finish through SendRequest
+	mu         sync.Mutex
+	exitStatus uint32 // set by finish through SendRequest
+	exitSignal string
 }
 
 // errTerminalClosed is what the shell's side sees once the browser's side is gone.
@@ -72,7 +73,7 @@ func (c *webChannel) SendRequest(name string, _ bool, payload []byte) (bool, err
 		if err := ssh.Unmarshal(payload, &m); err != nil {
 			return false, err
 		}
-		c.exit = WebTerminalExit{Status: m.Status}
+		c.exitStatus, c.exitSignal = m.Status, ""
 	case "exit-signal":
 		var m struct {
 			Signal        string
@@ -82,15 +83,15 @@ func (c *webChannel) SendRequest(name string, _ bool, payload []byte) (bool, err
 		if err := ssh.Unmarshal(payload, &m); err != nil {
 			return false, err
 		}
-		c.exit = WebTerminalExit{Signal: m.Signal}
+		c.exitStatus, c.exitSignal = 0, m.Signal
 	}
 	return false, nil
 }
 
-func (c *webChannel) exitResult() WebTerminalExit {
+func (c *webChannel) exitResult() (uint32, string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.exit
+	return c.exitStatus, c.exitSignal
 }
 
 // Stderr is where start reports a program that could not start; a terminal has one

@@ -28,13 +28,6 @@ type WebTerminalRequest struct {
 	Cols, Rows uint16
 }
 
-// WebTerminalExit is how a web terminal's shell ended: an exit status, or the name of
-// the signal that killed it (RFC 4254 §6.10 names, "HUP" after a hangup).
-type WebTerminalExit struct {
-	Status uint32
-	Signal string
-}
-
 // WebTerminal is one browser's login shell. Read its output until io.EOF, write its
 // input, Resize it; HangUp ends it as a closed SSH channel ends a session. Its methods
 // are safe for concurrent use. Every WebTerminal must be ended: by its shell's exit
@@ -147,6 +140,6 @@ func (t *WebTerminal) HangUp() { t.once.Do(func() { close(t.hangup) }) }
 // terminal's resources are released.
 func (t *WebTerminal) Done() <-chan struct{} { return t.ended }
 
-// Exit is how the shell ended; it is meaningful once Read returned io.EOF or Done is
-// closed.
-func (t *WebTerminal) Exit() WebTerminalExit { return t.ch.exitResult() }
+// ExitStatus is how the shell ended, once Done is closed: an exit status, or the name
+// of the signal that killed it (RFC 4254 §6.10 names, "HUP" after a hangup).
+func (t *WebTerminal) ExitStatus() (status uint32, signal string) { return t.ch.exitResult() }

@@ -22,15 +22,11 @@ const sessionIDLength = 43
 // replayBytes of output, so at most 16 MiB in all.
 const maxTerminalSessions = 128
 
-// DefaultReconnect is how long a shell whose page is gone waits for the page to come
-// back (--web-reconnect): long enough for a laptop lid or a proxy's idle timeout.
-const DefaultReconnect = 5 * time.Minute
-
 // terminals holds the browsers' shells by session id, from their start until they
 // have ended and the page has been told, or until their page stayed away longer than
 // reconnect.
 type terminals struct {
-	start     func(r shellRequest) (shell, error)
+	start     func(TerminalRequest) (Terminal, error)
 	reconnect time.Duration
 	log       *slog.Logger
 
@@ -41,13 +37,7 @@ type terminals struct {
 	pumps    sync.WaitGroup // one per session
 }
 
-// shellRequest is what starting a shell needs from the request.
-type shellRequest struct {
-	remote, local string // "host:port" of the browser (as the web server resolved it) and of the listener
-	cols, rows    uint16
-}
-
-func newTerminals(start func(shellRequest) (shell, error), reconnect time.Duration, log *slog.Logger) *terminals {
+func newTerminals(start func(TerminalRequest) (Terminal, error), reconnect time.Duration, log *slog.Logger) *terminals {
 	return &terminals{start: start, reconnect: reconnect, log: log, sessions: map[string]*termSession{}}
 }
 
@@ -55,7 +45,7 @@ func newTerminals(start func(shellRequest) (shell, error), reconnect time.Durati
 var errShuttingDown = &protocolError{websocket.StatusGoingAway, "the agent is shutting down"}
 
 // open starts a shell for owner and registers it.
-func (t *terminals) open(owner [32]byte, req shellRequest) (*termSession, error) {
+func (t *terminals) open(owner [32]byte, req TerminalRequest) (*termSession, error) {
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return nil, err

@@ -2,21 +2,9 @@ package web
 
 import (
 	"errors"
-	"io"
 	"sync"
 	"time"
 )
-
-// shell is a browser's login shell as the agent runs it (agent.WebTerminal): its
-// output to Read until io.EOF, its input to Write, its size, its hangup, and how it
-// ended.
-type shell interface {
-	io.ReadWriter
-	Resize(cols, rows uint16) error
-	HangUp()
-	Done() <-chan struct{}
-	ExitStatus() (status uint32, signal string)
-}
 
 const (
 	// replayBytes is how much output a shell keeps for a page that reconnects: the
@@ -44,7 +32,7 @@ var errDetached = errors.New("another socket took over the shell")
 type termSession struct {
 	id    string
 	owner [32]byte // the token the shell was started with (terminal_registry.go)
-	sh    shell
+	sh    Terminal
 
 	mu       sync.Mutex
 	cond     *sync.Cond // signalled on output, progress, attach, detach and end
@@ -58,7 +46,7 @@ type termSession struct {
 	expiry   *time.Timer // runs while detached; hangs the shell up
 }
 
-func newTermSession(id string, owner [32]byte, sh shell) *termSession {
+func newTermSession(id string, owner [32]byte, sh Terminal) *termSession {
 	s := &termSession{id: id, owner: owner, sh: sh, ring: newOutputRing(replayBytes)}
 	s.cond = sync.NewCond(&s.mu)
 	return s

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 
@@ -20,6 +21,14 @@ import (
 //
 //	0x00 DATA     keyboard input, as bytes for the shell
 //	0x01 RESIZE   cols and rows, two big-endian uint16 each in 1..maxTerminalSide
+//	0x02 ACK      a big-endian uint64: the output offset the page has shown so far
+//
+// Output flows only while the page keeps up: the agent reads the shell's pty only
+// while less than flowWindow bytes of it are unacknowledged, and the page
+// acknowledges whenever it has shown ackEvery bytes more (terminal.js). A browser
+// reads its sockets whatever the page does with the data, so without the
+// acknowledgements a `yes` would pile up in xterm.js's write queue, and Ctrl-C would
+// take effect only after megabytes of it were drawn.
 //
 // Agent to page: binary messages are the shell's output, in order; text messages are
 // JSON events:
@@ -32,6 +41,7 @@ import (
 const (
 	msgData   = 0x00
 	msgResize = 0x01
+	msgAck    = 0x02
 
 	// maxTerminalMessage bounds one message from the page: input is typed or pasted,
 	// and the page splits a paste into pieces of at most pasteChunk (terminal.js).
@@ -67,6 +77,7 @@ type terminalMessage struct {
 	kind       byte
 	data       []byte // msgData
 	cols, rows uint16 // msgResize
+	offset     int64  // msgAck
 }
 
 // protocolError is a message the protocol does not allow, with the close code that
@@ -98,6 +109,11 @@ func parseTerminalMessage(typ websocket.MessageType, p []byte) (terminalMessage,
 			return terminalMessage{}, &protocolError{closeBadMessage, fmt.Sprintf("resize: cols and rows must be 1..%d", maxTerminalSide)}
 		}
 		return terminalMessage{kind: msgResize, cols: cols, rows: rows}, nil
+	case msgAck:
+		if len(p) != 9 || binary.BigEndian.Uint64(p[1:]) > math.MaxInt64 {
+			return terminalMessage{}, &protocolError{closeBadMessage, "ack: want 8 bytes (an output offset as big-endian uint64)"}
+		}
+		return terminalMessage{kind: msgAck, offset: int64(binary.BigEndian.Uint64(p[1:]))}, nil
 	default:
 		return terminalMessage{}, &protocolError{closeBadMessage, fmt.Sprintf("unknown message type %d", p[0])}
 	}

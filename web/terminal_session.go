@@ -11,11 +11,12 @@ const (
 	// issue asks for at least 64 KiB; twice that costs 128 KiB per shell, 8 MiB for
 	// the 64 shells --max-sessions allows by default.
 	replayBytes = 128 << 10
-	// flowWindow is how far the shell's output may run ahead of what the page's
-	// socket has taken. Beyond it the pty is no longer read, so the shell blocks in
-	// its write, as on a terminal whose user pressed Ctrl-S: a `yes` in a tab nobody
-	// reads costs this much, not more. It is below replayBytes, so output not yet
-	// sent is never dropped from the ring.
+	// flowWindow is how far the shell's output may run ahead of what the page has
+	// acknowledged (terminal_protocol.go). Beyond it the pty is no longer read, so
+	// the shell blocks in its write, as on a terminal whose user pressed Ctrl-S: a
+	// `yes` in a tab nobody reads costs this much, not more. With readChunk it stays
+	// below replayBytes, so output not yet acknowledged is never dropped from the
+	// ring.
 	flowWindow = 64 << 10
 	// readChunk is what one read of the shell's output, and so one binary message,
 	// carries at most.
@@ -38,6 +39,7 @@ type termSession struct {
 	cond     *sync.Cond // signalled on output, progress, attach, detach and end
 	ring     *outputRing
 	sent     int64   // the offset up to which the current socket has sent
+	acked    int64   // the offset up to which its page has shown the output
 	attached *socket // nil while no page is attached
 	hungUp   bool    // hangUp was called: the pump stops waiting for a socket
 	ended    bool    // the shell's output is complete (EOF) and its exit is known
@@ -53,13 +55,13 @@ func newTermSession(id string, owner [32]byte, sh Terminal) *termSession {
 }
 
 // pump moves the shell's output into the ring until its end, at most flowWindow ahead
-// of the socket; then it records the exit.
+// of what the page acknowledged; then it records the exit.
 func (s *termSession) pump() {
 	buf := make([]byte, readChunk)
 	for {
 		s.mu.Lock()
-		for s.ring.end-s.sent >= flowWindow && !s.hungUp {
-			s.cond.Wait() // woken by progress, a new socket, or hangUp
+		for s.ring.end-s.acked >= flowWindow && !s.hungUp {
+			s.cond.Wait() // woken by an ack, a new socket, or hangUp
 		}
 		s.mu.Unlock()
 		n, err := s.sh.Read(buf)
@@ -92,6 +94,7 @@ func (s *termSession) attach(sock *socket, offset int64) (from, replay int64) {
 	}
 	s.attached = sock
 	s.sent = min(max(offset, s.ring.start()), s.ring.end)
+	s.acked = s.sent
 	s.cond.Broadcast()
 	return s.sent, s.ring.end - s.sent
 }
@@ -150,6 +153,25 @@ func (s *termSession) sentOutput(sock *socket, n int) {
 		s.sent += int64(n)
 		s.cond.Broadcast()
 	}
+}
+
+// errBadAck is an acknowledgement of output the page was never sent, or one that goes
+// back.
+var errBadAck = &protocolError{closeBadMessage, "ack: offset outside what was sent since the last ack"}
+
+// ack records that sock's page has shown the output up to offset.
+func (s *termSession) ack(sock *socket, offset int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.attached != sock {
+		return nil // replaced: its sender is closing it
+	}
+	if offset < s.acked || offset > s.sent {
+		return errBadAck
+	}
+	s.acked = offset
+	s.cond.Broadcast()
+	return nil
 }
 
 // hangUp ends the shell as a closed SSH channel ends a session; the pump then reads

@@ -90,6 +90,9 @@ func (t *terminals) receive(ctx context.Context, sock *socket, s *termSession) {
 			return
 		}
 		msg, err := parseTerminalMessage(typ, p)
+		if err == nil && msg.kind == msgAck {
+			err = s.ack(sock, msg.offset)
+		}
 		var perr *protocolError
 		if errors.As(err, &perr) {
 			sock.log.Info("web terminal message refused; closing its socket", "event", "web.terminal.refuse", "reason", perr.reason, "code", int(perr.code))

@@ -261,7 +261,6 @@ func browserCrossOrigin(t *testing.T, ctx context.Context, w *termWeb, proxy *cu
 	}
 }
 
-
 // browserWithoutToken opens the page in a fresh profile with a wrong token and with
 // none: no terminal, no key, no shell.
 func browserWithoutToken(t *testing.T, ctx context.Context, w *termWeb, base string) {

@@ -127,14 +127,18 @@ func TestWebTerminalBadMessages(t *testing.T) {
 		send func(c *websocket.Conn) error
 		want websocket.StatusCode
 	}{
-		{"text message", func(c *websocket.Conn) error { return c.Write(context.Background(), websocket.MessageText, []byte("ls\n")) }, websocket.StatusUnsupportedData},
+		{"text message", func(c *websocket.Conn) error {
+			return c.Write(context.Background(), websocket.MessageText, []byte("ls\n"))
+		}, websocket.StatusUnsupportedData},
 		{"junk resize", func(c *websocket.Conn) error {
 			return c.Write(context.Background(), websocket.MessageBinary, []byte{1, 'j', 'u', 'n', 'k', '!'})
 		}, websocket.StatusInvalidFramePayloadData},
 		{"resize to zero", func(c *websocket.Conn) error {
 			return c.Write(context.Background(), websocket.MessageBinary, []byte{1, 0, 0, 0, 24})
 		}, websocket.StatusInvalidFramePayloadData},
-		{"unknown type", func(c *websocket.Conn) error { return c.Write(context.Background(), websocket.MessageBinary, []byte{9}) }, websocket.StatusInvalidFramePayloadData},
+		{"unknown type", func(c *websocket.Conn) error {
+			return c.Write(context.Background(), websocket.MessageBinary, []byte{9})
+		}, websocket.StatusInvalidFramePayloadData},
 		{"ack of output never sent", func(c *websocket.Conn) error {
 			return c.Write(context.Background(), websocket.MessageBinary, append([]byte{2}, binary.BigEndian.AppendUint64(nil, 1<<40)...))
 		}, websocket.StatusInvalidFramePayloadData},

@@ -21,7 +21,7 @@ func startWeb(opts webOptions, getenv func(string) string, srv *agent.Server, st
 	cfg := opts.config(getenv)
 	cfg.StateDir, cfg.StateDirPath = srv.StateDir(), stateDir
 	cfg.Agent, cfg.Logger = srv, logger
-	// cfg.Terminals: /terminal answers 501 until the agent starts web terminals.
+	cfg.Terminals = agentTerminals{srv}
 	ws, err := web.New(cfg)
 	if err != nil {
 		return nil, err

@@ -69,6 +69,8 @@ type Server struct {
 	// receive windows can pin (channel_budget.go).
 	channels *channelBudget
 	memory   *memoryGuard // channel_memory.go
+	// webTerminals counts the browsers' shells (web_terminal.go).
+	webTerminals webTerminalCount
 
 	ln    net.Listener
 	mu    sync.Mutex

@@ -7,6 +7,7 @@ import "net/http"
 func (s *Server) routes() http.Handler {
 	authed := http.NewServeMux()
 	authed.HandleFunc("GET /{$}", s.handlePage)
+	authed.HandleFunc("GET /assets/", s.handleAsset) // page.go
 	authed.HandleFunc("GET /terminal", s.handleTerminal)
 	authed.HandleFunc("GET /ssh", s.handleSSH)
 	for _, name := range []string{KeyPrivate, KeyPublic, KeyPPK} {

@@ -32,6 +32,7 @@ type Server struct {
 	http      *http.Server
 	tlsConfig *tls.Config
 	ln        net.Listener
+	terminals *terminals // nil without Config.Terminals (terminal_registry.go)
 }
 
 // New checks the configuration and loads (or generates) the token. It does not
@@ -50,6 +51,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.token = tok
+	if cfg.Terminals != nil {
+		s.terminals = newTerminals(cfg.Terminals.StartTerminal, cfg.Reconnect, s.log)
+	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, errors.New("--web-tls-cert and --web-tls-key go together: pass both, or neither for plain HTTP")
 	}
@@ -162,5 +166,10 @@ func (s *Server) Serve() error {
 // progress. WebSocket connections are not waited for here: an /ssh connection belongs
 // to the SSH server from the upgrade on and ends with its Shutdown.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return s.http.Shutdown(ctx)
+	err := s.http.Shutdown(ctx)
+	if s.terminals != nil {
+		// The browsers' shells are hung up like the SSH server's sessions.
+		err = errors.Join(err, s.terminals.shutdown(ctx))
+	}
+	return err
 }

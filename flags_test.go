@@ -115,6 +115,7 @@ func TestParseServeFlags(t *testing.T) {
 				t.Errorf("access options: got %+v, want the defaults %+v", got.access, defaultAccess)
 			}
 			got.access = accessOptions{} // TestAccessFlags checks them
+			got.web = webOptions{}       // TestWebFlags checks them
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}

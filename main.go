@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command jobsshd is an SSH/SFTP server for the inside of a training or compute
 // container: it serves one account, with keys it makes itself, to OpenSSH, PuTTY and
 // paramiko clients. See README.md for the command line.
@@ -73,12 +75,14 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			args = args[1:]
 		case "doctor":
 			return doctorCommand(args[1:], getenv, stdout, stderr)
+		case "proxy":
+			return proxyCommand(args[1:], getenv, os.Stdin, stdout, stderr) // proxy_command.go
 		case "sftp-server":
 			return sftpServer(args[1:], os.Stdin, stdout, stderr, getenv)
 		case "scp":
 			return scpServer(args[1:], os.Stdin, stdout, stderr)
 		default:
-			fmt.Fprintf(stderr, "jobsshd: unknown command %q: the commands are serve (the default), doctor, sftp-server, scp and version\n", args[0])
+			fmt.Fprintf(stderr, "jobsshd: unknown command %q: the commands are serve (the default), doctor, proxy, sftp-server, scp and version\n", args[0])
 			return exitUsage
 		}
 	}

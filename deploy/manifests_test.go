@@ -30,6 +30,8 @@ var nonFlagVariables = map[string]string{
 	// Inline authorized_keys lines, as a platform passes the user's key (from a Secret or
 	// ConfigMap).
 	"JOBSSHD_AUTHORIZED_KEYS": "jobsshd",
+	// The web token (flags_web.go), from a Secret: like the job secret, not a flag.
+	"JOBSSHD_WEB_TOKEN": "jobsshd",
 }
 
 // debianPython has python3-yaml (apt-get install python3-yaml); a python3 earlier on

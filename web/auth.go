@@ -82,7 +82,8 @@ func (s *Server) setCookieAndRedirect(w http.ResponseWriter, r *http.Request) {
 		loc += "?" + q.Encode()
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, loc, http.StatusSeeOther)
+	w.Header().Set("Location", loc) // not http.Redirect, which makes it absolute
+	w.WriteHeader(http.StatusSeeOther)
 }
 
 // refuse answers 401 and logs the refusal, rate-limited, naming what was missing or

@@ -1,0 +1,174 @@
+package integration
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/crypto/ssh"
+)
+
+// TestWebUnauthenticatedFlood: 1,000 requests and WebSocket upgrades without the
+// token, or with a wrong one, start nothing: no SSH connection, no session; each gets
+// 401 (or 429 once the address used up its failures), the log stays within its bound,
+// and the agent's memory grows by less than 16 MiB.
+func TestWebUnauthenticatedFlood(t *testing.T) {
+	t.Parallel()
+	w := startWebAgent(t, agentOptions{})
+	before := vmRSS(t, w.Status.PID)
+	logBefore := len(w.Logs())
+	var next, bad atomic.Int64
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range 8 {
+		wg.Go(func() {
+			for i := next.Add(1); i <= 1000; i = next.Add(1) {
+				var code int
+				var err error
+				if i%2 == 0 {
+					code, err = w.rawUpgrade([]string{"/ssh", "/terminal"}[i%4/2], i%3 == 0)
+				} else {
+					code, err = w.plainRequest(client, []string{"/", "/id_container", "/id_container.ppk", "/?token=wrong-token-0123456789", "/nothing"}[i%5])
+				}
+				if err != nil || (code != http.StatusUnauthorized && code != http.StatusTooManyRequests) {
+					if bad.Add(1) <= 5 {
+						t.Errorf("request %d: status %d, %v; want 401 or 429", i, code, err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	after := vmRSS(t, w.Status.PID)
+	t.Logf("agent RSS before %d KiB, after 1,000 unauthenticated requests and upgrades %d KiB", before, after)
+	if after-before > 16<<10 {
+		t.Errorf("agent RSS grew by %d KiB, want less than 16 MiB", after-before)
+	}
+	logs := w.Logs()[logBefore:]
+	for _, event := range []string{"connection opened", "session started", "web key download"} {
+		if strings.Contains(logs, event) {
+			t.Errorf("an unauthenticated request led to %q:\n%s", event, logs)
+		}
+	}
+	if n := strings.Count(logs, "\n"); n > 200 {
+		t.Errorf("the flood wrote %d log lines, want at most 200", n)
+	}
+	if code, err := w.plainRequest(client, "/healthz"); err != nil || code != http.StatusOK {
+		t.Errorf("/healthz after the flood: %d, %v; want 200", code, err)
+	}
+}
+
+// plainRequest GETs path without a token and returns the status.
+func (w *webAgent) plainRequest(client *http.Client, path string) (int, error) {
+	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", w.Web.Port, path))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, err
+}
+
+// rawUpgrade writes a WebSocket upgrade to path by hand, with a wrong bearer token or
+// none, and returns the status the agent answered.
+func (w *webAgent) rawUpgrade(path string, wrongToken bool) (int, error) {
+	c, err := net.DialTimeout("tcp", hostPort("127.0.0.1", w.Web.Port), 5*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	auth := ""
+	if wrongToken {
+		auth = "Authorization: Bearer wrong-token-0123456789\r\n"
+	}
+	req := "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + auth + "\r\n"
+	if _, err := io.WriteString(c, req); err != nil {
+		return 0, err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// idleConnections is how many logged-in, idle connections TestWebIdleMemory holds.
+const idleConnections = 200
+
+// TestWebIdleMemory: 200 idle SSH connections carried by WebSockets on /ssh cost the
+// agent about what 200 idle SSH connections on its port cost. Each set is held on an
+// agent of its own, and the growth of its RSS over its first connection is compared.
+// The bound is generous (twice the direct cost plus 4 MiB); the numbers are logged
+// (README "Web access" records them).
+func TestWebIdleMemory(t *testing.T) {
+	t.Parallel()
+	direct := startWebAgent(t, agentOptions{})
+	viaWeb := startWebAgent(t, agentOptions{})
+	directCost := idleCost(t, direct, func() (net.Conn, error) {
+		return net.DialTimeout("tcp", hostPort("127.0.0.1", direct.Port), 5*time.Second)
+	})
+	token, err := os.ReadFile(viaWeb.Web.TokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webCost := idleCost(t, viaWeb, func() (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, viaWeb.sshURL(), &websocket.DialOptions{
+			HTTPHeader: http.Header{"Authorization": {"Bearer " + strings.TrimSpace(string(token))}}})
+		if err != nil {
+			return nil, err
+		}
+		return websocket.NetConn(context.Background(), c, websocket.MessageBinary), nil
+	})
+	t.Logf("agent RSS growth for %d idle connections: direct %d KiB, through /ssh %d KiB", idleConnections, directCost, webCost)
+	if webCost > 2*directCost+4<<10 {
+		t.Errorf("%d idle /ssh WebSockets cost %d KiB, want at most twice the %d KiB of as many direct connections plus 4 MiB", idleConnections, webCost, directCost)
+	}
+}
+
+// idleCost logs in idleConnections times over dial with the agent's id_container,
+// leaves them idle, and returns the agent's RSS growth in KiB since the first login.
+func idleCost(t *testing.T, w *webAgent, dial func() (net.Conn, error)) int {
+	t.Helper()
+	keyPEM, err := os.ReadFile(w.IDFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &ssh.ClientConfig{User: w.Account.Name, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second} // the test's own agent
+	var base int
+	for i := range idleConnections {
+		c, err := dial()
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		sc, chans, reqs, err := ssh.NewClientConn(c, "agent", cfg)
+		if err != nil {
+			t.Fatalf("login %d: %v", i, err)
+		}
+		client := ssh.NewClient(sc, chans, reqs)
+		t.Cleanup(func() { client.Close() })
+		if i == 0 {
+			base = vmRSS(t, w.Status.PID)
+		}
+	}
+	return vmRSS(t, w.Status.PID) - base
+}

@@ -85,21 +85,43 @@ func (s *termSocket) readUntil(want string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for !strings.Contains(s.out.String(), want) {
-		typ, p, err := s.c.Read(ctx)
-		if err != nil {
-			s.t.Fatalf("read until %q: %v; got %q", want, err, s.out.String())
-		}
-		if typ == websocket.MessageText {
-			_ = json.Unmarshal(p, &s.exit)
-			continue
-		}
-		s.out.Write(p)
-		ack := binary.BigEndian.AppendUint64(nil, uint64(s.offset)+uint64(s.out.Len()))
-		if err := s.send(2, ack); err != nil {
-			s.t.Fatalf("ack: %v", err)
-		}
+		s.readOnce(ctx, want)
 	}
 	return s.out.String()
+}
+
+// readOnce reads one message: an event, or output, which it acknowledges.
+func (s *termSocket) readOnce(ctx context.Context, waitingFor string) {
+	s.t.Helper()
+	typ, p, err := s.c.Read(ctx)
+	if err != nil {
+		s.t.Fatalf("read until %q: %v; got %q", waitingFor, err, s.out.String())
+	}
+	if typ == websocket.MessageText {
+		_ = json.Unmarshal(p, &s.exit)
+		return
+	}
+	s.out.Write(p)
+	ack := binary.BigEndian.AppendUint64(nil, uint64(s.offset)+uint64(s.out.Len()))
+	if err := s.send(2, ack); err != nil {
+		s.t.Fatalf("ack: %v", err)
+	}
+}
+
+// termPIDLine is the output of `echo PID=$$`.
+var termPIDLine = regexp.MustCompile(`PID=(\d+)\r\n`)
+
+// readMatch reads output until re matches it, and returns the match.
+func (s *termSocket) readMatch(re *regexp.Regexp) []string {
+	s.t.Helper()
+	for {
+		if m := re.FindStringSubmatch(s.out.String()); m != nil {
+			return m
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		s.readOnce(ctx, re.String())
+		cancel()
+	}
 }
 
 // closeCode reads until the socket ends and returns the agent's close code.
@@ -254,12 +276,8 @@ func TestWebTerminalReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.input("echo PID=$$; echo MARK-$((1+1))\n")
-	out := first.readUntil("MARK-2")
-	m := regexp.MustCompile(`PID=(\d+)\r\n`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("no PID line in %q", out)
-	}
-	pid := m[1]
+	first.readUntil("MARK-2")
+	pid := first.readMatch(termPIDLine)[1]
 	first.c.CloseNow() // dropped, as by a proxy
 
 	again, err := dialTerm(t, w, url.Values{"session": {first.session}, "offset": {"0"}})
@@ -288,5 +306,27 @@ func TestWebTerminalReconnect(t *testing.T) {
 	}
 	if _, err := dialTerm(t, w, url.Values{"session": {first.session}, "offset": {"0"}}); websocket.CloseStatus(err) != 4404 {
 		t.Errorf("the expired session's id: got %v, want close 4404", err)
+	}
+}
+
+// TestWebTerminalPageClosed: a page that is closed or reloaded says goodbye (close code
+// 4000), and its shell is hung up at once, not kept for --web-reconnect (5 minutes).
+func TestWebTerminalPageClosed(t *testing.T) {
+	w := startTermWeb(t, agentOptions{})
+	s, err := dialTerm(t, w, url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.input("echo PID=$$\n")
+	m := s.readMatch(termPIDLine)
+	if err := s.c.Close(4000, "page closed"); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	testwait.For(t, 10*time.Second, "the closed page's shell to be hung up", func() bool {
+		_, err := os.Stat("/proc/" + m[1])
+		return os.IsNotExist(err)
+	})
+	if _, err := dialTerm(t, w, url.Values{"session": {s.session}, "offset": {"0"}}); websocket.CloseStatus(err) != 4404 {
+		t.Errorf("the closed page's session id: got %v, want close 4404", err)
 	}
 }

@@ -130,8 +130,12 @@ func (s *termSocket) closeCode() websocket.StatusCode {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for {
-		if _, _, err := s.c.Read(ctx); err != nil {
+		typ, p, err := s.c.Read(ctx)
+		if err != nil {
 			return websocket.CloseStatus(err)
+		}
+		if typ == websocket.MessageText {
+			_ = json.Unmarshal(p, &s.exit)
 		}
 	}
 }
@@ -329,4 +333,31 @@ func TestWebTerminalPageClosed(t *testing.T) {
 	if _, err := dialTerm(t, w, url.Values{"session": {s.session}, "offset": {"0"}}); websocket.CloseStatus(err) != 4404 {
 		t.Errorf("the closed page's session id: got %v, want close 4404", err)
 	}
+}
+
+// TestWebTerminalShellExits: when the shell exits, the page gets all of its output,
+// then its exit status, then a normal close; and the shell's place is free again.
+func TestWebTerminalShellExits(t *testing.T) {
+	w := startTermWeb(t, agentOptions{Args: []string{"--max-sessions", "1"}})
+	s, err := dialTerm(t, w, url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dialTerm(t, w, url.Values{}); websocket.CloseStatus(err) != 4429 {
+		t.Errorf("a second shell over --max-sessions 1: got %v, want close 4429", err)
+	}
+	s.input("seq 1 20000 | tail -n 1; exit 3\n")
+	s.readUntil("20000\r\n")
+	if code := s.closeCode(); code != websocket.StatusNormalClosure {
+		t.Errorf("close after the shell's exit: got %v, want %v", code, websocket.StatusNormalClosure)
+	}
+	if s.exit["type"] != "exit" || s.exit["status"] != float64(3) {
+		t.Errorf("exit event: got %v, want status 3", s.exit)
+	}
+	next, err := dialTerm(t, w, url.Values{})
+	if err != nil {
+		t.Fatalf("a new shell once the first has ended: %v", err)
+	}
+	next.input("echo next\n")
+	next.readUntil("next\r\n")
 }

@@ -361,3 +361,30 @@ func TestWebTerminalShellExits(t *testing.T) {
 	next.input("echo next\n")
 	next.readUntil("next\r\n")
 }
+
+// TestWebTerminalReplaysTheLast64KiB: a page that comes back with nothing (offset 0)
+// after more output than the agent keeps gets at least the last 64 KiB of it, and is
+// told where that starts.
+func TestWebTerminalReplaysTheLast64KiB(t *testing.T) {
+	w := startTermWeb(t, agentOptions{})
+	first, err := dialTerm(t, w, url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.input("seq 1 50000; echo END-$((2*3))\n") // about 290 KB
+	first.readUntil("END-6\r\n")
+	total := first.offset + int64(first.out.Len())
+	first.c.CloseNow()
+
+	again, err := dialTerm(t, w, url.Values{"session": {first.session}, "offset": {"0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.offset <= 0 || total-again.offset < 64<<10 {
+		t.Fatalf("replay starts at %d of %d bytes: want a later start, with at least 64 KiB to replay", again.offset, total)
+	}
+	replay := again.readUntil("END-6\r\n")
+	if !strings.Contains(replay, "\r\n50000\r\n") || int64(len(replay)) < 64<<10 {
+		t.Errorf("replayed %d bytes, want at least 64 KiB ending with the last lines", len(replay))
+	}
+}

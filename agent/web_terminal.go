@@ -78,6 +78,11 @@ func (s *Server) StartWebTerminal(req WebTerminalRequest) (*WebTerminal, error) 
 		s.webTerminals.give()
 		return nil, errNoDescriptors
 	}
+	if req.Remote == nil || req.Local == nil {
+		s.webTerminals.give()
+		s.descriptors.release(classSession)
+		return nil, fmt.Errorf("start web terminal: the browser's and the listener's addresses are required")
+	}
 	ch := newWebChannel()
 	log := s.log.With("transport", "web", "remote", req.Remote.String(), "user", s.account.Name)
 	sess := &session{srv: s, ends: endpointsOf(req.Remote, req.Local), ch: ch, log: log, done: make(chan struct{}),

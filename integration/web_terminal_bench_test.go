@@ -3,7 +3,9 @@ package integration
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestWebTerminalCatBench measures output into the browser (BENCHMARKS.md, "Web
@@ -19,6 +23,11 @@ import (
 // It is a measurement, not a check, so it runs only when asked:
 //
 //	JOBSSHD_INTEGRATION=1 JOBSSHD_WEB_BENCH=1 go test -count=1 -v -run TestWebTerminalCatBench ./integration/
+//
+// With JOBSSHD_WETTY=/path/to/node_modules/.bin/wetty (npm install wetty), the same
+// cat runs through WeTTY too, in the same run: WeTTY's node server spawns OpenSSH's
+// ssh into this agent, and its page is xterm.js too. WeTTY's figure is the node
+// process's peak RSS.
 func TestWebTerminalCatBench(t *testing.T) {
 	if os.Getenv("JOBSSHD_WEB_BENCH") != "1" {
 		t.Skip("a benchmark: set JOBSSHD_WEB_BENCH=1 to run it")
@@ -42,10 +51,59 @@ func TestWebTerminalCatBench(t *testing.T) {
 	waitJS(t, ctx, "the file's last line", `(() => { const b = jobsshd.term.buffer.active;
 		for (let i = Math.max(0, b.length - 60); i < b.length; i++)
 			if (b.getLine(i).translateToString(true) === 'LAST-LINE-OF-THE-FILE') return true;
-		return false; })()`, 10*time.Minute)
+		return false; })()`, 2*time.Minute)
 	elapsed := time.Since(start)
 	after := procStatusKB(t, w.cmd.Process.Pid, "VmHWM")
-	t.Logf("cat of 50 MiB into the browser: last line after %.1f s (%.1f MiB/s); agent peak RSS %d MiB before, %d MiB after",
+	t.Logf("jobsshd --web: cat of 50 MiB into the browser: last line after %.1f s (%.1f MiB/s); agent peak RSS %d MiB before, %d MiB after",
+		elapsed.Seconds(), 50/elapsed.Seconds(), before>>10, after>>10)
+	if wetty := os.Getenv("JOBSSHD_WETTY"); wetty != "" {
+		catThroughWeTTY(t, w, wetty, file)
+	}
+}
+
+// catThroughWeTTY measures the same cat through WeTTY, logged in over SSH to w.
+func catThroughWeTTY(t *testing.T, w *termWeb, wetty, file string) {
+	port := freePort(t)
+	cmd := exec.Command(wetty, "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--base", "/wetty/",
+		"--ssh-host", "127.0.0.1", "--ssh-port", strconv.Itoa(w.Port), "--ssh-user", w.Account.Name,
+		"--ssh-key", w.IDFile, "--ssh-auth", "publickey", "--known-hosts", "/dev/null", "--force-ssh")
+	var logs lockedBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start wetty: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("wetty:\n%s", logs.String())
+		}
+	})
+	ctx := newTermBrowser(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/wetty/", port)
+	testwait.For(t, 30*time.Second, "wetty to listen", func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	screen := `(() => { const b = window.wetty_term.buffer.active; const out = [];
+		for (let i = Math.max(0, b.length - 60); i < b.length; i++) out.push(b.getLine(i).translateToString(true));
+		return out; })()`
+	waitJS(t, ctx, "wetty's shell", `window.wetty_term && `+screen+`.some((l) => l.includes('$'))`, 30*time.Second)
+	typeLine(t, ctx, "echo ready")
+	waitJS(t, ctx, "wetty's echo", screen+`.includes('ready')`, 30*time.Second)
+	before := procStatusKB(t, cmd.Process.Pid, "VmHWM")
+	start := time.Now()
+	typeLine(t, ctx, "cat "+file)
+	waitJS(t, ctx, "the file's last line in wetty", screen+`.includes('LAST-LINE-OF-THE-FILE')`, 10*time.Minute)
+	elapsed := time.Since(start)
+	after := procStatusKB(t, cmd.Process.Pid, "VmHWM")
+	t.Logf("WeTTY (ssh into jobsshd): cat of 50 MiB into the browser: last line after %.1f s (%.1f MiB/s); wetty (node) peak RSS %d MiB before, %d MiB after",
 		elapsed.Seconds(), 50/elapsed.Seconds(), before>>10, after>>10)
 }
 

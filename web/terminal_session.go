@@ -38,7 +38,7 @@ type termSession struct {
 	mu       sync.Mutex
 	cond     *sync.Cond // signalled on output, progress, attach, detach and end
 	ring     *outputRing
-	sent     int64   // the offset up to which the current socket has sent
+	sent     int64   // the offset up to which the current socket has sent, or is sending
 	acked    int64   // the offset up to which its page has shown the output
 	attached *socket // nil while no page is attached
 	hungUp   bool    // hangUp was called: the pump stops waiting for a socket
@@ -128,9 +128,10 @@ func (s *termSession) detached() bool {
 	return s.attached == nil
 }
 
-// nextOutput waits for output that sock has not sent and copies it into buf. It
-// returns n == 0 with done once the shell has ended and everything was sent, and
-// errDetached once sock is no longer the shell's socket.
+// nextOutput waits for output that sock has not sent, copies it into buf and counts
+// it as sent: before it is written, since the page may acknowledge it before the
+// write returns. It returns n == 0 with done once the shell has ended and everything
+// was sent, and errDetached once sock is no longer the shell's socket.
 func (s *termSession) nextOutput(sock *socket, buf []byte) (n int, done bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -139,22 +140,17 @@ func (s *termSession) nextOutput(sock *socket, buf []byte) (n int, done bool, er
 			return 0, false, errDetached
 		}
 		if s.sent < s.ring.end {
-			return s.ring.read(s.sent, buf), false, nil
+			// The flow window keeps unacknowledged output in the ring; should a
+			// page ever lag further, it gets the oldest byte still held.
+			s.sent = max(s.sent, s.ring.start())
+			n := s.ring.read(s.sent, buf)
+			s.sent += int64(n)
+			return n, false, nil
 		}
 		if s.ended {
 			return 0, true, nil
 		}
 		s.cond.Wait()
-	}
-}
-
-// sentOutput records that sock has sent n more bytes.
-func (s *termSession) sentOutput(sock *socket, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.attached == sock {
-		s.sent += int64(n)
-		s.cond.Broadcast()
 	}
 }
 

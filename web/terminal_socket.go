@@ -68,7 +68,6 @@ func (t *terminals) send(ctx context.Context, sock *socket, s *termSession, from
 		if err := sock.c.Write(ctx, websocket.MessageBinary, buf[:n]); err != nil {
 			return // the page is gone: receive sees it too
 		}
-		s.sentOutput(sock, n)
 	}
 	status, signal := s.exit()
 	if err := writeEvent(ctx, sock.c, map[string]any{"type": "exit", "status": status, "signal": signal}); err != nil {

@@ -100,7 +100,7 @@ func catThroughWeTTY(t *testing.T, w *termWeb, wetty, file string) {
 	before := procStatusKB(t, cmd.Process.Pid, "VmHWM")
 	start := time.Now()
 	typeLine(t, ctx, "cat "+file)
-	waitJS(t, ctx, "the file's last line in wetty", screen+`.includes('LAST-LINE-OF-THE-FILE')`, 10*time.Minute)
+	waitJS(t, ctx, "the file's last line in wetty", screen+`.includes('LAST-LINE-OF-THE-FILE')`, 2*time.Minute)
 	elapsed := time.Since(start)
 	after := procStatusKB(t, cmd.Process.Pid, "VmHWM")
 	t.Logf("WeTTY (ssh into jobsshd): cat of 50 MiB into the browser: last line after %.1f s (%.1f MiB/s); wetty (node) peak RSS %d MiB before, %d MiB after",

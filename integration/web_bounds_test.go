@@ -172,3 +172,42 @@ func idleCost(t *testing.T, w *webAgent, dial func() (net.Conn, error)) int {
 	}
 	return vmRSS(t, w.Status.PID) - base
 }
+
+// TestWebIdleUpgradesClosed: WebSockets on /ssh that never start SSH are SSH
+// connections that never log in: the agent's admission limits (--max-unauthenticated)
+// and preamble deadline close them, as on the SSH port, so a token holder cannot pin
+// the agent's memory with idle upgrades.
+func TestWebIdleUpgradesClosed(t *testing.T) {
+	t.Parallel()
+	w := startWebAgent(t, agentOptions{})
+	token, err := os.ReadFile(w.Web.TokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 150 // more than --max-unauthenticated's 64
+	closed := make(chan error, n)
+	for range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		t.Cleanup(cancel)
+		c, _, err := websocket.Dial(ctx, w.sshURL(), &websocket.DialOptions{
+			HTTPHeader: http.Header{"Authorization": {"Bearer " + strings.TrimSpace(string(token))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		go func() {
+			// The agent sends its version line, then closes; read until it does.
+			for {
+				if _, _, err := c.Read(ctx); err != nil {
+					closed <- ctx.Err()
+					return
+				}
+			}
+		}()
+	}
+	for i := range n {
+		if err := <-closed; err != nil {
+			t.Fatalf("idle upgrade %d still open after 30 s: the agent did not close it", i)
+		}
+	}
+}

@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+
+	"jobsshd/internal/coalesce"
 )
 
 // copyBufferSize is the size of each WebSocket message the proxy sends: large enough
 // for bulk transfers to cost few frames, small enough to bound memory per connection.
-const copyBufferSize = 64 << 10
+const copyBufferSize = coalesce.MaxMessage
 
 // pipe copies both ways between a and b until either side ends, then closes both:
 // WebSocket has no half-close, and for SSH the end of either direction is the end of

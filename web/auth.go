@@ -69,8 +69,12 @@ func (t token) matches(v string) bool {
 }
 
 func (s *Server) setCookieAndRedirect(w http.ResponseWriter, r *http.Request) {
+	// No Path: the browser then scopes the cookie to the directory of the page's URL as
+	// it sees it (RFC 6265 §5.1.4), e.g. /jobs/42/ behind an ingress that strips that
+	// prefix, so that the agents of two jobs under one host do not overwrite each
+	// other's cookie.
 	http.SetCookie(w, &http.Cookie{
-		Name: cookieName, Value: string(s.token.value), Path: "/", MaxAge: cookieMaxAge,
+		Name: cookieName, Value: string(s.token.value), MaxAge: cookieMaxAge,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
 	})
 	q := r.URL.Query()

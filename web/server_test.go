@@ -198,6 +198,9 @@ func TestTokenInURLSetsCookie(t *testing.T) {
 	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Secure {
 		t.Errorf("cookie: HttpOnly %v SameSite %v Secure %v, want HttpOnly, SameSite=Strict, not Secure over plain HTTP", c.HttpOnly, c.SameSite, c.Secure)
 	}
+	if c.Path != "" {
+		t.Errorf("cookie Path %q, want none (the browser's default, the page's directory behind any prefix)", c.Path)
+	}
 	if resp := ts.get(t, "/id_container.pub", http.Header{"Cookie": {c.Name + "=" + c.Value}}); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET with the cookie: got %d, want 200", resp.StatusCode)
 	}

@@ -1,11 +1,14 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"net/http"
 
 	"github.com/coder/websocket"
+
+	"jobsshd/internal/coalesce"
 )
 
 // handleSSH carries one SSH connection in the binary messages of a WebSocket to the
@@ -18,7 +21,8 @@ func (s *Server) handleSSH(w http.ResponseWriter, r *http.Request) {
 		s.refuseOrigin(w, r)
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hj := &coalescingHijacker{ResponseWriter: w}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		// Origin was checked above, against the same rules the library would apply
 		// plus --web-allowed-origin.
 		InsecureSkipVerify: true,
@@ -32,8 +36,30 @@ func (s *Server) handleSSH(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	c := &sshConn{Conn: websocket.NetConn(ctx, ws, websocket.MessageBinary), remote: s.clientTCPAddr(r), local: tcpLocal(local)}
+	msgs := &coalesce.MessageConn{Conn: websocket.NetConn(ctx, ws, websocket.MessageBinary), TCP: hj.tcp}
+	c := &sshConn{Conn: msgs, remote: s.clientTCPAddr(r), local: tcpLocal(local)}
 	s.cfg.Agent.ServeConn(c)
+}
+
+// coalescingHijacker hands the WebSocket library the hijacked connection as a
+// coalesce.Conn, with a fresh bufio.Writer of the usual 4 KiB on it, so that each
+// message the agent sends (an SSH packet) is one write instead of two.
+type coalescingHijacker struct {
+	http.ResponseWriter
+	tcp *coalesce.Conn
+}
+
+func (h *coalescingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Writer.Flush(); err != nil { // the 101 answer, if still buffered
+		_ = c.Close() // the handshake cannot complete
+		return nil, nil, err
+	}
+	h.tcp = &coalesce.Conn{Conn: c}
+	return h.tcp, bufio.NewReadWriter(brw.Reader, bufio.NewWriter(h.tcp)), nil
 }
 
 // sshConn is a WebSocket as the net.Conn the SSH server serves, with the addresses the

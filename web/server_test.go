@@ -26,6 +26,7 @@ type fakeAgent struct {
 	served    []net.Addr // RemoteAddr of each ServeConn
 	keys      map[string][]byte
 	echo      bool // ServeConn echoes until EOF
+	closeTook chan time.Duration // when set, how long each c.Close() took
 }
 
 func (a *fakeAgent) Accepting() bool { a.mu.Lock(); defer a.mu.Unlock(); return a.accepting }
@@ -38,7 +39,11 @@ func (a *fakeAgent) ServeConn(c net.Conn) {
 	if echo {
 		_, _ = io.Copy(c, c)
 	}
+	start := time.Now()
 	_ = c.Close()
+	if a.closeTook != nil {
+		a.closeTook <- time.Since(start)
+	}
 }
 
 func (a *fakeAgent) UserKeyFile(name string) ([]byte, error) {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -37,8 +39,10 @@ func (s *Server) handleSSH(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 	msgs := &coalesce.MessageConn{Conn: websocket.NetConn(ctx, ws, websocket.MessageBinary), TCP: hj.tcp}
-	c := &sshConn{Conn: msgs, remote: s.clientTCPAddr(r), local: tcpLocal(local)}
+	c := &sshConn{Conn: msgs, tcp: hj.tcp, remote: s.clientTCPAddr(r), local: tcpLocal(local), closed: make(chan struct{})}
 	s.cfg.Agent.ServeConn(c)
+	_ = c.Close() // ServeConn closed it already; this is for the wait below
+	<-c.closed
 }
 
 // coalescingHijacker hands the WebSocket library the hijacked connection as a
@@ -66,7 +70,33 @@ func (h *coalescingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // SSH layer should see: --allow-cidr, from= and SSH_CONNECTION read RemoteAddr.
 type sshConn struct {
 	net.Conn
+	tcp           net.Conn // under the WebSocket, to cut a close handshake short
 	remote, local net.Addr
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed once the WebSocket is
+}
+
+// closeHandshakeWait bounds the WebSocket close handshake: a peer that does not answer
+// the close frame is cut off then.
+const closeHandshakeWait = 2 * time.Second
+
+// Close starts the WebSocket's close handshake and returns at once: the agent closes
+// connections while it holds its lock (Server.Shutdown, the memory guard), and a peer
+// that never answers must not hold it there for the library's 5 seconds each.
+// handleSSH waits for the handshake, bounded by closeHandshakeWait.
+func (c *sshConn) Close() error {
+	c.closeOnce.Do(func() {
+		go func() {
+			defer close(c.closed)
+			// Closing the TCP connection ends the library's wait for the peer's close
+			// frame (its CloseNow would wait for that Close instead).
+			cut := time.AfterFunc(closeHandshakeWait, func() { _ = c.tcp.Close() })
+			defer cut.Stop()
+			_ = c.Conn.Close() // the peer may be gone
+		}()
+	})
+	return nil
 }
 
 func (c *sshConn) RemoteAddr() net.Addr { return c.remote }

@@ -25,7 +25,7 @@ type fakeAgent struct {
 	accepting bool
 	served    []net.Addr // RemoteAddr of each ServeConn
 	keys      map[string][]byte
-	echo      bool // ServeConn echoes until EOF
+	echo      bool               // ServeConn echoes until EOF
 	closeTook chan time.Duration // when set, how long each c.Close() took
 }
 

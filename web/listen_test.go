@@ -9,6 +9,10 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestUnixSocket: --web unix:/path listens on a socket only its owner and group can
@@ -21,7 +25,8 @@ func TestUnixSocket(t *testing.T) {
 	}
 	stale.(*net.UnixListener).SetUnlinkOnClose(false)
 	stale.Close() // leaves the socket file behind, as a killed agent would
-	s, err := New(Config{Addr: "unix:" + path, Agent: &fakeAgent{accepting: true}, Token: testToken})
+	ag := &fakeAgent{accepting: true}
+	s, err := New(Config{Addr: "unix:" + path, Agent: ag, Token: testToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,5 +60,24 @@ func TestUnixSocket(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || string(body) != "ok\n" {
 		t.Errorf("/healthz over the socket: %d %q, want 200 ok", resp.StatusCode, body)
+	}
+
+	// The sidecar on the socket speaks for the client in X-Forwarded-For.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h := http.Header{"Authorization": {"Bearer " + testToken}, "X-Forwarded-For": {"198.51.100.9"}}
+	c, _, err := websocket.Dial(ctx, "ws://agent/ssh", &websocket.DialOptions{HTTPClient: client, HTTPHeader: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.CloseNow()
+	if !testwait.Until(5*time.Second, func() bool { return ag.servedCount() == 1 }) {
+		t.Fatal("the agent did not get the connection")
+	}
+	ag.mu.Lock()
+	got := ag.served[0].String()
+	ag.mu.Unlock()
+	if got != "198.51.100.9:0" {
+		t.Errorf("client address over the unix socket: got %s, want 198.51.100.9:0 from X-Forwarded-For", got)
 	}
 }

@@ -32,7 +32,9 @@ type Server struct {
 	http      *http.Server
 	tlsConfig *tls.Config
 	ln        net.Listener
-	terminals *terminals // nil without Config.Terminals (terminal_registry.go)
+	// onUnixSocket: --web unix:/path, whose peer is a sidecar (client_addr.go).
+	onUnixSocket bool
+	terminals    *terminals // nil without Config.Terminals (terminal_registry.go)
 }
 
 // New checks the configuration and loads (or generates) the token. It does not
@@ -42,10 +44,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Agent == nil {
 		return nil, errors.New("web: no agent to serve")
 	}
-	if _, _, err := splitAddr(cfg.Addr); err != nil {
+	network, _, err := splitAddr(cfg.Addr)
+	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), failures: newFailureLimiter(cfg.Now)}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), failures: newFailureLimiter(cfg.Now), onUnixSocket: network == "unix"}
 	tok, err := loadToken(cfg)
 	if err != nil {
 		return nil, err

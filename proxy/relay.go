@@ -22,7 +22,9 @@ const copyBufferSize = coalesce.MaxMessage
 func pipe(a, b io.ReadWriteCloser) error {
 	errc := make(chan error, 2)
 	cp := func(dst io.Writer, src io.Reader) {
-		_, err := io.CopyBuffer(dst, src, make([]byte, copyBufferSize))
+		// Plain Reader and Writer, so that io.CopyBuffer uses this buffer: *os.File's
+		// WriteTo would copy through 32 KiB and so halve the messages.
+		_, err := io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, make([]byte, copyBufferSize))
 		errc <- err
 	}
 	go cp(a, b)

@@ -70,6 +70,11 @@ const (
 	closeReplaced websocket.StatusCode = 4409
 	// closeTooMany: no shell could be started (--max-sessions, descriptors).
 	closeTooMany websocket.StatusCode = 4429
+
+	// closeGoodbye comes from the page when it is closed or reloaded: its shell is
+	// hung up at once rather than kept for a reconnect that will not come (a reload
+	// starts a new shell, and every kept shell counts against --max-sessions).
+	closeGoodbye websocket.StatusCode = 4000
 )
 
 // terminalMessage is one parsed message from the page.

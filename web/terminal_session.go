@@ -113,6 +113,9 @@ func (s *termSession) detach(sock *socket, reconnectAfter time.Duration, expire 
 	if s.ended && s.sent == s.ring.end {
 		return true
 	}
+	if s.hungUp {
+		return false // the page said goodbye: nobody will reconnect
+	}
 	s.expiry = time.AfterFunc(reconnectAfter, expire)
 	return false
 }

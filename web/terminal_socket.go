@@ -84,7 +84,12 @@ func (t *terminals) receive(ctx context.Context, sock *socket, s *termSession) {
 	for {
 		typ, p, err := sock.c.Read(ctx)
 		if err != nil {
-			if st := websocket.CloseStatus(err); st == -1 && ctx.Err() == nil {
+			switch st := websocket.CloseStatus(err); {
+			case st == closeGoodbye:
+				sock.log.Info("web terminal page closed; hanging up its shell", "event", "web.terminal.close")
+				s.hangUp()
+				t.remove(s)
+			case st == -1 && ctx.Err() == nil:
 				sock.log.Debug("web terminal socket ended", "err", err) // 1009 lands here too, closed by the library
 			}
 			return

@@ -170,6 +170,12 @@
     ws.onclose = onClose;
   }
 
+  // A closed or reloaded page will not come back for its shell: say so, and the agent
+  // hangs the shell up at once instead of keeping it for --web-reconnect.
+  window.addEventListener('pagehide', () => {
+    if (ws) ws.close(4000, 'page closed');
+  });
+
   // Back online (a laptop that woke up): try at once rather than at the next retry.
   window.addEventListener('online', () => {
     if (!ws && !ended && retryTimer) connect();

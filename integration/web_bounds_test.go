@@ -211,3 +211,46 @@ func TestWebIdleUpgradesClosed(t *testing.T) {
 		}
 	}
 }
+
+// TestWebSSHHugeFrame: a 16 MiB binary message on /ssh is streamed into the SSH layer,
+// not buffered: the agent refuses the garbage and closes that socket, its memory does
+// not grow by the message, and other connections keep working.
+func TestWebSSHHugeFrame(t *testing.T) {
+	t.Parallel()
+	w := startWebAgent(t, agentOptions{})
+	token, err := os.ReadFile(w.Web.TokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := vmRSS(t, w.Status.PID)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, w.sshURL(), &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + strings.TrimSpace(string(token))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := c.Read(ctx); err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	// The write fails part way when the agent closes the socket; either is fine.
+	_ = c.Write(ctx, websocket.MessageBinary, make([]byte, 16<<20))
+	select {
+	case <-readErr:
+	case <-ctx.Done():
+		t.Fatal("the agent did not close a socket that sent 16 MiB of garbage")
+	}
+	if grew := vmRSS(t, w.Status.PID) - before; grew > 8<<10 {
+		t.Errorf("agent RSS grew by %d KiB for one 16 MiB message, want less than 8 MiB (it must not buffer it)", grew)
+	}
+	if res := w.SSH(t, sshCall{Opts: w.proxyCommand(), Command: "echo still"}); res.ExitCode != 0 || res.Stdout != "still\n" {
+		t.Errorf("another connection after the huge frame: %s", res)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"jobsshd/agent"
+	"jobsshd/internal/account"
 	"jobsshd/jobtrust"
 	"jobsshd/keys"
 )
@@ -125,7 +126,7 @@ func (o serveOptions) config(getenv func(string) string) (agent.Config, error) {
 	user := o.user
 	if user == "" {
 		var err error
-		user, err = agent.DefaultAccountName(os.Geteuid(), agent.LookupAccountByUID, agent.LookupAccount)
+		user, err = account.DefaultName(os.Geteuid(), account.NameByUID, account.Lookup)
 		if err != nil {
 			return agent.Config{}, err
 		}

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"jobsshd/internal/asuser"
+	"jobsshd/internal/account"
 	"jobsshd/jobtrust"
 )
 
@@ -59,7 +59,7 @@ func (s *Server) setupJobTrust() error {
 // environ), the job identity and why job trust stays off. root is whether the agent
 // runs as root (see readJobKeyFile). The error is a *ConfigError: a secret or key that
 // is given but unusable, or --job-hosts without any secret.
-func decideJobTrust(cfg Config, environ []string, acct *Account, root bool) (jobTrustDecision, error) {
+func decideJobTrust(cfg Config, environ []string, acct *account.Account, root bool) (jobTrustDecision, error) {
 	var d jobTrustDecision
 	if cfg.DisableJobTrust {
 		return d, nil
@@ -88,7 +88,7 @@ func decideJobTrust(cfg Config, environ []string, acct *Account, root bool) (job
 		sshDir := filepath.Join(acct.Home, ".ssh")
 		var path string
 		var data []byte
-		err := asAccount(acct, func() (err error) { path, data, err = jobtrust.VolcanoKey(sshDir); return err })
+		err := acct.Do(func() (err error) { path, data, err = jobtrust.VolcanoKey(sshDir); return err })
 		if err == nil && path != "" {
 			d.identity, err = jobtrust.FromKeyFile(path, data)
 		}
@@ -178,7 +178,7 @@ func hostSummary(hosts []string) string {
 // the account, so a symlink the account planted to a root-only key reaches nothing
 // (issue 10, item 1: `ln -s STATE_DIR/ssh_host_rsa_key ~/job.key` copied the host key
 // into ~/.ssh/id_jobsshd_job while the check looked only at the link's target).
-func readJobKeyFile(path string, acct *Account, root bool) (*jobtrust.Identity, error) {
+func readJobKeyFile(path string, acct *account.Account, root bool) (*jobtrust.Identity, error) {
 	if !root {
 		return jobtrust.ReadKeyFile(path)
 	}
@@ -190,18 +190,9 @@ func readJobKeyFile(path string, acct *Account, root bool) (*jobtrust.Identity, 
 		return nil, fmt.Errorf("job key: %w", err)
 	}
 	var id *jobtrust.Identity
-	aerr := asAccount(acct, func() (err error) { id, err = jobtrust.ReadKeyFile(path); return err })
+	aerr := acct.Do(func() (err error) { id, err = jobtrust.ReadKeyFile(path); return err })
 	if aerr != nil {
 		return nil, fmt.Errorf("%w (read as %s, since %v; to have root read it, keep it and every directory and symlink above it root's and not writable by group or others)", aerr, acct.Name, err)
 	}
 	return id, nil
-}
-
-// asAccount runs fn with acct's identity (Server.asAccount before a Server exists).
-func asAccount(acct *Account, fn func() error) error {
-	groups := make([]int, len(acct.Groups))
-	for i, g := range acct.Groups {
-		groups[i] = int(g)
-	}
-	return asuser.Do(int(acct.UID), int(acct.GID), groups, fn)
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"jobsshd/internal/account"
 	"jobsshd/jobtrust"
 )
 
@@ -104,9 +105,9 @@ type Config struct {
 	JobSecret       jobtrust.Secret   // secret every worker has (16 bytes or more); nil means none
 	JobResolver     jobtrust.Resolver // resolves job hostnames; nil means the system resolver
 
-	Logger        *slog.Logger  // nil means discard
-	ConnectInfo   io.Writer     // where the "how to connect" text goes; nil means none
-	LookupAccount AccountLookup // nil means LookupAccount (/etc/passwd)
+	Logger        *slog.Logger       // nil means discard
+	ConnectInfo   io.Writer          // where the "how to connect" text goes; nil means none
+	LookupAccount account.LookupFunc // nil means account.Lookup (/etc/passwd)
 	// Environ is the container environment sessions inherit; nil means the agent's own
 	// environment merged over PID 1's (see ContainerEnviron).
 	Environ []string
@@ -131,7 +132,7 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.LookupAccount == nil {
-		c.LookupAccount = LookupAccount
+		c.LookupAccount = account.Lookup
 	}
 	if c.AcceptEnv == nil {
 		c.AcceptEnv = []string{"LANG", "LC_*"}

@@ -3,6 +3,7 @@ package agent
 import (
 	"os"
 
+	"jobsshd/internal/account"
 	"jobsshd/jobtrust"
 )
 
@@ -41,7 +42,7 @@ type JobTrustCheck struct {
 // file and the account's ~/.ssh (as New does, with the account's identity where New
 // uses it) and writes nothing. cfg.Environ nil means the agent's own environment merged
 // over PID 1's, as in New.
-func CheckJobTrust(cfg Config, acct *Account) (JobTrustCheck, error) {
+func CheckJobTrust(cfg Config, acct *account.Account) (JobTrustCheck, error) {
 	environ := cfg.Environ
 	if environ == nil {
 		environ = ContainerEnviron(os.Environ())

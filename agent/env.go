@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"strings"
+
+	"jobsshd/internal/account"
 )
 
 // maxEnvironBytes bounds how much of /proc/1/environ is read.
@@ -84,7 +86,7 @@ func endpointsOf(remote, local net.Addr) endpoints {
 // filtered by mergeEnv), then the variables a login sets (RFC 4254 §6.4 leaves the choice
 // to the server; these are the ones OpenSSH sets, SSH_AUTH_SOCK when the session forwards
 // an agent), then what the client sent and the server accepted.
-func sessionEnv(container []string, acct *Account, term, tty, authSock string, ends endpoints, clientEnv []string) []string {
+func sessionEnv(container []string, acct *account.Account, term, tty, authSock string, ends endpoints, clientEnv []string) []string {
 	path := defaultPath
 	for _, kv := range container {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok && v != "" {

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"jobsshd/internal/account"
 	"jobsshd/internal/statedir"
 	"jobsshd/jobtrust"
 	"jobsshd/keys"
@@ -34,7 +35,7 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 type Server struct {
 	cfg        Config
 	log        *slog.Logger
-	account    *Account
+	account    *account.Account
 	credential *syscall.Credential // the account's, when the agent must switch to it
 	environ    []string            // the container environment sessions start from
 	selfExe    string              // this binary, which serves sftp-server and scp
@@ -153,10 +154,7 @@ func New(cfg Config) (*Server, error) {
 	}
 
 	s.authorizedKeysPath = filepath.Join(acct.Home, ".ssh", "authorized_keys")
-	gids := make([]int, len(acct.Groups))
-	for i, g := range acct.Groups {
-		gids[i] = int(g)
-	}
+	gids := acct.GroupIDs()
 	s.keySources = []keySource{keys.NewAuthorizedKeysFile(s.authorizedKeysPath, int(acct.UID), gids, acct.Home, s.log)}
 	for _, p := range cfg.AuthorizedKeysFiles {
 		s.keySources = append(s.keySources, keys.NewAuthorizedKeysFile(p, int(acct.UID), gids, acct.Home, s.log))

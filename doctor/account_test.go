@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"jobsshd/agent"
+	"jobsshd/internal/account"
 )
 
 func TestCheckShell(t *testing.T) {
@@ -72,11 +73,11 @@ func TestCheckIdentity(t *testing.T) {
 // in at all.
 func TestRun(t *testing.T) {
 	a := selfAccount(t)
-	lookup := func(name string) (*agent.Account, error) {
+	lookup := func(name string) (*account.Account, error) {
 		if name != a.Name {
-			return nil, fmt.Errorf("user %q: %w", name, agent.ErrNoAccount)
+			return nil, fmt.Errorf("user %q: %w", name, account.ErrNoAccount)
 		}
-		return a.Account, nil
+		return a, nil
 	}
 	environ := filepath.Join(t.TempDir(), "environ")
 	writeFile(t, environ, []byte("A=1\x00"), 0o600)

@@ -4,6 +4,7 @@ import (
 	"os"
 
 	"jobsshd/agent"
+	"jobsshd/internal/account"
 )
 
 // Input is what to diagnose: the configuration `jobsshd serve` would run with.
@@ -35,7 +36,7 @@ func Run(in Input) *Report {
 		in.EUID = os.Geteuid()
 	}
 	if in.Config.LookupAccount == nil {
-		in.Config.LookupAccount = agent.LookupAccount
+		in.Config.LookupAccount = account.Lookup
 	}
 	if in.PID1Environ == "" {
 		in.PID1Environ = "/proc/1/environ"
@@ -74,7 +75,7 @@ func Run(in Input) *Report {
 // checkAccountFiles checks what a login reads as the account: the shell, the keys it may
 // log in with from every key source, and that there is at least one way in (a usable
 // key, a trusted CA, or id_container).
-func checkAccountFiles(r *Report, a *account, cfg agent.Config, cas int) {
+func checkAccountFiles(r *Report, a *account.Account, cfg agent.Config, cas int) {
 	checkShell(r, a)
 	checkSelfExe(r, a)
 	usableKeys := checkAuthorizedKeys(r, a)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"jobsshd/agent"
+	"jobsshd/internal/account"
 )
 
 // checkJobTrust reports what the agent would do with the job trust settings
@@ -12,8 +13,8 @@ import (
 // error it refuses to start with. secretSource names where Config.JobSecret came from;
 // the secret itself is never shown. It reports whether job trust would be on, which
 // makes the port strict.
-func checkJobTrust(r *Report, cfg agent.Config, a *account, secretSource string) bool {
-	c, err := agent.CheckJobTrust(cfg, a.Account)
+func checkJobTrust(r *Report, cfg agent.Config, a *account.Account, secretSource string) bool {
+	c, err := agent.CheckJobTrust(cfg, a)
 	if err != nil {
 		r.fail(jobTrustFix(cfg), "%v: jobsshd will not start (exit 2)", err)
 		return false

@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"jobsshd/internal/account"
+	"jobsshd/internal/asuser"
 	"jobsshd/keys"
 )
 
@@ -26,12 +28,12 @@ const maxKeyFileSize = 64 << 10
 // reports whether the key can be used to log in (it exists and is fine, or
 // can be created). Everything is looked at with the account's identity and primary
 // group, as EnsureUserKey does.
-func checkUserKey(r *Report, a *account, idFile string) bool {
+func checkUserKey(r *Report, a *account.Account, idFile string) bool {
 	if idFile == "" {
 		idFile = filepath.Join(a.Home, "id_container")
 	}
 	var usable bool
-	err := asAccount(int(a.UID), int(a.GID), []int{int(a.GID)}, func() error {
+	err := asuser.Do(int(a.UID), int(a.GID), []int{int(a.GID)}, func() error {
 		k := checkPrivateKey(r, a, idFile)
 		pubOK := checkDerivedFile(r, idFile+".pub", k.exists, func(data []byte) error {
 			return matchesPublicKey(data, k.pub)
@@ -61,7 +63,7 @@ type privateKeyState struct {
 }
 
 // checkPrivateKey checks the private key at path.
-func checkPrivateKey(r *Report, a *account, path string) privateKeyState {
+func checkPrivateKey(r *Report, a *account.Account, path string) privateKeyState {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		dir := filepath.Dir(path)

@@ -109,7 +109,7 @@ type Config struct {
 	ConnectInfo   io.Writer          // where the "how to connect" text goes; nil means none
 	LookupAccount account.LookupFunc // nil means account.Lookup (/etc/passwd)
 	// Environ is the container environment sessions inherit; nil means the agent's own
-	// environment merged over PID 1's (see ContainerEnviron).
+	// environment merged over PID 1's (see environ.Container).
 	Environ []string
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 
 	"jobsshd/internal/account"
+	"jobsshd/internal/environ"
 	"jobsshd/jobtrust"
 )
 
@@ -43,13 +44,13 @@ type JobTrustCheck struct {
 // uses it) and writes nothing. cfg.Environ nil means the agent's own environment merged
 // over PID 1's, as in New.
 func CheckJobTrust(cfg Config, acct *account.Account) (JobTrustCheck, error) {
-	environ := cfg.Environ
-	if environ == nil {
-		environ = ContainerEnviron(os.Environ())
+	env := cfg.Environ
+	if env == nil {
+		env = environ.Container(os.Environ())
 	} else {
-		environ = mergeEnv(environ, nil)
+		env = environ.Merge(env, nil)
 	}
-	d, err := decideJobTrust(cfg, environ, acct, os.Geteuid() == 0)
+	d, err := decideJobTrust(cfg, env, acct, os.Geteuid() == 0)
 	if err != nil {
 		return JobTrustCheck{}, err
 	}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"jobsshd/internal/account"
+	"jobsshd/internal/environ"
 	"jobsshd/internal/statedir"
 	"jobsshd/jobtrust"
 	"jobsshd/keys"
@@ -119,9 +120,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.environ = cfg.Environ
 	if s.environ == nil {
-		s.environ = ContainerEnviron(os.Environ())
+		s.environ = environ.Container(os.Environ())
 	} else {
-		s.environ = mergeEnv(s.environ, nil)
+		s.environ = environ.Merge(s.environ, nil)
 	}
 
 	if err := s.setupJobTrust(); err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"jobsshd/agent"
 	"jobsshd/internal/account"
+	"jobsshd/internal/environ"
 )
 
 // Input is what to diagnose: the configuration `jobsshd serve` would run with.
@@ -39,7 +40,7 @@ func Run(in Input) *Report {
 		in.Config.LookupAccount = account.Lookup
 	}
 	if in.PID1Environ == "" {
-		in.PID1Environ = "/proc/1/environ"
+		in.PID1Environ = environ.PID1Path
 	}
 	r := &Report{}
 	acct := checkAccount(r, in)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 
+	"jobsshd/agent"
 	"jobsshd/internal/account"
 )
 
@@ -18,7 +19,7 @@ func checkAccount(r *Report, in Input) *account.Account {
 		return nil
 	}
 	name := in.Config.User
-	a, err := in.Config.LookupAccount(name)
+	a, err := agent.LookupServed(in.Config)
 	if err != nil {
 		r.fail(fmt.Sprintf("create the account (useradd -m %s) or pass --user with an account of this container", name),
 			"account %q: %v", name, err)
@@ -43,14 +44,15 @@ func accountChoice(in Input) string {
 	}
 }
 
-// checkIdentity applies agent.New's rule: root serves any account, anyone else only
-// itself. It reports whether jobsshd may serve a.
+// checkIdentity applies the agent's rule (agent.CredentialFor): root serves any
+// account, anyone else only itself. It reports whether jobsshd may serve a.
 func checkIdentity(r *Report, a *account.Account, euid int) bool {
+	_, err := agent.CredentialFor(a, euid)
 	switch {
-	case euid == 0:
+	case err == nil && euid == 0:
 		r.ok("jobsshd runs as root and can serve %q", a.Name)
 		return true
-	case uint32(euid) == a.UID:
+	case err == nil:
 		r.ok("jobsshd runs as %q itself (uid %d)", a.Name, euid)
 		return true
 	}
@@ -58,7 +60,7 @@ func checkIdentity(r *Report, a *account.Account, euid int) bool {
 	if a.UID == 0 {
 		fix = "run jobsshd as root, or drop --user to serve the account it runs as"
 	}
-	r.fail(fix, "jobsshd runs as uid %d and can serve only that account, not %q (uid %d): it refuses to start", euid, a.Name, a.UID)
+	r.fail(fix, "%v: jobsshd will not start (exit 2)", err)
 	return false
 }
 

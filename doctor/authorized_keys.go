@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"strings"
 
 	"jobsshd/agent"
@@ -13,9 +12,7 @@ import (
 )
 
 // authorizedKeysPath is where the agent reads the account's own keys from.
-func authorizedKeysPath(a *account.Account) string {
-	return filepath.Join(a.Home, ".ssh", "authorized_keys")
-}
+func authorizedKeysPath(a *account.Account) string { return agent.AuthorizedKeysPath(a) }
 
 // checkAuthorizedKeys checks ~/.ssh/authorized_keys as the agent reads it at each login.
 // It returns the number of usable keys.

@@ -105,7 +105,7 @@ func checkAccountFiles(r *Report, a *account.Account, cfg agent.Config, cas int)
 	usableKeys := checkAuthorizedKeys(r, a)
 	usableKeys += checkKeyFiles(r, a, cfg.AuthorizedKeysFiles)
 	usableKeys += checkInlineKeys(r, cfg.AuthorizedKeys)
-	idUsable := checkUserKey(r, a, cfg.IDFile)
+	idUsable := checkUserKey(r, a, agent.IDFileFor(cfg, a))
 	if usableKeys == 0 && cas == 0 && !idUsable {
 		r.fail("fix the id_container findings above, or add a public key to "+authorizedKeysPath(a),
 			"no way to log in as %q: no key source holds a usable key, no CA is trusted and id_container cannot be used", a.Name)

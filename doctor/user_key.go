@@ -16,9 +16,6 @@ import (
 	"jobsshd/keys"
 )
 
-// maxKeyFileSize is the agent's bound on a key file it reads (keys.maxKeyFileSize).
-const maxKeyFileSize = 64 << 10
-
 // checkUserKey checks the generated key, id_container, as keys.EnsureUserKey would find
 // it at start: a private key that is not a regular file of the account's, that group or
 // others can write, or that does not parse is left as it is and means no id_container
@@ -29,9 +26,6 @@ const maxKeyFileSize = 64 << 10
 // can be created). Everything is looked at with the account's identity and primary
 // group, as EnsureUserKey does.
 func checkUserKey(r *Report, a *account.Account, idFile string) bool {
-	if idFile == "" {
-		idFile = filepath.Join(a.Home, "id_container")
-	}
 	var usable bool
 	err := asuser.Do(int(a.UID), int(a.GID), []int{int(a.GID)}, func() error {
 		k := checkPrivateKey(r, a, idFile)
@@ -225,7 +219,7 @@ func notRegular(path string, fi fs.FileInfo) (msg, fix string) {
 }
 
 // readKeyFile reads a key file as the agent does: never through a symlink, never
-// blocking on a FIFO, at most maxKeyFileSize bytes.
+// blocking on a FIFO, at most keys.MaxKeyFileSize bytes.
 func readKeyFile(path string) ([]byte, error) {
-	return keys.ReadRegularFile(path, maxKeyFileSize)
+	return keys.ReadRegularFile(path, keys.MaxKeyFileSize)
 }

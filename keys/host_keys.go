@@ -11,6 +11,10 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
+// MaxKeyFileSize is how much of a key file jobsshd reads at most (a host key,
+// id_container); `jobsshd doctor` reads them with the same bound.
+const MaxKeyFileSize = maxKeyFileSize
+
 // HostKeyFile is one host key file HostKeys keeps in the state directory.
 type HostKeyFile struct {
 	Name    string // the file's name in the state directory; the public half is Name+".pub"

@@ -69,7 +69,7 @@ func Resolve(cfg Config, euid int) (*Plan, error) {
 	if p.Account, p.Credential, err = ResolveAccount(cfg, euid); err != nil {
 		return nil, err
 	}
-	p.Environ = ContainerEnviron(cfg)
+	p.Environ = EnvironFor(cfg)
 	if p.JobTrust, err = DecideJobTrust(cfg, p.Environ, p.Account, euid); err != nil {
 		return nil, err
 	}
@@ -141,10 +141,10 @@ func CredentialFor(acct *account.Account, euid int) (*syscall.Credential, error)
 	return nil, nil
 }
 
-// ContainerEnviron is the environment sessions start from under cfg: cfg.Environ,
+// EnvironFor is the environment sessions start from under cfg: cfg.Environ,
 // filtered as the container's is, or, when nil, the agent's own environment merged over
 // PID 1's (environ.Container).
-func ContainerEnviron(cfg Config) []string {
+func EnvironFor(cfg Config) []string {
 	if cfg.Environ == nil {
 		return environ.Container(os.Environ())
 	}

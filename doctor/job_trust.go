@@ -15,7 +15,7 @@ import (
 // names where Config.JobSecret came from; the secret itself is never shown. It returns
 // the decision, which makes the port strict when job trust is on.
 func checkJobTrust(r *Report, cfg agent.Config, a *account.Account, euid int, secretSource string) jobtrust.Decision {
-	d, err := agent.DecideJobTrust(cfg, agent.ContainerEnviron(cfg), a, euid)
+	d, err := agent.DecideJobTrust(cfg, agent.EnvironFor(cfg), a, euid)
 	if err != nil {
 		r.fail(jobTrustFix(cfg), "%v: jobsshd will not start (exit 2)", err)
 		return jobtrust.Decision{}

@@ -9,53 +9,73 @@ import (
 	"testing"
 )
 
-// TestReadRootOnlyFile: a file is read as root only when root alone decided which file
-// the path names. Needs root (to own files as root and give some away); CI runs as
-// root.
-func TestReadRootOnlyFile(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: files must be root's, and others' for the refusals")
+// otherUID is a uid that is not root, for the files and links given away.
+const otherUID = 54321
+
+// rootOnlyTree builds TestReadRootOnlyFile's files under base.
+type rootOnlyTree struct {
+	t    *testing.T
+	base string
+}
+
+// file writes rel with mode and data, creating its directory.
+func (tr rootOnlyTree) file(rel string, mode os.FileMode, data string) string {
+	p := filepath.Join(tr.base, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		tr.t.Fatal(err)
 	}
-	const other = 54321 // a uid that is not root
-	base := t.TempDir() // root's 0700 directory in sticky /tmp
-	mk := func(rel string, mode os.FileMode, data string) string {
-		p := filepath.Join(base, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), mode); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(p, mode); err != nil {
-			t.Fatal(err)
-		}
-		return p
+	if err := os.WriteFile(p, []byte(data), mode); err != nil {
+		tr.t.Fatal(err)
 	}
-	link := func(target, rel string, uid int) string {
-		p := filepath.Join(base, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(target, p); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Lchown(p, uid, uid); err != nil {
-			t.Fatal(err)
-		}
-		return p
+	if err := os.Chmod(p, mode); err != nil {
+		tr.t.Fatal(err)
 	}
-	dir := func(rel string, mode os.FileMode, uid int) {
-		p := filepath.Join(base, rel)
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(p, mode); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chown(p, uid, uid); err != nil {
-			t.Fatal(err)
-		}
+	return p
+}
+
+// link makes rel a symlink to target, owned by uid.
+func (tr rootOnlyTree) link(target, rel string, uid int) string {
+	p := filepath.Join(tr.base, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		tr.t.Fatal(err)
 	}
+	if err := os.Symlink(target, p); err != nil {
+		tr.t.Fatal(err)
+	}
+	if err := os.Lchown(p, uid, uid); err != nil {
+		tr.t.Fatal(err)
+	}
+	return p
+}
+
+// dir makes rel a directory of mode, owned by uid.
+func (tr rootOnlyTree) dir(rel string, mode os.FileMode, uid int) {
+	p := filepath.Join(tr.base, rel)
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		tr.t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		tr.t.Fatal(err)
+	}
+	if err := os.Chown(p, uid, uid); err != nil {
+		tr.t.Fatal(err)
+	}
+}
+
+// rootOnlyTest is a case of TestReadRootOnlyFile.
+type rootOnlyTest struct {
+	name    string
+	path    string
+	limit   int64
+	want    string
+	wantErr string
+	notRoot bool // the error wraps ErrNotRootOnly
+}
+
+// rootOnlyTests builds the files under base and returns the cases that read them.
+func rootOnlyTests(t *testing.T, base string) []rootOnlyTest {
+	tr := rootOnlyTree{t: t, base: base}
+	mk, link, dir, other := tr.file, tr.link, tr.dir, otherUID
 	secret := mk("root/secret", 0o600, "SECRET")
 	dir("userdir", 0o755, other)
 	dir("groupw", 0o775, 0)
@@ -75,14 +95,7 @@ func TestReadRootOnlyFile(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(base, "root/fifo"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name    string
-		path    string
-		limit   int64
-		want    string
-		wantErr string
-		notRoot bool // the error wraps ErrNotRootOnly
-	}{
+	return []rootOnlyTest{
 		{name: "root's file", path: secret, want: "SECRET"},
 		{name: "root's absolute symlink", path: link(secret, "root/abs", 0), want: "SECRET"},
 		{name: "root's relative symlink with ..", path: link("../root/secret", "root2/rel", 0), want: "SECRET"},
@@ -100,6 +113,16 @@ func TestReadRootOnlyFile(t *testing.T) {
 		{name: "relative path", path: "root/secret", wantErr: "not an absolute path"},
 		{name: "symlink loop", path: link("loop", filepath.Join("root", "loop"), 0), wantErr: "more than 40 symlinks"},
 	}
+}
+
+// TestReadRootOnlyFile: a file is read as root only when root alone decided which file
+// the path names. Needs root (to own files as root and give some away); CI runs as
+// root.
+func TestReadRootOnlyFile(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: files must be root's, and others' for the refusals")
+	}
+	tests := rootOnlyTests(t, t.TempDir()) // root's 0700 directory in sticky /tmp
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			limit := tt.limit

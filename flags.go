@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"jobsshd/agent"
 	"jobsshd/internal/account"
 	"jobsshd/jobtrust"
-	"jobsshd/keys"
 )
 
 // serveOptions are the serve command's flags, before defaults that need the system
@@ -171,23 +169,6 @@ func (o serveOptions) config(getenv func(string) string) (agent.Config, error) {
 		cfg.JobSecret = jobtrust.Secret(secret)
 	}
 	return cfg, nil
-}
-
-// readJobSecretFile reads --job-secret-file. Trailing line ends are not part of the
-// secret, so a file written with `echo` and a variable set to the same text agree.
-// As root it reads only a file that root alone decided (readJobSecretFileAsRoot).
-func readJobSecretFile(path string) (jobtrust.Secret, error) {
-	var b []byte
-	var err error
-	if os.Geteuid() == 0 {
-		b, err = readJobSecretFileAsRoot(path)
-	} else {
-		b, err = keys.ReadRegularFileFollow(path, maxJobSecretFile)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("--job-secret-file: %w", err)
-	}
-	return jobtrust.Secret(bytes.TrimRight(b, "\r\n")), nil
 }
 
 // logFormatFlag is --log-format: "text" (slog's key=value lines) or "json" (one JSON

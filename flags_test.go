@@ -11,91 +11,94 @@ import (
 	"testing"
 )
 
+// parseServeFlagsTests are TestParseServeFlags's cases: args and environment, and the
+// options or the error they give.
+var parseServeFlagsTests = []struct {
+	name    string
+	args    []string
+	env     map[string]string
+	want    serveOptions
+	wantErr string
+}{
+	{
+		name: "defaults",
+		want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo}),
+	},
+	{
+		name: "flags",
+		args: []string{"--user", "work", "--port", "0", "--strict-port", "--bind", "::1", "--state-dir", "/s", "--id-file", "/k", "--key-type", "rsa", "--log-level", "debug"},
+		want: forwardingOn(serveOptions{user: "work", port: 0, strictPort: true, bind: "::1", stateDir: "/s", idFile: "/k", keyType: "rsa", logLevel: slog.LevelDebug}),
+	},
+	{
+		name: "environment",
+		env:  map[string]string{"JOBSSHD_USER": "ma-user", "JOBSSHD_PORT": "2200", "JOBSSHD_STRICT_PORT": "true", "JOBSSHD_STATE_DIR": "/state", "JOBSSHD_ID_FILE": "/id"},
+		want: forwardingOn(serveOptions{user: "ma-user", port: 2200, strictPort: true, stateDir: "/state", idFile: "/id", keyType: "ed25519", logLevel: slog.LevelInfo}),
+	},
+	{
+		name: "flag wins over environment",
+		args: []string{"--port=3000"},
+		env:  map[string]string{"JOBSSHD_PORT": "2200", "JOBSSHD_USER": "work"},
+		want: forwardingOn(serveOptions{user: "work", port: 3000, keyType: "ed25519", logLevel: slog.LevelInfo}),
+	},
+	{
+		name: "forwarding flags",
+		args: []string{"--allow-tcp-forwarding=false", "--allow-unix-forwarding=false", "--allow-agent-forwarding=false", "--gateway-ports"},
+		want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, gatewayPorts: true, jobTrust: true},
+	},
+	{
+		name: "forwarding environment",
+		env:  map[string]string{"JOBSSHD_ALLOW_TCP_FORWARDING": "false", "JOBSSHD_ALLOW_UNIX_FORWARDING": "0", "JOBSSHD_ALLOW_AGENT_FORWARDING": "false", "JOBSSHD_GATEWAY_PORTS": "true"},
+		want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, gatewayPorts: true, jobTrust: true},
+	},
+	{
+		name: "forwarding flag wins over environment",
+		args: []string{"--allow-tcp-forwarding=true"},
+		env:  map[string]string{"JOBSSHD_ALLOW_TCP_FORWARDING": "false"},
+		want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo}),
+	},
+	{
+		name: "log format",
+		args: []string{"--log-format", "json"},
+		want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, jsonLogs: true}),
+	},
+	{
+		name: "log format from environment, flag wins",
+		args: []string{"--log-format=text"},
+		env:  map[string]string{"JOBSSHD_LOG_FORMAT": "json"},
+		want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo}),
+	},
+	{
+		name: "log format from environment",
+		env:  map[string]string{"JOBSSHD_LOG_FORMAT": "json"},
+		want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, jsonLogs: true}),
+	},
+	{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: `log format "xml": use text or json`},
+	{name: "bad log format in environment", env: map[string]string{"JOBSSHD_LOG_FORMAT": "JSON"}, wantErr: `JOBSSHD_LOG_FORMAT="JSON"`},
+	{
+		name: "job trust flags",
+		args: []string{"--job-trust=false", "--job-hosts", "w-0, w-1,10.0.0.3", "--job-key", "/k/id_rsa", "--job-secret-file", "/k/secret"},
+		want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, allowTCPForwarding: true, allowUnixForwarding: true, allowAgentForwarding: true,
+			jobHosts: "w-0, w-1,10.0.0.3", jobKey: "/k/id_rsa", jobSecretFile: "/k/secret"},
+	},
+	{
+		name: "job trust environment",
+		env:  map[string]string{"JOBSSHD_JOB_TRUST": "false", "JOBSSHD_JOB_HOSTS": "a,b", "JOBSSHD_JOB_KEY": "/k", "JOBSSHD_JOB_SECRET_FILE": "/s"},
+		want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, allowTCPForwarding: true, allowUnixForwarding: true, allowAgentForwarding: true,
+			jobHosts: "a,b", jobKey: "/k", jobSecretFile: "/s"},
+	},
+	{name: "job host pattern", args: []string{"--job-hosts", "w-0,*"}, wantErr: `--job-hosts: job host "*"`},
+	{name: "job secret is no flag", args: []string{"--job-secret", "s"}, wantErr: "not defined"},
+	{name: "bad forwarding value in environment", env: map[string]string{"JOBSSHD_GATEWAY_PORTS": "sometimes"}, wantErr: `JOBSSHD_GATEWAY_PORTS="sometimes"`},
+	{name: "bad port", args: []string{"--port", "notanumber"}, wantErr: "invalid value"},
+	{name: "port out of range", args: []string{"--port", "70000"}, wantErr: "use 0-65535"},
+	{name: "bad port in environment", env: map[string]string{"JOBSSHD_PORT": "x"}, wantErr: `JOBSSHD_PORT="x"`},
+	{name: "unknown flag", args: []string{"--colour"}, wantErr: "not defined"},
+	{name: "stray argument", args: []string{"--port", "1", "extra"}, wantErr: `unexpected argument "extra"`},
+}
+
 func TestParseServeFlags(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		args    []string
-		env     map[string]string
-		want    serveOptions
-		wantErr string
-	}{
-		{
-			name: "defaults",
-			want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo}),
-		},
-		{
-			name: "flags",
-			args: []string{"--user", "work", "--port", "0", "--strict-port", "--bind", "::1", "--state-dir", "/s", "--id-file", "/k", "--key-type", "rsa", "--log-level", "debug"},
-			want: forwardingOn(serveOptions{user: "work", port: 0, strictPort: true, bind: "::1", stateDir: "/s", idFile: "/k", keyType: "rsa", logLevel: slog.LevelDebug}),
-		},
-		{
-			name: "environment",
-			env:  map[string]string{"JOBSSHD_USER": "ma-user", "JOBSSHD_PORT": "2200", "JOBSSHD_STRICT_PORT": "true", "JOBSSHD_STATE_DIR": "/state", "JOBSSHD_ID_FILE": "/id"},
-			want: forwardingOn(serveOptions{user: "ma-user", port: 2200, strictPort: true, stateDir: "/state", idFile: "/id", keyType: "ed25519", logLevel: slog.LevelInfo}),
-		},
-		{
-			name: "flag wins over environment",
-			args: []string{"--port=3000"},
-			env:  map[string]string{"JOBSSHD_PORT": "2200", "JOBSSHD_USER": "work"},
-			want: forwardingOn(serveOptions{user: "work", port: 3000, keyType: "ed25519", logLevel: slog.LevelInfo}),
-		},
-		{
-			name: "forwarding flags",
-			args: []string{"--allow-tcp-forwarding=false", "--allow-unix-forwarding=false", "--allow-agent-forwarding=false", "--gateway-ports"},
-			want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, gatewayPorts: true, jobTrust: true},
-		},
-		{
-			name: "forwarding environment",
-			env:  map[string]string{"JOBSSHD_ALLOW_TCP_FORWARDING": "false", "JOBSSHD_ALLOW_UNIX_FORWARDING": "0", "JOBSSHD_ALLOW_AGENT_FORWARDING": "false", "JOBSSHD_GATEWAY_PORTS": "true"},
-			want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, gatewayPorts: true, jobTrust: true},
-		},
-		{
-			name: "forwarding flag wins over environment",
-			args: []string{"--allow-tcp-forwarding=true"},
-			env:  map[string]string{"JOBSSHD_ALLOW_TCP_FORWARDING": "false"},
-			want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo}),
-		},
-		{
-			name: "log format",
-			args: []string{"--log-format", "json"},
-			want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, jsonLogs: true}),
-		},
-		{
-			name: "log format from environment, flag wins",
-			args: []string{"--log-format=text"},
-			env:  map[string]string{"JOBSSHD_LOG_FORMAT": "json"},
-			want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo}),
-		},
-		{
-			name: "log format from environment",
-			env:  map[string]string{"JOBSSHD_LOG_FORMAT": "json"},
-			want: forwardingOn(serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, jsonLogs: true}),
-		},
-		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: `log format "xml": use text or json`},
-		{name: "bad log format in environment", env: map[string]string{"JOBSSHD_LOG_FORMAT": "JSON"}, wantErr: `JOBSSHD_LOG_FORMAT="JSON"`},
-		{
-			name: "job trust flags",
-			args: []string{"--job-trust=false", "--job-hosts", "w-0, w-1,10.0.0.3", "--job-key", "/k/id_rsa", "--job-secret-file", "/k/secret"},
-			want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, allowTCPForwarding: true, allowUnixForwarding: true, allowAgentForwarding: true,
-				jobHosts: "w-0, w-1,10.0.0.3", jobKey: "/k/id_rsa", jobSecretFile: "/k/secret"},
-		},
-		{
-			name: "job trust environment",
-			env:  map[string]string{"JOBSSHD_JOB_TRUST": "false", "JOBSSHD_JOB_HOSTS": "a,b", "JOBSSHD_JOB_KEY": "/k", "JOBSSHD_JOB_SECRET_FILE": "/s"},
-			want: serveOptions{port: 2222, keyType: "ed25519", logLevel: slog.LevelInfo, allowTCPForwarding: true, allowUnixForwarding: true, allowAgentForwarding: true,
-				jobHosts: "a,b", jobKey: "/k", jobSecretFile: "/s"},
-		},
-		{name: "job host pattern", args: []string{"--job-hosts", "w-0,*"}, wantErr: `--job-hosts: job host "*"`},
-		{name: "job secret is no flag", args: []string{"--job-secret", "s"}, wantErr: "not defined"},
-		{name: "bad forwarding value in environment", env: map[string]string{"JOBSSHD_GATEWAY_PORTS": "sometimes"}, wantErr: `JOBSSHD_GATEWAY_PORTS="sometimes"`},
-		{name: "bad port", args: []string{"--port", "notanumber"}, wantErr: "invalid value"},
-		{name: "port out of range", args: []string{"--port", "70000"}, wantErr: "use 0-65535"},
-		{name: "bad port in environment", env: map[string]string{"JOBSSHD_PORT": "x"}, wantErr: `JOBSSHD_PORT="x"`},
-		{name: "unknown flag", args: []string{"--colour"}, wantErr: "not defined"},
-		{name: "stray argument", args: []string{"--port", "1", "extra"}, wantErr: `unexpected argument "extra"`},
-	}
-	for _, tt := range tests {
+	for _, tt := range parseServeFlagsTests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := parseServeFlags(tt.args, func(k string) string { return tt.env[k] }, &bytes.Buffer{})

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"jobsshd/internal/testenv"
 	"jobsshd/jobtrust"
 )
 
@@ -13,9 +14,7 @@ import (
 // root alone decided; a symlink in a directory another uid owns, pointing at a
 // root-only file, is refused (issue 10, item 1). Needs root.
 func TestReadJobSecretFileAsRoot(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: the refusal is about a root agent")
-	}
+	testenv.RequireRoot(t, "the refusal is about a root agent")
 	base := t.TempDir()
 	secret := filepath.Join(base, "secret")
 	if err := os.WriteFile(secret, []byte("0123456789abcdef-secret\n"), 0o600); err != nil {

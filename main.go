@@ -29,7 +29,8 @@ var version = "0.1.0-dev"
 // shutdownGrace is how long open sessions may run on after SIGTERM before they are cut.
 const shutdownGrace = 5 * time.Second
 
-// Exit codes, DESIGN.md: 0 clean shutdown, 1 runtime failure, 2 bad flags or config.
+// Exit codes, as README "Command line" documents them: 0 clean shutdown, 1 runtime
+// failure, 2 bad flags or config.
 const (
 	exitOK      = 0
 	exitFailure = 1
@@ -168,7 +169,8 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 	return exitOK
 }
 
-// defaultStateDir follows DESIGN.md: /var/lib/jobsshd as root, else the XDG state dir.
+// defaultStateDir is /var/lib/jobsshd as root, else the XDG state dir (README "Command
+// line", --state-dir): an agent started as an ordinary user must not need root's paths.
 func defaultStateDir(euid int, getenv func(string) string) string {
 	if euid == 0 {
 		return "/var/lib/jobsshd"

@@ -24,6 +24,9 @@ func sftpServer(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv
 	if !ok {
 		return exitUsage
 	}
+	if logFile != nil && !prepareAgentRun("sftp-server", stderr) {
+		return exitUsage
+	}
 	if len(args) != 0 {
 		fmt.Fprintf(stderr, "jobsshd sftp-server: unexpected argument %q: it takes only --log-fd N\n", args[0])
 		return exitUsage
@@ -59,6 +62,9 @@ func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitUsage
 	}
+	if logFile != nil && !prepareAgentRun("scp", stderr) {
+		return exitUsage
+	}
 	if logFile != nil {
 		defer logFile.Close()
 		errLog, opts.Events = logFile, sftpd.NewJSONEventSink(logFile)
@@ -82,7 +88,8 @@ func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // logFD takes a leading `--log-fd N` off a transfer command's arguments and opens
 // descriptor N, which the agent passes for the command's log lines. Without the flag
-// the file is nil. ok is false, and the error said on stderr, for a bad number.
+// the file is nil. ok is false, and the error said on stderr, for a bad number. It only
+// parses: what a program run by the agent does to itself is prepareAgentRun's.
 func logFD(command string, args []string, stderr io.Writer) (log *os.File, rest []string, ok bool) {
 	if len(args) < 2 || args[0] != "--log-fd" {
 		return nil, args, true
@@ -92,19 +99,36 @@ func logFD(command string, args []string, stderr io.Writer) (log *os.File, rest 
 		fmt.Fprintf(stderr, "jobsshd %s: --log-fd %q: want a descriptor number of 3 or more\n", command, args[1])
 		return nil, args, false
 	}
-	// Run by the agent, which hangs a session up with SIGHUP when its client leaves: the
-	// transfer ends anyway when its input does (the agent closes it too), and ending
-	// that way reports the files still open to the log before exiting.
-	signal.Ignore(syscall.SIGHUP)
-	// Not dumpable (as OpenSSH's sftp-server makes itself): the program runs as the
-	// user, and otherwise the user's other sessions could open its descriptors through
-	// /proc/PID/fd and write events into this connection's audit log, or hold its pipes
-	// open. The agent kills the program if it does not end soon after a hangup.
-	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
-		fmt.Fprintf(stderr, "jobsshd %s: make the process non-dumpable: %v\n", command, err)
-		return nil, args, false
-	}
 	return os.NewFile(uintptr(fd), command+"-log"), args[2:], true
+}
+
+// prepareAgentRun takes the process-wide steps of a transfer program that the agent runs
+// (the agent, and only the agent, passes --log-fd; run by sshd as `Subsystem sftp` or
+// from a shell, the program takes none): ignoreHangup, then makeNotDumpable. ok is
+// false, and the error said on stderr, when a step fails.
+func prepareAgentRun(command string, stderr io.Writer) (ok bool) {
+	ignoreHangup()
+	if err := makeNotDumpable(); err != nil {
+		fmt.Fprintf(stderr, "jobsshd %s: make the process non-dumpable: %v\n", command, err)
+		return false
+	}
+	return true
+}
+
+// ignoreHangup ignores SIGHUP. The agent hangs a session up with SIGHUP when its client
+// leaves: the transfer ends anyway when its input does (the agent closes it too), and
+// ending that way reports the files still open to the log before exiting.
+func ignoreHangup() {
+	signal.Ignore(syscall.SIGHUP)
+}
+
+// makeNotDumpable makes the process non-dumpable (as OpenSSH's sftp-server makes
+// itself): the program runs as the user, and otherwise the user's other sessions could
+// open its descriptors through /proc/PID/fd and write events into this connection's
+// audit log, or hold its pipes open. The agent kills the program if it does not end soon
+// after a hangup.
+func makeNotDumpable() error {
+	return unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 }
 
 // scpFromShell serves an scp server command that reached this binary through an "scp"

@@ -1,8 +1,15 @@
 package main
 
 import (
+	"io"
+	"os"
+	"os/signal"
 	"slices"
+	"strconv"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"jobsshd/sftpd"
 )
@@ -25,5 +32,31 @@ func TestSCPCommandLine(t *testing.T) {
 		if ok != tt.wantOK || !slices.Equal(got.Paths, tt.wantPaths) || got.Patterns != nil {
 			t.Errorf("%s: got %v, %+v; want %v, paths %q and no patterns", tt.name, ok, got, tt.wantOK, tt.wantPaths)
 		}
+	}
+}
+
+// TestLogFDOnlyParses: taking --log-fd off the arguments leaves the process as it was;
+// ignoring SIGHUP and turning off dumpability are prepareAgentRun's, which the transfer
+// programs call themselves (issue 11).
+func TestLogFDOnlyParses(t *testing.T) {
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := strconv.Itoa(int(devNull.Fd()))
+	logFile, rest, ok := logFD("sftp-server", []string{"--log-fd", fd, "x"}, io.Discard)
+	if !ok || logFile == nil || logFile.Fd() != devNull.Fd() || !slices.Equal(rest, []string{"x"}) {
+		t.Fatalf("logFD: got %v, %v, %q; want descriptor %s and the rest [x]", logFile, ok, rest, fd)
+	}
+	_ = devNull.Close() // the same descriptor as logFile; logFile is not closed again
+	if signal.Ignored(syscall.SIGHUP) {
+		t.Error("logFD ignored SIGHUP: parsing a flag must not change the process")
+	}
+	dumpable, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dumpable != 1 {
+		t.Errorf("logFD turned dumpability off (PR_GET_DUMPABLE %d): parsing a flag must not change the process", dumpable)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testwait"
 )
 
 // jsonLog collects a logger's JSON lines while a server writes them.
@@ -65,7 +67,7 @@ func (l *jsonLog) find(t testing.TB, event string, want map[string]any) map[stri
 func (l *jsonLog) await(t testing.TB, event string, want map[string]any) map[string]any {
 	t.Helper()
 	var rec map[string]any
-	if !eventually(func() bool { rec = l.find(t, event, want); return rec != nil }) {
+	if !testwait.Until(testwait.Default, func() bool { rec = l.find(t, event, want); return rec != nil }) {
 		t.Fatalf("no %s record with %v in the log:\n%s", event, want, l.String())
 	}
 	return rec

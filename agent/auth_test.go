@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestAuthorizedKeyLineConditions: a line's from= and expiry-time= decide whether its
@@ -98,15 +100,8 @@ func TestUnauthenticatedLimit(t *testing.T) {
 		t.Fatal("login succeeded with every unauthenticated slot taken, want refused")
 	}
 	idle[0].Close()
-	ok := false
-	for i := 0; i < 50 && !ok; i++ { // the server notices the close asynchronously
-		_, err := dial(t, srv, "tester", signer)
-		ok = err == nil
-		if !ok {
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	if !ok {
+	// The server notices the close asynchronously.
+	if !testwait.Until(testwait.Default, func() bool { _, err := dial(t, srv, "tester", signer); return err == nil }) {
 		t.Error("login still refused after an idle connection left")
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testwait"
 )
 
 // paddedCommand is command followed by a shell comment that makes it n bytes long.
@@ -78,7 +80,7 @@ func TestExecCommandBounds(t *testing.T) {
 		t.Errorf("a third command while two of the longest run: got %q, success %v; want it refused", out, ok)
 	}
 	held[0].Close()
-	if !eventually(func() bool {
+	if !testwait.Until(testwait.Default, func() bool {
 		out, ok := run(paddedCommand("echo third", maxExecCommand/2))
 		return ok && out == "third\n"
 	}) {

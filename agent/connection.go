@@ -12,7 +12,7 @@ import (
 )
 
 // connection is one logged-in SSH connection. It hands the client's channels and global
-// requests to their handlers, owns the forwards they set up (listeners, the agent
+// requests to their handlers, owns the forwards they set up (listeners, the ssh-agent
 // socket), and when the client leaves closes those and waits for every goroutine it
 // started: sessions, forwarded channels, accept loops.
 type connection struct {
@@ -35,7 +35,7 @@ type connection struct {
 	// gliderlabs/ssh#167 keyed one shared map by the requested address).
 	tcpForwards  map[tcpForwardKey]*remoteForward
 	unixForwards map[string]*remoteForward // by socket path as requested
-	agent        *agentSocket              // nil until a session asks for agent forwarding
+	authAgent    *authAgentSocket          // nil until a session asks for ssh-agent forwarding
 
 	channels [2]int // open session and forwarding channels, bounded by channelLimit
 	// inbound counts what the client sent and what the agent read of it
@@ -241,13 +241,13 @@ func (c *connection) endForwards() {
 	}
 	clear(c.tcpForwards)
 	clear(c.unixForwards)
-	agent := c.agent
-	c.agent = nil
+	authAgent := c.authAgent
+	c.authAgent = nil
 	c.mu.Unlock()
 	for _, f := range ends {
 		f.close()
 	}
-	if agent != nil {
-		agent.close()
+	if authAgent != nil {
+		authAgent.close()
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testenv"
 )
 
 // halfCloser is a connection whose write side can be closed alone: TCP, unix and SSH
@@ -124,18 +126,6 @@ func openChannelError(t testing.TB, err error) *ssh.OpenChannelError {
 	return oce
 }
 
-// eventually polls cond every 20 ms for up to 10 seconds.
-func eventually(cond func() bool) bool {
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
-}
-
 // refused reports whether nothing listens on the TCP address any more.
 func refused(addr string) bool {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -150,13 +140,11 @@ func refused(addr string) bool {
 const nobody = 65534
 
 // startNobodyServer serves uid and gid 65534, with a home of its own, when the test
-// runs as root: the case where the agent acts for another account. It skips otherwise:
-// the integration tests, which always run as root, cover the same ground.
+// runs as root: the case where the agent acts for another account. It skips otherwise
+// (fails under JOBSSHD_INTEGRATION=1): the integration tests cover the same ground.
 func startNobodyServer(t *testing.T, configure func(*Config)) (*Server, ssh.Signer, string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("serving another account needs root")
-	}
+	testenv.RequireRoot(t, "serving another account")
 	base := traversableDir(t)
 	home := filepath.Join(base, "home")
 	if err := os.Mkdir(home, 0o755); err != nil {

@@ -28,6 +28,51 @@ func TestDirectTCPIPEcho(t *testing.T) {
 	}
 }
 
+// halfCloseTests are TestDirectTCPIPHalfClose's cases: what the target behind the tunnel
+// and the client each do, and what each must read.
+var halfCloseTests = []struct {
+	name string
+	// target runs on the agent's side of the tunnel and returns what it read.
+	target func(c *net.TCPConn) string
+	// peer runs on the client's side and returns what it read.
+	peer     func(c halfCloser) string
+	wantRead string // by the target
+	wantPeer string
+}{
+	{
+		name: "target closes first",
+		target: func(c *net.TCPConn) string {
+			c.Write([]byte("greeting"))
+			c.CloseWrite()
+			b, _ := io.ReadAll(c)
+			return string(b)
+		},
+		peer: func(c halfCloser) string {
+			b, _ := io.ReadAll(c) // ends at the target's EOF, with the tunnel still open
+			c.Write([]byte("reply after your EOF"))
+			c.CloseWrite()
+			return string(b)
+		},
+		wantRead: "reply after your EOF", wantPeer: "greeting",
+	},
+	{
+		name: "client closes first",
+		target: func(c *net.TCPConn) string {
+			b, _ := io.ReadAll(c)
+			c.Write([]byte("got " + string(b)))
+			c.CloseWrite()
+			return string(b)
+		},
+		peer: func(c halfCloser) string {
+			c.Write([]byte("request"))
+			c.CloseWrite()
+			b, _ := io.ReadAll(c)
+			return string(b)
+		},
+		wantRead: "request", wantPeer: "got request",
+	},
+}
+
 // TestDirectTCPIPHalfClose pins that an EOF ends one direction only, both ways: the
 // target's EOF reaches the client while the client keeps sending, and the client's EOF
 // reaches the target while the target keeps sending.
@@ -36,49 +81,7 @@ func TestDirectTCPIPHalfClose(t *testing.T) {
 	srv, signer := startTestServer(t)
 	client := dialClient(t, srv, signer)
 
-	tests := []struct {
-		name string
-		// target runs on the agent's side of the tunnel and returns what it read.
-		target func(c *net.TCPConn) string
-		// peer runs on the client's side and returns what it read.
-		peer     func(c halfCloser) string
-		wantRead string // by the target
-		wantPeer string
-	}{
-		{
-			name: "target closes first",
-			target: func(c *net.TCPConn) string {
-				c.Write([]byte("greeting"))
-				c.CloseWrite()
-				b, _ := io.ReadAll(c)
-				return string(b)
-			},
-			peer: func(c halfCloser) string {
-				b, _ := io.ReadAll(c) // ends at the target's EOF, with the tunnel still open
-				c.Write([]byte("reply after your EOF"))
-				c.CloseWrite()
-				return string(b)
-			},
-			wantRead: "reply after your EOF", wantPeer: "greeting",
-		},
-		{
-			name: "client closes first",
-			target: func(c *net.TCPConn) string {
-				b, _ := io.ReadAll(c)
-				c.Write([]byte("got " + string(b)))
-				c.CloseWrite()
-				return string(b)
-			},
-			peer: func(c halfCloser) string {
-				c.Write([]byte("request"))
-				c.CloseWrite()
-				b, _ := io.ReadAll(c)
-				return string(b)
-			},
-			wantRead: "request", wantPeer: "got request",
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range halfCloseTests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ln, err := net.Listen("tcp4", "127.0.0.1:0")

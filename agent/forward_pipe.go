@@ -77,7 +77,7 @@ func (s *Server) pipe(ch ssh.Channel, reqs <-chan *ssh.Request, local localStrea
 // forward joins an accepted forwarding channel to its socket (see pipe), and logs it
 // for the audit log when it opens and when it closes. kind is the channel type; target
 // is where the connection goes in the container (direct forwards) or the listener it
-// arrived on (remote and agent forwards); originator is the peer the connection comes
+// arrived on (remote and ssh-agent forwards); originator is the peer the connection comes
 // from, when known.
 func (c *connection) forward(ch ssh.Channel, reqs <-chan *ssh.Request, local localStream, kind, target, originator string) {
 	log := c.log.With("kind", kind, "target", clip(target, logPathMax))

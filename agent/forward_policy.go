@@ -16,12 +16,12 @@ const (
 	forwardRemoteTCP  forwardKind = "tcpip-forward"                   // ssh -R (RFC 4254 §7.1)
 	forwardDirectUnix forwardKind = "direct-streamlocal@openssh.com"  // ssh -L port:/path
 	forwardRemoteUnix forwardKind = "streamlocal-forward@openssh.com" // ssh -R /path:host:port
-	forwardAgent      forwardKind = "auth-agent-req@openssh.com"      // ssh -A
+	forwardAuthAgent  forwardKind = "auth-agent-req@openssh.com"      // ssh -A
 )
 
 // forwardTarget is what a forwarding request would reach or expose: for TCP the host
 // and port (the destination of direct-tcpip, the requested bind address of
-// tcpip-forward), for unix sockets the path. Agent forwarding has none.
+// tcpip-forward), for unix sockets the path. ssh-agent forwarding has none.
 type forwardTarget struct {
 	host string
 	port uint32
@@ -77,9 +77,9 @@ func (s *Server) permitForward(g *grant, kind forwardKind, target forwardTarget)
 	case forwardDirectUnix, forwardRemoteUnix:
 		disabled, setting = s.cfg.DisableUnixForwarding, "unix socket forwarding is disabled on this server (--allow-unix-forwarding=false)"
 		keyDisallows = g.noPortForwarding // as sshd: no-port-forwarding covers unix sockets too
-	case forwardAgent:
+	case forwardAuthAgent:
 		disabled, setting = s.cfg.DisableAgentForwarding, "agent forwarding is disabled on this server (--allow-agent-forwarding=false)"
-		keyDisallows = g.noAgentForwarding
+		keyDisallows = g.noAuthAgentForwarding
 	default:
 		return refuse("unknown kind of forwarding")
 	}

@@ -30,15 +30,15 @@ func TestPermitForward(t *testing.T) {
 		{name: "remote tcp by default", uid: user, kind: forwardRemoteTCP, target: web},
 		{name: "local unix by default", uid: user, kind: forwardDirectUnix, target: forwardTarget{path: "/run/app.sock"}},
 		{name: "remote unix by default", uid: user, kind: forwardRemoteUnix, target: forwardTarget{path: "/tmp/r.sock"}},
-		{name: "agent by default", uid: user, kind: forwardAgent},
+		{name: "agent by default", uid: user, kind: forwardAuthAgent},
 		{name: "local tcp disabled", cfg: Config{DisableTCPForwarding: true}, uid: user, kind: forwardDirectTCP, target: web, wantErr: "--allow-tcp-forwarding=false"},
 		{name: "remote tcp disabled", cfg: Config{DisableTCPForwarding: true}, uid: user, kind: forwardRemoteTCP, target: web, wantErr: "--allow-tcp-forwarding=false"},
 		{name: "local unix disabled", cfg: Config{DisableUnixForwarding: true}, uid: user, kind: forwardDirectUnix, target: forwardTarget{path: "/s"}, wantErr: "--allow-unix-forwarding=false"},
 		{name: "remote unix disabled", cfg: Config{DisableUnixForwarding: true}, uid: user, kind: forwardRemoteUnix, target: forwardTarget{path: "/s"}, wantErr: "--allow-unix-forwarding=false"},
-		{name: "agent disabled", cfg: Config{DisableAgentForwarding: true}, uid: user, kind: forwardAgent, wantErr: "--allow-agent-forwarding=false"},
+		{name: "agent disabled", cfg: Config{DisableAgentForwarding: true}, uid: user, kind: forwardAuthAgent, wantErr: "--allow-agent-forwarding=false"},
 		{name: "unix off leaves tcp on", cfg: Config{DisableUnixForwarding: true, DisableAgentForwarding: true}, uid: user, kind: forwardDirectTCP, target: web},
 		{name: "tcp off leaves unix on", cfg: Config{DisableTCPForwarding: true}, uid: user, kind: forwardRemoteUnix, target: forwardTarget{path: "/s"}},
-		{name: "tcp off leaves agent on", cfg: Config{DisableTCPForwarding: true, DisableUnixForwarding: true}, uid: user, kind: forwardAgent},
+		{name: "tcp off leaves agent on", cfg: Config{DisableTCPForwarding: true, DisableUnixForwarding: true}, uid: user, kind: forwardAuthAgent},
 		{name: "privileged listen as user", uid: user, kind: forwardRemoteTCP, target: forwardTarget{host: "localhost", port: 80}, wantErr: "below 1024"},
 		{name: "port 1023 as user", uid: user, kind: forwardRemoteTCP, target: forwardTarget{host: "localhost", port: 1023}, wantErr: "below 1024"},
 		{name: "port 1024 as user", uid: user, kind: forwardRemoteTCP, target: forwardTarget{host: "localhost", port: 1024}},
@@ -110,7 +110,7 @@ func TestForwardingPolicyRefuses(t *testing.T) {
 		func(c *Config) {
 			c.DisableTCPForwarding, c.DisableUnixForwarding, c.DisableAgentForwarding = true, true, true
 		})
-	client := clientWithAgent(t, srv, signer)
+	client := clientWithAuthAgent(t, srv, signer)
 	echo := startEchoServer(t)
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "echo.sock")

@@ -64,8 +64,9 @@ func (f *remoteForward) close() {
 // 127.0.0.1 or ::1 keeps only that family. With gateway ports (sshd's GatewayPorts
 // clientspecified), "" and "*" mean all interfaces, "localhost" loopback, and any other
 // address is taken as given. "localhost" is both families: OpenSSH's client asks for it
-// by default, and net.Listen on "localhost" would bind one family only (see the
-// ForwardedTCPHandler notes in ../shared/research/go-ssh-perf.md §3.2).
+// by default, and net.Listen on "localhost" would bind one family only (net.Listen's
+// documentation: a host name gives a listener for at most one of its addresses;
+// gliderlabs/ssh's ForwardedTCPHandler, tcpip.go, passes the requested host to it as is).
 func bindAddresses(host string, gatewayPorts bool) []string {
 	loopback := []string{"127.0.0.1", "::1"}
 	if !gatewayPorts {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testwait"
 )
 
 func TestRemoteForwardPortZero(t *testing.T) {
@@ -140,14 +142,14 @@ func TestRemoteForwardBelongsToItsConnection(t *testing.T) {
 	if err := first.Close(); err != nil { // cancel-tcpip-forward from its own connection
 		t.Fatalf("owner's cancel: %v", err)
 	}
-	if !eventually(func() bool { return refused(firstAddr) }) {
+	if !testwait.Until(testwait.Default, func() bool { return refused(firstAddr) }) {
 		t.Errorf("%s still accepts after cancel", firstAddr)
 	}
 	if refused(secondAddr) {
 		t.Fatalf("%s closed by the cancel of another forward", secondAddr)
 	}
 	owner.Close()
-	if !eventually(func() bool { return refused(secondAddr) }) {
+	if !testwait.Until(testwait.Default, func() bool { return refused(secondAddr) }) {
 		t.Errorf("%s still accepts after its connection ended", secondAddr)
 	}
 }
@@ -208,7 +210,7 @@ func TestConnectionEndReleasesEverything(t *testing.T) {
 	}
 	listening := ln.Addr().String()
 	client.Close()
-	if !eventually(func() bool {
+	if !testwait.Until(testwait.Default, func() bool {
 		srv.mu.Lock()
 		defer srv.mu.Unlock()
 		return len(srv.conns) == 0

@@ -22,9 +22,9 @@ type grant struct {
 	forcedCommand    string // run instead of what the client asks (command=, force-command)
 	hasForcedCommand bool
 
-	noPTY             bool
-	noPortForwarding  bool // TCP and unix-socket forwarding, both directions
-	noAgentForwarding bool
+	noPTY                 bool
+	noPortForwarding      bool // TCP and unix-socket forwarding, both directions
+	noAuthAgentForwarding bool
 
 	// forwardTargets holds the line's permitopen= and permitlisten= lists (nil: any);
 	// its PermitsOpen and PermitsListen decide.
@@ -56,7 +56,7 @@ func grantOf(perms *ssh.Permissions) *grant {
 			return g
 		}
 	}
-	return &grant{noPTY: true, noPortForwarding: true, noAgentForwarding: true, hasForcedCommand: true, forcedCommand: "false"}
+	return &grant{noPTY: true, noPortForwarding: true, noAuthAgentForwarding: true, hasForcedCommand: true, forcedCommand: "false"}
 }
 
 // grantForKeyLine is the grant of an authorized_keys line without a certificate.
@@ -73,7 +73,7 @@ func (g *grant) restrictByOptions(o keys.KeyOptions) {
 	}
 	g.noPTY = g.noPTY || o.NoPTY
 	g.noPortForwarding = g.noPortForwarding || o.NoPortForwarding
-	g.noAgentForwarding = g.noAgentForwarding || o.NoAgentForwarding
+	g.noAuthAgentForwarding = g.noAuthAgentForwarding || o.NoAgentForwarding
 	g.forwardTargets = keys.KeyOptions{PermitOpen: slices.Clone(o.PermitOpen), PermitListen: slices.Clone(o.PermitListen)}
 	g.environment = slices.Clone(o.Environment)
 	g.noTouchRequired = o.NoTouchRequired
@@ -91,7 +91,7 @@ func isSecurityKey(k ssh.PublicKey) bool {
 const (
 	certPermitPTY            = "permit-pty"
 	certPermitPortForwarding = "permit-port-forwarding"
-	certPermitAgent          = "permit-agent-forwarding"
+	certPermitAuthAgent      = "permit-agent-forwarding"
 )
 
 // restrictByCertificate applies a certificate's critical option force-command and its
@@ -116,6 +116,6 @@ func (g *grant) restrictByCertificate(cert *ssh.Certificate, lineNoTouch bool) e
 	has := func(ext string) bool { _, ok := cert.Extensions[ext]; return ok }
 	g.noPTY = g.noPTY || !has(certPermitPTY)
 	g.noPortForwarding = g.noPortForwarding || !has(certPermitPortForwarding)
-	g.noAgentForwarding = g.noAgentForwarding || !has(certPermitAgent)
+	g.noAuthAgentForwarding = g.noAuthAgentForwarding || !has(certPermitAuthAgent)
 	return nil
 }

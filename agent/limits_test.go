@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestDisconnectPacket decodes what refuseEarly sends as RFC 4253 §6 says a peer must.
@@ -99,7 +101,7 @@ func TestMaxSessions(t *testing.T) {
 		t.Errorf("third session: got %v, want resource shortage \"too many sessions on this connection (2)\"", oce)
 	}
 	open[0].Close()
-	if !eventually(func() bool {
+	if !testwait.Until(testwait.Default, func() bool {
 		s, err := client.NewSession()
 		if err == nil {
 			s.Close()
@@ -114,33 +116,13 @@ func TestMaxSessions(t *testing.T) {
 // dropped after ClientAliveCountMax of them; one that answers stays.
 func TestClientAliveDropsSilentClient(t *testing.T) {
 	t.Parallel()
+	const interval, countMax = 50 * time.Millisecond, 2
 	acct := &Account{Name: "tester", UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Home: t.TempDir(), Shell: "/bin/sh"}
 	srv, signer := startTestServerFor(t, acct, func(c *Config) {
-		c.ClientAliveInterval, c.ClientAliveCountMax = 50*time.Millisecond, 2
+		c.ClientAliveInterval, c.ClientAliveCountMax = interval, countMax
 	})
-	connect := func(answer bool) ssh.Conn {
-		nc, err := net.Dial("tcp", srv.ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn, chans, reqs, err := ssh.NewClientConn(nc, "", &ssh.ClientConfig{User: "tester",
-			Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: ssh.InsecureIgnoreHostKey()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close() })
-		go func() {
-			for nc := range chans {
-				_ = nc.Reject(ssh.Prohibited, "no")
-			}
-		}()
-		if answer {
-			go ssh.DiscardRequests(reqs) // replies "failure", which counts as alive
-		}
-		// else: requests pile up unanswered, like a client that vanished
-		return conn
-	}
-	silent, answering := connect(false), connect(true)
+	silent, _ := connectProbed(t, srv, signer, false)
+	answering, probes := connectProbed(t, srv, signer, true)
 	ended := make(chan error, 1)
 	go func() { ended <- silent.Wait() }()
 	select {
@@ -148,10 +130,55 @@ func TestClientAliveDropsSilentClient(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a client that never answers probes is still connected after 10 s (interval 50 ms, 2 probes)")
 	}
-	time.Sleep(300 * time.Millisecond) // several intervals
+	// The event that proves the point, instead of a sleep: the answering client has
+	// answered more probes since than the silent one was allowed to miss.
+	for i := range countMax + 1 {
+		select {
+		case <-probes:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the answering client got %d probes in 10 s after the silent one was dropped, want %d", i, countMax+1)
+		}
+	}
 	if _, _, err := answering.SendRequest("keepalive@openssh.com", true, nil); err != nil {
 		t.Errorf("the answering client was dropped: %v", err)
 	}
+}
+
+// connectProbed logs in to srv. A client that answers replies "failure" to every global
+// request, which counts as alive, and reports each arrival on probes; one that does
+// not lets them pile up unanswered, like a client that vanished.
+func connectProbed(t *testing.T, srv *Server, signer ssh.Signer, answer bool) (ssh.Conn, <-chan struct{}) {
+	t.Helper()
+	nc, err := net.Dial("tcp", srv.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, chans, reqs, err := ssh.NewClientConn(nc, "", &ssh.ClientConfig{User: "tester",
+		Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: ssh.InsecureIgnoreHostKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	go func() {
+		for nc := range chans {
+			_ = nc.Reject(ssh.Prohibited, "no")
+		}
+	}()
+	probes := make(chan struct{}) // unbuffered: only probes that arrive while the test waits count
+	if answer {
+		go func() {
+			for req := range reqs {
+				if req.WantReply {
+					_ = req.Reply(false, nil)
+				}
+				select {
+				case probes <- struct{}{}:
+				default: // the test is not waiting for one
+				}
+			}
+		}()
+	}
+	return conn, probes
 }
 
 // TestRemoteForwardCap: a connection may hold maxRemoteForwards listeners, no more.

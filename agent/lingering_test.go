@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testwait"
 )
 
 // leaveLingering runs a program that ignores the hangup on a connection of its own,
@@ -72,16 +74,12 @@ func TestLingeringProgramsBounded(t *testing.T) {
 	srv.descriptors.mu.Unlock()
 
 	first := leaveLingering(t, srv, signer)
-	if !eventually(func() bool { return lingeringCount(srv) == 1 }) {
+	if !testwait.Until(testwait.Default, func() bool { return lingeringCount(srv) == 1 }) {
 		t.Fatal("the first program is not counted as lingering")
 	}
 	second := leaveLingering(t, srv, signer)
-	deadline := time.Now().Add(10 * time.Second)
-	for !programGone(second) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the second program that ignored the hangup still runs with no place left for it")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testwait.Until(10*time.Second, func() bool { return programGone(second) }) {
+		t.Fatalf("the second program that ignored the hangup still runs with no place left for it")
 	}
 	if programGone(first) {
 		t.Error("the first program, which had a place, was killed")
@@ -108,7 +106,7 @@ func TestLingeringProgramsLeaveSessionsRoom(t *testing.T) {
 		pids = append(pids, leaveLingering(t, srv, signer))
 		// Each program left behind holds at most its pidfd (one descriptor) once its
 		// session was hung up, or nothing once it was killed.
-		if !eventually(func() bool {
+		if !testwait.Until(testwait.Default, func() bool {
 			srv.descriptors.mu.Lock()
 			defer srv.descriptors.mu.Unlock()
 			return srv.descriptors.used[classSession] <= i+1

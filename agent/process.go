@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -50,121 +49,6 @@ type exitResult struct {
 	status     uint32
 	signal     string // without the "SIG" prefix; "" when it exited normally
 	coreDumped bool
-}
-
-// startProcess starts the session's program as the served account, in the account's
-// home, with the session's environment.
-func (s *Server) startProcess(sess *session, prog program) (*process, error) {
-	acct := s.account
-	var term, ttyName string
-	p := &process{}
-	if sess.ptyReq != nil && prog.usesTerminal {
-		t, err := openTerminal(acct.UID, acct.GID, s.credential != nil)
-		if err != nil {
-			return nil, err
-		}
-		p.tty, term, ttyName = t, sess.ptyReq.Term, t.name
-		if err := t.setSize(sess.ptyReq.Cols, sess.ptyReq.Rows, sess.ptyReq.Width, sess.ptyReq.Height); err != nil {
-			t.close()
-			return nil, fmt.Errorf("set terminal size: %w", err)
-		}
-		if err := applyTerminalModes(t, []byte(sess.ptyReq.Modes)); err != nil {
-			sess.log.Debug("apply terminal modes", "err", err)
-		}
-	}
-	cmd := &exec.Cmd{
-		Path: prog.path,
-		Args: prog.args,
-		Env:  sessionEnv(s.environ, acct, term, ttyName, sess.authSock, sess.ends, append(slices.Clone(sess.clientEnv), sess.keyEnv...)),
-		Dir:  workingDir(acct.Home),
-		// A new session (and process group) per program: signals and hangup reach the
-		// program and its children, and nothing of the agent's terminal leaks in.
-		// Pdeathsig tells the program when the agent dies (spawn_linux.go).
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: s.credential, Pdeathsig: parentDeathSignal(prog.kind)},
-	}
-	if p.tty != nil {
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = p.tty.slave, p.tty.slave, p.tty.slave
-		cmd.SysProcAttr.Setctty = true
-		cmd.SysProcAttr.Ctty = 0 // the child's stdin
-		if err := ownChildren.start(cmd); err != nil {
-			p.tty.close()
-			return nil, fmt.Errorf("start %s for %s: %w", prog.path, acct.Name, err)
-		}
-		p.tty.closeSlave()
-		p.cmd = cmd
-		sess.copiers.Add(1)
-		go func() { defer sess.copiers.Done(); copyInput(p.tty.master, sess.ch, false) }()
-		p.outDone.Add(1)
-		go func() { defer p.outDone.Done(); p.copyTerminalOutput(sess.ch) }()
-		return p, nil
-	}
-	// Stdin is a pipe we write, never the channel itself: with cmd.Stdin set to the
-	// channel, Wait blocks until the client sends more input (golang/go#7990,
-	// gliderlabs/ssh#219).
-	var pipes [3][2]*os.File
-	for i := range pipes {
-		r, w, err := os.Pipe()
-		if err != nil {
-			closeAll(pipes[:i])
-			return nil, fmt.Errorf("create pipe: %w", err)
-		}
-		pipes[i] = [2]*os.File{r, w}
-		if i < 2 {
-			growPipe(w) // best effort: a smaller pipe is only slower
-		}
-	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = pipes[0][0], pipes[1][1], pipes[2][1]
-	var logR, logW *os.File
-	if prog.logsOnFD3 {
-		var err error
-		if logR, logW, err = os.Pipe(); err != nil {
-			closeAll(pipes[:])
-			return nil, fmt.Errorf("create pipe: %w", err)
-		}
-		cmd.ExtraFiles = []*os.File{logW} // descriptor 3 in the child
-	}
-	if err := ownChildren.start(cmd); err != nil {
-		closeAll(pipes[:])
-		closeAll([][2]*os.File{{logR, logW}})
-		return nil, fmt.Errorf("start %s for %s: %w", prog.path, acct.Name, err)
-	}
-	pipes[0][0].Close()
-	pipes[1][1].Close()
-	pipes[2][1].Close()
-	if logR != nil {
-		logW.Close()
-		p.logs = logR
-		p.outDone.Add(1)
-		go func() { defer p.outDone.Done(); logProgramLines(logR, sess.log.With("session", prog.kind)) }()
-	}
-	p.cmd = cmd
-	p.outputs = append(p.outputs, pipes[1][0], pipes[2][0])
-	sess.copiers.Add(1)
-	p.stdin = pipes[0][1]
-	go func() { defer sess.copiers.Done(); copyInput(p.stdin, sess.ch, true) }()
-	p.outDone.Add(2)
-	go func() { defer p.outDone.Done(); copyOutput(sess.ch, pipes[1][0]) }()
-	go func() { defer p.outDone.Done(); copyOutput(sess.ch.Stderr(), pipes[2][0]) }()
-	return p, nil
-}
-
-// workingDir is home, or / when home is missing (OpenSSH says "Could not chdir to home
-// directory" and carries on from / too).
-func workingDir(home string) string {
-	if st, err := os.Stat(home); err == nil && st.IsDir() {
-		return home
-	}
-	return "/"
-}
-
-func closeAll(pipes [][2]*os.File) {
-	for _, p := range pipes {
-		for _, f := range p {
-			if f != nil {
-				f.Close()
-			}
-		}
-	}
 }
 
 // copyInput moves the client's stdin to the program. On the client's EOF a pipe is
@@ -336,11 +220,4 @@ func signalName(sig syscall.Signal) string {
 		}
 	}
 	return fmt.Sprintf("SIG%d@openssh.com", int(sig))
-}
-
-// growPipe asks for a pipeSize buffer on the pipe whose write end is w.
-func growPipe(w *os.File) {
-	if rc, err := w.SyscallConn(); err == nil {
-		_ = rc.Control(func(fd uintptr) { _, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize) })
-	}
 }

@@ -85,6 +85,24 @@ func dial(t testing.TB, srv *Server, user string, signer ssh.Signer) (*ssh.Clien
 	return c, err
 }
 
+// runSetUpSession runs cmd in a new session of client, after setup (when not nil) has
+// set the session up, and returns its stdout, its stderr and how it ended.
+func runSetUpSession(t *testing.T, client *ssh.Client, setup func(*ssh.Session), cmd string) (string, string, error) {
+	t.Helper()
+	s, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var stdout, stderr bytes.Buffer
+	s.Stdout, s.Stderr = &stdout, &stderr
+	if setup != nil {
+		setup(s)
+	}
+	err = s.Run(cmd)
+	return stdout.String(), stderr.String(), err
+}
+
 func TestSessionsEndToEnd(t *testing.T) {
 	t.Parallel()
 	srv, signer := startTestServer(t)
@@ -94,18 +112,7 @@ func TestSessionsEndToEnd(t *testing.T) {
 	}
 	run := func(t *testing.T, setup func(*ssh.Session), cmd string) (string, string, error) {
 		t.Helper()
-		s, err := client.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		var stdout, stderr bytes.Buffer
-		s.Stdout, s.Stderr = &stdout, &stderr
-		if setup != nil {
-			setup(s)
-		}
-		err = s.Run(cmd)
-		return stdout.String(), stderr.String(), err
+		return runSetUpSession(t, client, setup, cmd)
 	}
 
 	t.Run("exit status and streams", func(t *testing.T) {

@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -15,7 +13,7 @@ import (
 // (window-change, signal).
 type session struct {
 	srv  *Server
-	conn *connection // for agent forwarding; nil in tests that build a session directly
+	conn *connection // for ssh-agent forwarding; nil in tests that build a session directly
 	ends endpoints   // the connection's two ends, for SSH_CONNECTION
 	ch   ssh.Channel
 	log  *slog.Logger
@@ -25,7 +23,7 @@ type session struct {
 	clientEnvBytes int         // of clientEnv, bounded by maxClientEnvBytes
 	commandBytes   int         // of the exec command, bounded by holdCommand
 	keyEnv         []string    // environment= options and SSH_ORIGINAL_COMMAND, over clientEnv
-	authSock       string      // SSH_AUTH_SOCK, once the client asked for agent forwarding
+	authSock       string      // SSH_AUTH_SOCK, once the client asked for ssh-agent forwarding
 	ptyReq         *ptyRequest // nil without a terminal
 	started        bool        // shell or exec was accepted
 	proc           *process    // the running program; nil when it could not start
@@ -86,136 +84,10 @@ func (s *Server) handleSession(c *connection, nc ssh.NewChannel, releaseChannel 
 	c.releaseCommandBytes(sess.commandBytes)
 }
 
-// handleRequest acts on one channel request and reports whether it succeeded.
-func (sess *session) handleRequest(req *ssh.Request) bool {
-	switch req.Type {
-	case "env":
-		var kv struct{ Name, Value string }
-		if ssh.Unmarshal(req.Payload, &kv) != nil || sess.started {
-			return false
-		}
-		return sess.acceptEnv(kv.Name, kv.Value)
-	case "pty-req":
-		var p ptyRequest
-		if ssh.Unmarshal(req.Payload, &p) != nil || sess.started || sess.ptyReq != nil {
-			return false
-		}
-		if err := permitTerminal(sess.grant); err != nil {
-			sess.logNoise(noiseRequest, slog.LevelInfo, "terminal refused", "reason", err)
-			return false
-		}
-		if err := boundTerminalRequest(&p); err != nil {
-			sess.logNoise(noiseRequest, slog.LevelInfo, "terminal refused", "reason", err)
-			return false
-		}
-		sess.ptyReq = &p
-		return true
-	case "window-change":
-		var w windowChange
-		if ssh.Unmarshal(req.Payload, &w) != nil || sess.ptyReq == nil {
-			return false
-		}
-		sess.ptyReq.Cols, sess.ptyReq.Rows, sess.ptyReq.Width, sess.ptyReq.Height = w.Cols, w.Rows, w.Width, w.Height
-		if sess.proc != nil && sess.proc.tty != nil {
-			if err := sess.proc.tty.setSize(w.Cols, w.Rows, w.Width, w.Height); err != nil {
-				sess.log.Debug("resize terminal", "err", err)
-				return false
-			}
-		}
-		return true
-	case "shell":
-		if len(req.Payload) != 0 || sess.started {
-			return false
-		}
-		return sess.startRequested("shell", "")
-	case "exec":
-		var cmd struct{ Command string }
-		if ssh.Unmarshal(req.Payload, &cmd) != nil || sess.started {
-			return false
-		}
-		if err := sess.holdCommand(cmd.Command); err != nil {
-			sess.refuseCommand(err)
-			return false
-		}
-		return sess.startRequested("exec", cmd.Command)
-	case "subsystem":
-		var sub struct{ Name string }
-		if ssh.Unmarshal(req.Payload, &sub) != nil || sess.started {
-			return false
-		}
-		return sess.startRequested("subsystem", sub.Name)
-	case "signal":
-		var sig struct{ Name string }
-		if ssh.Unmarshal(req.Payload, &sig) != nil || sess.proc == nil {
-			return false
-		}
-		return sess.proc.signal(sig.Name)
-	case string(forwardAgent):
-		// OpenSSH's client asks before shell or exec, without wanting a reply; the
-		// program then finds the socket in SSH_AUTH_SOCK.
-		if sess.started || sess.conn == nil {
-			return false
-		}
-		path, err := sess.conn.agentSocketPath()
-		if err != nil {
-			if !errors.Is(err, errProhibited) { // refusals are logged by the policy
-				sess.logNoise(noiseForward, slog.LevelWarn, "agent forwarding failed", "err", err)
-			}
-			return false
-		}
-		sess.authSock = path
-		return true
-	default:
-		// x11-req, ...: not offered (RFC 4254 §5.4: an unrecognized request gets a
-		// failure reply).
-		sess.logNoise(noiseRequest, slog.LevelDebug, "refused session request", "type", clip(req.Type, logNameMax))
-		return false
-	}
-}
-
-// start runs prog (command is the client's, for the log), then serves it in the
-// background. It always answers true once the channel will carry a result: a program
-// that cannot start is reported on stderr with exit status 127, like a shell would.
-func (sess *session) start(prog program, command string) bool {
-	log := sess.log.With("session", prog.kind, "pty", sess.ptyReq != nil && prog.usesTerminal)
-	if command != "" {
-		log = log.With("command", clip(command, logTextMax))
-	}
-	sess.started = true
-	p, err := sess.srv.startProcess(sess, prog)
-	if err != nil {
-		log.Warn("session could not start", "event", "session.start", "err", err)
-		sess.serve = func() {
-			defer close(sess.done)
-			fmt.Fprintf(sess.ch.Stderr(), "jobsshd: %v\r\n", err)
-			sess.finish(exitResult{status: 127}, log, time.Now())
-		}
-		return true
-	}
-	sess.proc = p
-	log.Info("session started", "event", "session.start", "pid", p.cmd.Process.Pid)
-	start := time.Now()
-	sess.serve = func() {
-		defer close(sess.done)
-		sess.finish(p.wait(), log, start)
-	}
-	return true
-}
-
-// afterReply starts serving a program that shell, exec or subsystem just started, once
-// the request's reply is sent: a program that exits at once must not get its exit
-// status and channel close to the client before the success reply (the client then
-// sees the channel closed under its request, io.EOF).
-func (sess *session) afterReply() {
-	if sess.serve != nil {
-		go sess.serve()
-		sess.serve = nil
-	}
-}
-
-// finish ends the channel in the order that loses nothing (CONVENTIONS.md, pinned by
-// TestTeardownOrder): the output has been drained by wait; then EOF, then exit-status or
-// exit-signal (RFC 4254 §6.10), then close.
+// finish ends the channel in the order that loses nothing (docs/architecture.md,
+// "Teardown order"; pinned by TestTeardownOrder in teardown_test.go): the output has
+// been drained by wait; then EOF, then exit-status or exit-signal (RFC 4254 §6.10),
+// then close.
 func (sess *session) finish(res exitResult, log *slog.Logger, start time.Time) {
 	_ = sess.ch.CloseWrite() // the client may already be gone
 	var err error

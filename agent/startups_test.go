@@ -73,53 +73,49 @@ func TestStartupsRandomEarlyDrop(t *testing.T) {
 	}
 }
 
-// TestStartupsEvictFurthest: when places run short, a newcomer takes the place of the
-// connection stuck longest since its last step towards logging in (accept, for one that
-// has not completed its version line; then the version line, the KEXINIT, its last bytes
-// after that), so that a flood that sends a valid KEXINIT and stalls goes before a real
-// client, which takes each step within a round trip; one that goes on with its key
-// exchange keeps its place until it has been silent for idleEvictAfter. Evicted
-// connections are held (not counted) up to maxEvictedHeld, then closed at once.
-func TestStartupsEvictFurthest(t *testing.T) {
-	t.Parallel()
-	clock := &fakeClock{t: time.Unix(1e9, 0)}
-	st := newTestStartups(9, 0, 0, clock) // begin 4; every random draw refuses
-	const (
-		none = iota
-		version
-		kexInit
-		progressed
-	)
-	type waiting struct {
-		name  string
-		state int
-		stuck time.Duration // since its last step (accept, for state none)
-	}
-	all := []waiting{
-		{name: "active after KEXINIT", state: progressed, stuck: idleEvictAfter - time.Millisecond},
-		{name: "trickling long after KEXINIT", state: progressed, stuck: time.Millisecond},
-		{name: "idle after KEXINIT, less", state: progressed, stuck: idleEvictAfter},
-		{name: "idle after KEXINIT, more", state: progressed, stuck: idleEvictAfter + 2*time.Second},
-		{name: "silent since KEXINIT, long", state: kexInit, stuck: 10 * time.Second},
-		{name: "silent since KEXINIT, short", state: kexInit, stuck: 10 * time.Millisecond},
-		{name: "version only", state: version, stuck: 4 * time.Second},
-		{name: "nothing yet (slowloris)", state: none, stuck: 4500 * time.Millisecond},
-		{name: "nothing yet, fresh", state: none, stuck: time.Millisecond},
-	}
-	now := clock.t.Add(time.Minute)
+// The steps towards logging in a waiting connection has taken.
+const (
+	waitNone = iota
+	waitVersion
+	waitKexInit
+	waitProgressed
+)
+
+// waitingConnection is a connection that TestStartupsEvictFurthest places as waiting.
+type waitingConnection struct {
+	name  string
+	state int
+	stuck time.Duration // since its last step (accept, for state waitNone)
+}
+
+var waitingConnections = []waitingConnection{
+	{name: "active after KEXINIT", state: waitProgressed, stuck: idleEvictAfter - time.Millisecond},
+	{name: "trickling long after KEXINIT", state: waitProgressed, stuck: time.Millisecond},
+	{name: "idle after KEXINIT, less", state: waitProgressed, stuck: idleEvictAfter},
+	{name: "idle after KEXINIT, more", state: waitProgressed, stuck: idleEvictAfter + 2*time.Second},
+	{name: "silent since KEXINIT, long", state: waitKexInit, stuck: 10 * time.Second},
+	{name: "silent since KEXINIT, short", state: waitKexInit, stuck: 10 * time.Millisecond},
+	{name: "version only", state: waitVersion, stuck: 4 * time.Second},
+	{name: "nothing yet (slowloris)", state: waitNone, stuck: 4500 * time.Millisecond},
+	{name: "nothing yet, fresh", state: waitNone, stuck: time.Millisecond},
+}
+
+// placeWaiting puts waitingConnections in st's places as they stand at now, and returns
+// them by name.
+func placeWaiting(t *testing.T, st *startups, now time.Time) map[string]*startup {
 	places := map[string]*startup{}
-	for _, w := range all {
+	for _, w := range waitingConnections {
 		c, _ := pipeConn(t)
 		at := now.Add(-w.stuck)
 		s := &startup{conn: c, source: sourceKey(testSource), since: at.Add(-20 * time.Second)}
 		switch w.state {
-		case none:
+		case waitNone:
 			s.since = at
-		case version:
+		case waitVersion:
 			s.version, s.versionAt = true, at
-		case kexInit:
+		case waitKexInit:
 			s.version, s.kexInit, s.kexInitAt = true, true, at
-		case progressed:
+		case waitProgressed:
 			s.version, s.kexInit, s.progressed, s.lastActive = true, true, true, at
 			s.kexInitAt = at.Add(-time.Second)
 		}
@@ -130,9 +126,13 @@ func TestStartupsEvictFurthest(t *testing.T) {
 		st.bySource[s.source]++
 		places[w.name] = s
 	}
-	clock.t = now
-	wantOrder := []string{"trickling long after KEXINIT", "silent since KEXINIT, long", "idle after KEXINIT, more", "nothing yet (slowloris)", "version only",
-		"idle after KEXINIT, less", "silent since KEXINIT, short", "nothing yet, fresh"}
+	return places
+}
+
+// checkEvictionOrder admits one newcomer per name in wantOrder and wants each to evict
+// that connection, none other before its turn, and each evicted one held.
+func checkEvictionOrder(t *testing.T, st *startups, places map[string]*startup, wantOrder []string) {
+	t.Helper()
 	for i, want := range wantOrder {
 		c, _ := pipeConn(t)
 		s, why := st.admit(c, testSource)
@@ -153,8 +153,27 @@ func TestStartupsEvictFurthest(t *testing.T) {
 			t.Errorf("after %d evictions, %d held, want %d", i+1, got, i+1)
 		}
 	}
-	if n := len(st.pending); n != len(all) {
-		t.Errorf("pending after %d evictions: %d, want %d", len(wantOrder), n, len(all))
+}
+
+// TestStartupsEvictFurthest: when places run short, a newcomer takes the place of the
+// connection stuck longest since its last step towards logging in (accept, for one that
+// has not completed its version line; then the version line, the KEXINIT, its last bytes
+// after that), so that a flood that sends a valid KEXINIT and stalls goes before a real
+// client, which takes each step within a round trip; one that goes on with its key
+// exchange keeps its place until it has been silent for idleEvictAfter. Evicted
+// connections are held (not counted) up to maxEvictedHeld, then closed at once.
+func TestStartupsEvictFurthest(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	st := newTestStartups(9, 0, 0, clock) // begin 4; every random draw refuses
+	now := clock.t.Add(time.Minute)
+	places := placeWaiting(t, st, now)
+	clock.t = now
+	wantOrder := []string{"trickling long after KEXINIT", "silent since KEXINIT, long", "idle after KEXINIT, more", "nothing yet (slowloris)", "version only",
+		"idle after KEXINIT, less", "silent since KEXINIT, short", "nothing yet, fresh"}
+	checkEvictionOrder(t, st, places, wantOrder)
+	if n := len(st.pending); n != len(waitingConnections) {
+		t.Errorf("pending after %d evictions: %d, want %d", len(wantOrder), n, len(waitingConnections))
 	}
 	c, _ := pipeConn(t)
 	if s, _ := st.admit(c, testSource); s != nil {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -86,7 +85,7 @@ func testServer(t *testing.T) *Server {
 	}
 }
 
-// TestTeardownOrder pins the order in which a session ends (CONVENTIONS.md): all output
+// TestTeardownOrder pins the order in which a session ends (docs/architecture.md): all output
 // first, then EOF, then exit-status or exit-signal, then close. A server that sends
 // exit-status or closes before the output is drained loses the tail of the output.
 func TestTeardownOrder(t *testing.T) {
@@ -178,12 +177,16 @@ func TestNoEndBeforeTheReply(t *testing.T) {
 	if !sess.start(sess.srv.shellProgram("echo quick"), "echo quick") {
 		t.Fatal("start refused")
 	}
-	time.Sleep(200 * time.Millisecond) // ample time for the program to exit
+	// The events that prove the point, instead of a sleep: the program has exited and
+	// all its output has been copied, so anything that could end the channel early has
+	// had its chance.
+	awaitExit(sess.proc.cmd.Process.Pid)
+	sess.proc.outDone.Wait()
 	ch.mu.Lock()
 	early := strings.Join(ch.events, ", ")
 	ch.mu.Unlock()
-	if early != "" && early != "write stdout" {
-		t.Errorf("got events %s before the reply, want at most output", early)
+	if early != "write stdout" {
+		t.Errorf("got events %q once the program exited, before the reply; want only its output", early)
 	}
 	sess.afterReply()
 	<-sess.done

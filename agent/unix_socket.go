@@ -13,7 +13,7 @@ import (
 )
 
 // socketMode is the mode of the unix sockets the agent creates for the user (forwards
-// and the agent socket): connecting to a socket needs write permission on it, so only
+// and the ssh-agent socket): connecting to a socket needs write permission on it, so only
 // the user can. OpenSSH's StreamLocalBindMask default, 0177, gives the same.
 const socketMode = 0o600
 

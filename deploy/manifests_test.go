@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testenv"
 )
 
 // nonFlagVariables are the JOBSSHD_* variables that are not a flag's variable, with what
@@ -103,9 +105,7 @@ type serviceSpec struct {
 // (safe_load_all, so no YAML tags run code) and returns its objects.
 func loadManifest(t *testing.T, name string) []object {
 	t.Helper()
-	if _, err := exec.LookPath(debianPython); err != nil {
-		t.Fatalf("%s not found (apt-get install python3-yaml): %v", debianPython, err)
-	}
+	testenv.RequireTool(t, debianPython, "python3-yaml")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	const toJSON = "import json, sys, yaml\njson.dump([d for d in yaml.safe_load_all(sys.stdin) if d is not None], sys.stdout)"

@@ -169,6 +169,7 @@ func TestRunServedByAnotherAccount(t *testing.T) {
 func TestRunPID1EnvironUnreadable(t *testing.T) {
 	a, input := runFixture(t)
 	in := input(a.Name, "")
+	in.EUID = 0 // the fix named below is root's; an ordinary user is told to run as root
 	in.PID1Environ = filepath.Join(t.TempDir(), "missing")
 	r := Run(in)
 	want(t, r, only(t, r, "platform-injected variables"), Warn, "environment")

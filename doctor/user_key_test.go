@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testenv"
 )
 
 // userKeyTest is a case of TestCheckUserKey: setup creates (or not) id_container at
@@ -104,9 +106,7 @@ func TestCheckUserKey(t *testing.T) {
 // TestCheckUserKeyOwner: a key that belongs to another uid is refused (as the agent's
 // userKeyCheck does): no id_container, a warning. Needs root to give the file away.
 func TestCheckUserKeyOwner(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to chown a file to another uid")
-	}
+	testenv.RequireRoot(t, "to chown a file to another uid")
 	priv, _ := newKey(t)
 	a := selfAccount(t)
 	path := filepath.Join(a.Home, "id_container")

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // backgroundClient is a client left running while the test does something to the agent.
@@ -86,7 +88,7 @@ func (c *backgroundClient) pid(t *testing.T) int {
 func sftpServerChild(t *testing.T, agentPid int) int {
 	t.Helper()
 	var found int
-	if !waitFor(clientTimeout, func() bool {
+	if !testwait.Until(clientTimeout, func() bool {
 		for _, p := range childPids(agentPid) {
 			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
 			if strings.Contains(string(b), "sftp-server") {
@@ -145,11 +147,11 @@ func TestAgentKilledEndsItsPrograms(t *testing.T) {
 
 	gone := map[string]int{"pty": programs["pty"], "no pty": programs["no pty"]}
 	for name, pid := range gone {
-		if !waitFor(10*time.Second, func() bool { return !processAlive(pid, comms[name]) }) {
+		if !testwait.Until(10*time.Second, func() bool { return !processAlive(pid, comms[name]) }) {
 			t.Errorf("%s session's program (pid %d) still runs 10s after the agent was killed", name, pid)
 		}
 	}
-	if !waitFor(10*time.Second, func() bool { return !processAlive(sftpServer, "jobsshd") }) {
+	if !testwait.Until(10*time.Second, func() bool { return !processAlive(sftpServer, "jobsshd") }) {
 		t.Errorf("sftp-server (pid %d) still runs 10s after the agent was killed", sftpServer)
 	}
 	// The parent-death signals were all sent as the agent died; the others are gone,

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // logRecords parses the agent's log, which --log-format json makes one JSON object a
@@ -52,7 +54,7 @@ func logRecord(t *testing.T, a *agent, event string, want map[string]any) map[st
 		}
 		return true
 	}
-	waitFor(5*time.Second, func() bool {
+	testwait.Until(5*time.Second, func() bool {
 		for _, rec := range logRecords(t, a) {
 			if match(rec) {
 				found = rec
@@ -189,7 +191,7 @@ func TestAuditLogClientKilled(t *testing.T) {
 				t.Fatal(err)
 			}
 			remote := filepath.Join(abs, tt.remote)
-			growing := waitFor(20*time.Second, func() bool {
+			growing := testwait.Until(20*time.Second, func() bool {
 				fi, err := os.Stat(remote)
 				return err == nil && fi.Size() > 1<<20
 			})
@@ -198,7 +200,7 @@ func TestAuditLogClientKilled(t *testing.T) {
 			if !growing {
 				t.Fatalf("%s did not start uploading within 20s (%v):\n%s", tt.name, err, out.String())
 			}
-			if !waitFor(10*time.Second, func() bool {
+			if !testwait.Until(10*time.Second, func() bool {
 				return strings.Contains(a.Logs(), "event=file.close path="+remote+" ")
 			}) {
 				t.Fatalf("no file.close for %s in the agent log after the client was killed", remote)

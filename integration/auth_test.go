@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // reloadTimeout bounds how long a change to authorized_keys may take to apply.
@@ -137,7 +139,7 @@ func pub(t *testing.T, key string) string {
 // false), bounded by reloadTimeout; it reports whether that state was reached.
 func loginState(t *testing.T, a *agent, key string, want bool) bool {
 	t.Helper()
-	return waitFor(reloadTimeout, func() bool {
+	return testwait.Until(reloadTimeout, func() bool {
 		res := a.SSH(t, sshCall{Key: key, Command: "echo in"})
 		return (res.ExitCode == 0 && res.Stdout == "in\n") == want
 	})
@@ -224,7 +226,7 @@ func TestAuthorizedKeysStrictModes(t *testing.T) {
 				return
 			}
 			// The agent's stderr reaches the buffer through a pipe, a moment later.
-			if !waitFor(2*time.Second, func() bool { return mentionsRefusal(a.Logs()[logStart:], path) }) {
+			if !testwait.Until(2*time.Second, func() bool { return mentionsRefusal(a.Logs()[logStart:], path) }) {
 				t.Errorf("no log line says why %s was refused (want the path and the reason)", path)
 			}
 			if !loginState(t, a, key, true) {

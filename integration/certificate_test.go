@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // newCA makes a certificate authority key pair with ssh-keygen; it returns the private
@@ -73,7 +75,7 @@ func TestUserCertificates(t *testing.T) {
 				return
 			}
 			logged := func() bool { return strings.Contains(a.Logs(), tt.want) }
-			if res.ExitCode == 0 || !(strings.Contains(res.Stderr, tt.want) || waitFor(5*time.Second, logged)) {
+			if res.ExitCode == 0 || !(strings.Contains(res.Stderr, tt.want) || testwait.Until(5*time.Second, logged)) {
 				t.Errorf("got %s, want a refusal mentioning %q\nagent log:\n%s", res, tt.want, a.Logs())
 			}
 		})

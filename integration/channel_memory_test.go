@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestChannelsCannotPinUnboundedMemory: x/crypto/ssh keeps up to 2 MiB per channel of
@@ -115,7 +117,7 @@ func TestChannelBudgetComesBack(t *testing.T) {
 	for i := range maxChannels - 1 {
 		// The agent gives a channel back when its handler has ended, after the client
 		// is gone; wait for that.
-		if !waitFor(10*time.Second, func() bool { _, _, err = client.OpenChannel("session", nil); return err == nil }) {
+		if !testwait.Until(10*time.Second, func() bool { _, _, err = client.OpenChannel("session", nil); return err == nil }) {
 			t.Fatalf("session %d after the holder left: %v", i+1, err)
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"jobsshd/internal/testwait"
 )
 
 // matrixCommand is what clients that can run a command run: a shell expansion and the
@@ -164,7 +166,7 @@ func agentKnownHosts(t *testing.T, a *agent) string {
 	var lines []string
 	// The agent prints its connect text around the time it writes status.json, and the
 	// harness copies its stdout in a goroutine: wait for the lines, not for luck.
-	waitFor(statusTimeout, func() bool {
+	testwait.Until(statusTimeout, func() bool {
 		lines = lines[:0]
 		for _, l := range strings.Split(a.Stdout(), "\n") {
 			if l = strings.TrimSpace(l); strings.HasPrefix(l, prefix) {

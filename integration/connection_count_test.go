@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestClosedConnectionsDoNotCount: a connection whose client is gone no longer counts
@@ -57,7 +59,7 @@ func closedConnectionsDoNotCount(t *testing.T, a *agent) {
 		_ = cmd.Process.Kill() // the client vanishes; its program ignores the hangup
 		_ = cmd.Wait()
 		cancel()
-		if !waitFor(5*time.Second, func() bool { return processAlive(pid, "sleep") }) {
+		if !testwait.Until(5*time.Second, func() bool { return processAlive(pid, "sleep") }) {
 			t.Fatalf("client %d: its program %d is not running sleep", i, pid)
 		}
 	}

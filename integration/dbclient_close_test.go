@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestDbclientExitsWhenOutputWasHeldAtClose: Dropbear's client exits as soon as the
@@ -61,14 +63,14 @@ func TestDbclientExitsWhenOutputWasHeldAtClose(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 
 	// The agent closed the channel (it logs the end just before the close) ...
-	if !waitFor(30*time.Second, func() bool {
+	if !testwait.Until(30*time.Second, func() bool {
 		return strings.Contains(a.Logs(), `msg="session ended"`)
 	}) {
 		t.Fatalf("the agent did not end the session of %q within 30s (stderr %q)", command, stderr.String())
 	}
 	// ... and dbclient has read everything the agent sent, the close included.
 	port := strconv.Itoa(a.Port)
-	if !waitFor(10*time.Second, func() bool {
+	if !testwait.Until(10*time.Second, func() bool {
 		out, err := exec.Command("ss", "-Htn", "state", "established", "( dport = :"+port+" )").Output()
 		fields := strings.Fields(string(out))
 		return err == nil && len(fields) > 0 && fields[0] == "0"

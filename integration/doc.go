@@ -11,7 +11,12 @@
 // members of the group jobtest-sup. They must run as root, because the agent switches to
 // the served account, and some mount a tmpfs or hide binaries in a private mount
 // namespace; a missing client is a failure, never a skip, so CI cannot pass by not
-// testing.
+// testing. They run only with JOBSSHD_INTEGRATION=1 (.ci/run sets it); without it they
+// skip with one line, so that `go test ./...` works for anyone.
 //
-//	go test -race -count=1 ./integration/
+//	JOBSSHD_INTEGRATION=1 go test -race -count=1 ./integration/
+//
+// Ports for listeners a test cannot open and hand over itself (a client's -L, a fixed
+// -R) come from freePort, which reserves them below the kernel's ephemeral range; waits
+// for a condition use internal/testwait.
 package integration

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestEntrypointHangup: a SIGHUP to the container's process group (a closing terminal
@@ -45,7 +47,7 @@ func TestEntrypointHangup(t *testing.T) {
 		if err := syscall.Kill(-r.cmd.Process.Pid, syscall.SIGHUP); err != nil {
 			t.Fatalf("SIGHUP to the process group: %v", err)
 		}
-		if !waitFor(hangupTimeout, func() bool { return strings.Contains(r.stderr.String(), "reload (SIGHUP)") }) {
+		if !testwait.Until(hangupTimeout, func() bool { return strings.Contains(r.stderr.String(), "reload (SIGHUP)") }) {
 			t.Errorf("jobsshd logged no reload after the group's SIGHUP\nstderr:\n%s", r.stderr.String())
 		}
 		waitForFile(t, filepath.Join(dir, "hup"), r)

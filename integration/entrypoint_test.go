@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // entrypointTimeout bounds one run of entrypoint.sh: its own waits are 10 s to start
@@ -120,7 +122,7 @@ func (r *entrypointRun) wait(t *testing.T) int {
 // waitForFile waits up to statusTimeout for path to exist.
 func waitForFile(t *testing.T, path string, r *entrypointRun) {
 	t.Helper()
-	if !waitFor(statusTimeout, func() bool { _, err := os.Stat(path); return err == nil }) {
+	if !testwait.Until(statusTimeout, func() bool { _, err := os.Stat(path); return err == nil }) {
 		t.Fatalf("%s not created within %v\nentrypoint stderr:\n%s", path, statusTimeout, r.stderr.String())
 	}
 }
@@ -494,7 +496,7 @@ func runZombieScan(t *testing.T, pid1 []string) (scan, orphan string) {
 	}
 	// A PID 1 that does not reap may never end (the control below): read the scan, then
 	// end the namespace (--kill-child).
-	ok := waitFor(entrypointTimeout/2, func() bool { _, err := os.Stat(filepath.Join(dir, "scan")); return err == nil })
+	ok := testwait.Until(entrypointTimeout/2, func() bool { _, err := os.Stat(filepath.Join(dir, "scan")); return err == nil })
 	// unshare blocks SIGTERM while it waits for PID 1; SIGKILL ends it, and --kill-child
 	// then PID 1 and the namespace. It is already gone when PID 1 ended with the job.
 	_ = cmd.Process.Kill()

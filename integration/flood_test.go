@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // clientPreamble is what an SSH client sends before it waits for the server's key
@@ -99,6 +101,7 @@ type flood struct {
 	gap  time.Duration
 	stop chan struct{}
 	wg   sync.WaitGroup
+	errs chan error // the first errors the peers met; see report
 }
 
 func (f *flood) dial() (net.Conn, error) {
@@ -133,101 +136,115 @@ func (f *flood) sendAndDrain(msg []byte) error {
 	return nil
 }
 
+// start runs the flood: 3 garbage and 3 oversized peers, slowloris slowloris peers and
+// kexStallers peers that stall after a KEXINIT. Cleanup stops it and fails the test with
+// the first error a peer met.
 func (f *flood) start(t *testing.T, slowloris, kexStallers int) {
 	garbage := []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	oversized := []byte("SSH-2.0-" + strings.Repeat("A", 4096) + "\r\n")
-	errs := make(chan error, 16)
-	report := func(err error) {
-		select {
-		case errs <- err:
-		default:
-		}
-	}
-	loop := func(msg []byte, count *atomic.Int64) {
-		defer f.wg.Done()
-		for !f.stopped() {
-			if err := f.sendAndDrain(msg); err != nil {
-				report(err)
-				return
-			}
-			count.Add(1)
-			if f.gap > 0 {
-				time.Sleep(f.gap) // the attacker's pace, not the test's timing
-			}
-		}
-	}
+	f.errs = make(chan error, 16)
 	for range 3 {
 		f.wg.Add(2)
-		go loop(garbage, &f.garbage)
-		go loop(oversized, &f.oversized)
+		go f.repeat(garbage, &f.garbage)
+		go f.repeat(oversized, &f.oversized)
 	}
 	for range slowloris {
 		f.wg.Add(1)
-		go func() {
-			defer f.wg.Done()
-			for !f.stopped() {
-				c, err := f.dial()
-				if err != nil {
-					report(err)
-					return
-				}
-				opened := time.Now()
-				f.slowOpen.Add(1)
-				version := "SSH-2.0-slowloris-" + strings.Repeat("x", 200)
-				buf := make([]byte, 512)
-				for i := 0; !f.stopped(); i++ {
-					if _, err := c.Write([]byte{version[i%len(version)]}); err != nil {
-						break
-					}
-					_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond)) // the byte rate
-					if _, err := c.Read(buf); err != nil {
-						var ne net.Error
-						if !errors.As(err, &ne) || !ne.Timeout() {
-							break // dropped: reconnect
-						}
-					}
-				}
-				c.Close()
-				if f.pace > 0 {
-					time.Sleep(f.pace - time.Since(opened)%f.pace) // the attacker's pace, not the test's timing
-				}
-			}
-		}()
+		go f.slowlorisPeer()
 	}
 	for range kexStallers {
 		f.wg.Add(1)
-		go func() { // a valid KEXINIT, then silence until dropped; then again
-			defer f.wg.Done()
-			for !f.stopped() {
-				c, err := f.dial()
-				if err != nil {
-					report(err)
-					return
-				}
-				f.kexOpen.Add(1)
-				_, _ = c.Write(clientPreamble())
-				for !f.stopped() {
-					_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-					if _, err := c.Read(make([]byte, 4096)); err != nil {
-						var ne net.Error
-						if !errors.As(err, &ne) || !ne.Timeout() {
-							break
-						}
-					}
-				}
-				c.Close()
-			}
-		}()
+		go f.kexStaller()
 	}
 	t.Cleanup(func() {
 		close(f.stop)
 		f.wg.Wait()
 		select {
-		case err := <-errs:
+		case err := <-f.errs:
 			t.Errorf("flood: %v", err)
 		default:
 		}
 	})
+}
+
+// report keeps err for the test, unless enough are kept already.
+func (f *flood) report(err error) {
+	select {
+	case f.errs <- err:
+	default:
+	}
+}
+
+// repeat sends msg on one connection after another, counting them, until the flood stops.
+func (f *flood) repeat(msg []byte, count *atomic.Int64) {
+	defer f.wg.Done()
+	for !f.stopped() {
+		if err := f.sendAndDrain(msg); err != nil {
+			f.report(err)
+			return
+		}
+		count.Add(1)
+		if f.gap > 0 {
+			time.Sleep(f.gap) // the attacker's pace, not the test's timing
+		}
+	}
+}
+
+// slowlorisPeer sends a version line a byte per 300 ms and reconnects when dropped, at
+// its next tick of f.pace.
+func (f *flood) slowlorisPeer() {
+	defer f.wg.Done()
+	for !f.stopped() {
+		c, err := f.dial()
+		if err != nil {
+			f.report(err)
+			return
+		}
+		opened := time.Now()
+		f.slowOpen.Add(1)
+		version := "SSH-2.0-slowloris-" + strings.Repeat("x", 200)
+		buf := make([]byte, 512)
+		for i := 0; !f.stopped(); i++ {
+			if _, err := c.Write([]byte{version[i%len(version)]}); err != nil {
+				break
+			}
+			_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond)) // the byte rate
+			if _, err := c.Read(buf); err != nil {
+				var ne net.Error
+				if !errors.As(err, &ne) || !ne.Timeout() {
+					break // dropped: reconnect
+				}
+			}
+		}
+		c.Close()
+		if f.pace > 0 {
+			time.Sleep(f.pace - time.Since(opened)%f.pace) // the attacker's pace, not the test's timing
+		}
+	}
+}
+
+// kexStaller sends a valid KEXINIT, then silence until dropped; then again.
+func (f *flood) kexStaller() {
+	defer f.wg.Done()
+	for !f.stopped() {
+		c, err := f.dial()
+		if err != nil {
+			f.report(err)
+			return
+		}
+		f.kexOpen.Add(1)
+		_, _ = c.Write(clientPreamble())
+		for !f.stopped() {
+			_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			if _, err := c.Read(make([]byte, 4096)); err != nil {
+				var ne net.Error
+				if !errors.As(err, &ne) || !ne.Timeout() {
+					break
+				}
+			}
+		}
+		c.Close()
+	}
 }
 
 // TestLoginDuringFlood: during 500 garbage connections, 200 oversized version lines (at
@@ -262,7 +279,7 @@ func TestLoginDuringFlood(t *testing.T) {
 				f.from = &net.TCPAddr{IP: net.ParseIP(tt.from)}
 			}
 			f.start(t, 100, tt.kexStallers)
-			if !waitFor(20*time.Second, func() bool {
+			if !testwait.Until(20*time.Second, func() bool {
 				return f.slowOpen.Load() >= 100 && f.garbage.Load() > 0 && f.oversized.Load() > 0 && f.kexOpen.Load() >= int64(tt.kexStallers)
 			}) {
 				t.Fatalf("the flood did not start: %d slowloris, %d garbage, %d oversized, %d KEXINIT-stalling",

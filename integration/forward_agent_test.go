@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // startSSHAgent runs a real ssh-agent holding one new key, with the comment
@@ -75,7 +77,7 @@ func TestForwardAgent(t *testing.T) {
 	if !strings.Contains(lines[3], "forwarded-key") {
 		t.Errorf("ssh-add -l in the session: got %q, want the client's forwarded-key", lines[3])
 	}
-	if !waitFor(10*time.Second, func() bool { _, err := os.Lstat(filepath.Dir(sock)); return errors.Is(err, fs.ErrNotExist) }) {
+	if !testwait.Until(10*time.Second, func() bool { _, err := os.Lstat(filepath.Dir(sock)); return errors.Is(err, fs.ErrNotExist) }) {
 		t.Errorf("%s still exists after the client left", filepath.Dir(sock))
 	}
 }

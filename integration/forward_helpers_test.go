@@ -14,9 +14,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // tunnelTimeout bounds how long a client takes to set up its forwards.
@@ -125,7 +128,7 @@ var allocatedPortLine = regexp.MustCompile(`Allocated port (\d+) for remote forw
 func (bg *background) allocatedPort() int {
 	bg.t.Helper()
 	var port int
-	if !waitFor(tunnelTimeout, func() bool {
+	if !testwait.Until(tunnelTimeout, func() bool {
 		if m := allocatedPortLine.FindStringSubmatch(bg.Output()); m != nil {
 			port, _ = strconv.Atoi(m[1])
 			return true
@@ -162,15 +165,63 @@ func (a *agent) sshTunnel(t *testing.T, logLevel string, opts ...string) *backgr
 	return startBackground(t, nil, "ssh", args...)
 }
 
-// freePort is a TCP port on 127.0.0.1 that was free a moment ago.
+// freePort is a TCP port on loopback for a listener the test cannot open itself and
+// hand over: a client's -L or -D listener, a fixed -R port the agent opens, a --port for
+// doctor. It cannot collide with another listener of the tests:
+//   - it lies below the kernel's ephemeral range (ip_local_port_range), so no bind to
+//     port 0 and no outgoing connection is ever given it, however long the test waits;
+//   - a lock file held until the test's cleanup reserves it against every other test,
+//     in this process and in any other run of these tests on the machine;
+//   - a bind to it on every address succeeded just now, so nothing else holds it.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	low, high := reservablePorts(t)
+	dir := filepath.Join(os.TempDir(), "jobsshd-test-ports")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("create the port lock dir: %v", err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	start := low + int(portCursor.Add(1)*7919+int64(os.Getpid()))%(high-low)
+	for i := range high - low {
+		port := low + (start-low+i)%(high-low)
+		lock, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			t.Fatalf("open the lock of port %d: %v", port, err)
+		}
+		if syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			lock.Close() // another test holds it
+			continue
+		}
+		if ln, err := net.Listen("tcp", hostPort("", port)); err == nil {
+			ln.Close()
+			t.Cleanup(func() { lock.Close() }) // closing the file releases the lock
+			return port
+		}
+		lock.Close() // something outside the tests listens there
+	}
+	t.Fatalf("no free port in %d-%d", low, high-1)
+	return 0
+}
+
+// portCursor spreads the ports one process's tests try first.
+var portCursor atomic.Int64
+
+// reservablePorts is the range freePort picks from: the 8192 ports below the kernel's
+// ephemeral range, and above the privileged ones.
+func reservablePorts(t *testing.T) (low, high int) {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		t.Fatalf("read the ephemeral port range: %v", err)
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) != 2 {
+		t.Fatalf("ip_local_port_range is %q, want two ports", b)
+	}
+	first, err := strconv.Atoi(fields[0])
+	if err != nil || first <= 2048 {
+		t.Fatalf("ip_local_port_range starts at %q: want a start above 2048 to reserve ports below it", fields[0])
+	}
+	return max(1024, first-8192), first
 }
 
 func hostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestForwardLocal: ssh -L to a TCP echo server, 1 MiB there and back, with EOF
@@ -84,7 +86,7 @@ func TestForwardRemote(t *testing.T) {
 	}
 	tn.Stop()
 	for _, addr := range addrs {
-		if !waitFor(10*time.Second, func() bool { return refusedTCP(addr) }) {
+		if !testwait.Until(10*time.Second, func() bool { return refusedTCP(addr) }) {
 			t.Errorf("%s still accepts connections after the client left", addr)
 		}
 	}
@@ -166,7 +168,7 @@ func TestForwardPolicyFlags(t *testing.T) {
 				if !closedAt("tcp", hostPort("127.0.0.1", lport)) {
 					t.Error("ssh -L: the background carried data, want it refused")
 				}
-				if !waitFor(5*time.Second, func() bool { return strings.Contains(tn.Output(), "administratively prohibited") }) {
+				if !testwait.Until(5*time.Second, func() bool { return strings.Contains(tn.Output(), "administratively prohibited") }) {
 					t.Errorf("ssh -L: client output %q, want \"administratively prohibited\"", tn.Output())
 				}
 			})

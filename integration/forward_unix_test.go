@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // startUnixEchoServer runs an echo server on a unix socket at path, owned by uid:gid
@@ -65,7 +67,7 @@ func TestForwardLocalUnixRefused(t *testing.T) {
 		if !closedAt("tcp", hostPort("127.0.0.1", lport)) {
 			t.Errorf("ssh -L to %s: the tunnel carried data, want it refused", sock)
 		}
-		if !waitFor(5*time.Second, func() bool { return strings.Contains(tn.Output(), "permission denied") }) {
+		if !testwait.Until(5*time.Second, func() bool { return strings.Contains(tn.Output(), "permission denied") }) {
 			t.Errorf("ssh -L: client output %q, want the open failure with \"permission denied\"", tn.Output())
 		}
 	})
@@ -108,7 +110,7 @@ func TestForwardRemoteUnix(t *testing.T) {
 		t.Fatal(err)
 	}
 	tn.Stop()
-	if !waitFor(10*time.Second, func() bool { _, err := os.Lstat(sock); return errors.Is(err, fs.ErrNotExist) }) {
+	if !testwait.Until(10*time.Second, func() bool { _, err := os.Lstat(sock); return errors.Is(err, fs.ErrNotExist) }) {
 		t.Errorf("%s still exists after the client left", sock)
 	}
 }

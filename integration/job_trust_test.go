@@ -100,7 +100,6 @@ func TestJobTrustBetweenWorkers(t *testing.T) {
 	requireTool(t, "runuser", "util-linux")
 	requireTool(t, "ssh", "openssh-client")
 	requireTool(t, "ssh-keygen", "openssh-client")
-	const port = "2222"
 	workers := []string{"worker-0", "worker-1", "worker-2"}
 	job := newJobNet(t, append(workers, "outsider"))
 	const outsider = 3
@@ -111,8 +110,40 @@ func TestJobTrustBetweenWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(sshDir) })
-	const userConfig = "Host user-own-host\n    Port 2200\n"
-	const userKnownHosts = "user-own-host ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFuKnr5GjoTaTnp6sL1qDGeF5MJbqz7yHEWOmSPWv+Bg\n"
+	writeUserSSHFiles(t, acct, sshDir)
+
+	const secret = "integration-job-secret-0123456789"
+	agents := startJobAgents(t, job, acct, len(workers), []string{"JOBSSHD_JOB_SECRET=" + secret},
+		"--job-hosts", strings.Join(workers, ","))
+	checkJobLogins(t, job, acct, agents, workers, secret)
+
+	// The job key, with the account's own config, from outside the job.
+	out, err := job.ssh(t, outsider, acct, "worker-1", "true")
+	if err == nil || !strings.Contains(out, "Permission denied") {
+		t.Errorf("job key from outside the job: got %v, want Permission denied\n%s", err, out)
+	}
+	if logs := agents[1].Logs(); !strings.Contains(logs, "not an address of this job's hosts") {
+		t.Errorf("worker-1 did not log why it refused the job key from outside:\n%s", logs)
+	}
+	checkStrangerAndIDContainer(t, job, acct, agents[1], outsider)
+	checkJobClientFiles(t, acct, sshDir, agents[0])
+	if out, err := job.ssh(t, 2, acct, "worker-0", `echo $SSH_CONNECTION`); err != nil {
+		t.Errorf("ssh worker-0 from worker-2 after worker-0 restarted: %v\n%s", err, out)
+	}
+}
+
+// jobSSHPort is the port every worker's agent listens on, as in a real job.
+const jobSSHPort = "2222"
+
+// The account's own lines in ~/.ssh/config and known_hosts, which job trust must keep.
+const (
+	userConfig     = "Host user-own-host\n    Port 2200\n"
+	userKnownHosts = "user-own-host ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFuKnr5GjoTaTnp6sL1qDGeF5MJbqz7yHEWOmSPWv+Bg\n"
+)
+
+// writeUserSSHFiles creates sshDir with the account's own config and known_hosts.
+func writeUserSSHFiles(t *testing.T, acct account, sshDir string) {
+	t.Helper()
 	for _, f := range []struct {
 		path    string
 		content string
@@ -131,28 +162,36 @@ func TestJobTrustBetweenWorkers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
 
-	const secret = "integration-job-secret-0123456789"
-	agents := make([]*agent, len(workers))
-	for i := range workers {
+// startJobAgents starts an agent for acct in each of the first n namespaces of job, on
+// jobSSHPort on every address, with env and args.
+func startJobAgents(t *testing.T, job *jobNet, acct account, n int, env []string, args ...string) []*agent {
+	t.Helper()
+	agents := make([]*agent, n)
+	for i := range n {
 		agents[i] = startAgent(t, agentOptions{
 			User:    acct.Name,
 			Wrapper: []string{"ip", "netns", "exec", job.names[i]},
-			Env:     []string{"JOBSSHD_JOB_SECRET=" + secret},
-			Args:    []string{"--bind", "0.0.0.0", "--port", port, "--strict-port", "--job-hosts", strings.Join(workers, ",")},
+			Env:     env,
+			Args:    append([]string{"--bind", "0.0.0.0", "--port", jobSSHPort, "--strict-port"}, args...),
 		})
 	}
+	return agents
+}
 
+// checkJobLogins: `ssh worker-N` from worker-0 reaches worker-N (SSH_CONNECTION names
+// client and server address: proof of who talked to whom), and back from worker-1;
+// nothing shows the job secret.
+func checkJobLogins(t *testing.T, job *jobNet, acct account, agents []*agent, workers []string, secret string) {
+	t.Helper()
 	ssh := func(from int, args ...string) (string, error) { return job.ssh(t, from, acct, args...) }
-	// SSH_CONNECTION names client and server address: proof of who talked to whom.
-	connection := func(from, to int) string {
-		return fmt.Sprintf("%s %s %s", job.addrs[from], "*", job.addrs[to]+" "+port)
-	}
 	checkConnection := func(what, out string, from, to int) {
 		t.Helper()
 		f := strings.Fields(lastLine(out))
-		if len(f) != 4 || f[0] != job.addrs[from] || f[2] != job.addrs[to] || f[3] != port {
-			t.Errorf("%s: got SSH_CONNECTION %q, want %q", what, strings.TrimSpace(out), connection(from, to))
+		if len(f) != 4 || f[0] != job.addrs[from] || f[2] != job.addrs[to] || f[3] != jobSSHPort {
+			t.Errorf("%s: got SSH_CONNECTION %q, want %q", what, strings.TrimSpace(out),
+				fmt.Sprintf("%s %s %s", job.addrs[from], "*", job.addrs[to]+" "+jobSSHPort))
 		}
 	}
 	for _, to := range []int{1, 2} {
@@ -179,34 +218,33 @@ func TestJobTrustBetweenWorkers(t *testing.T) {
 	if logs := agents[1].Logs(); !strings.Contains(logs, "from job host worker-0") {
 		t.Errorf("worker-1 logged no login with the job key from worker-0:\n%s", logs)
 	}
+}
 
-	// The job key, with the account's own config, from outside the job.
-	out, err = ssh(outsider, "worker-1", "true")
-	if err == nil || !strings.Contains(out, "Permission denied") {
-		t.Errorf("job key from outside the job: got %v, want Permission denied\n%s", err, out)
-	}
-	if logs := agents[1].Logs(); !strings.Contains(logs, "not an address of this job's hosts") {
-		t.Errorf("worker-1 did not log why it refused the job key from outside:\n%s", logs)
-	}
-
-	// A stranger's key from inside the job; then id_container from outside it.
+// checkStrangerAndIDContainer: a stranger's key from inside the job (worker-0) is
+// refused by worker-1's agent a; id_container from outside the job still logs in.
+func checkStrangerAndIDContainer(t *testing.T, job *jobNet, acct account, a *agent, outsider int) {
+	t.Helper()
 	keyDir := traversableTempDir(t)
 	stranger := filepath.Join(keyDir, "stranger")
 	runOrFatal(t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", stranger)
 	hermetic := func(from int, key string) (string, error) {
 		return job.run(t, from, "/root", "ssh", "-F", "/dev/null", "-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
 			"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
-			"-p", port, acct.Name+"@worker-1", "true")
+			"-p", jobSSHPort, acct.Name+"@worker-1", "true")
 	}
 	if out, err := hermetic(0, stranger); err == nil || !strings.Contains(out, "Permission denied") {
 		t.Errorf("stranger's key from worker-0: got %v, want Permission denied\n%s", err, out)
 	}
-	if out, err := hermetic(outsider, agents[1].IDFile); err != nil {
+	if out, err := hermetic(outsider, a.IDFile); err != nil {
 		t.Errorf("id_container from outside the job: %v\n%s", err, out)
 	}
+}
 
-	// The written files: the account's, private where they must be, the user's own
-	// lines kept, and untouched by a restart.
+// checkJobClientFiles: the files job trust wrote are the account's, private where they
+// must be, keep the user's own lines, and are left as they are when the agent
+// restarted, one of the job's, starts again.
+func checkJobClientFiles(t *testing.T, acct account, sshDir string, restarted *agent) {
+	t.Helper()
 	files := map[string]os.FileMode{"config": 0o644, "known_hosts": 0o644, "id_jobsshd_job": 0o600}
 	before := map[string][]byte{}
 	inodes := map[string]uint64{}
@@ -228,7 +266,7 @@ func TestJobTrustBetweenWorkers(t *testing.T) {
 	if k := string(before["known_hosts"]); !strings.HasPrefix(k, userKnownHosts+"# BEGIN jobsshd job trust\n") {
 		t.Errorf("~/.ssh/known_hosts lost the user's line:\n%s", k)
 	}
-	agents[0].Restart()
+	restarted.Restart()
 	for name := range files {
 		path := filepath.Join(sshDir, name)
 		st, err := os.Lstat(path)
@@ -238,9 +276,6 @@ func TestJobTrustBetweenWorkers(t *testing.T) {
 		if got := readFileOrFatal(t, path); !bytes.Equal(got, before[name]) || st.Sys().(*syscall.Stat_t).Ino != inodes[name] {
 			t.Errorf("%s was rewritten by a restart:\nbefore:\n%s\nafter:\n%s", path, before[name], got)
 		}
-	}
-	if out, err := ssh(2, "worker-0", `echo $SSH_CONNECTION`); err != nil {
-		t.Errorf("ssh worker-0 from worker-2 after worker-0 restarted: %v\n%s", err, out)
 	}
 }
 
@@ -271,7 +306,6 @@ func TestJobTrustVolcanoReadOnlySSHDir(t *testing.T) {
 	requireTool(t, "runuser", "util-linux")
 	requireTool(t, "mount", "mount")
 	requireTool(t, "ssh-keygen", "openssh-client")
-	const port = "2222"
 	workers := []string{"worker-0", "worker-1"}
 	job := newJobNet(t, append(workers, "outsider"))
 	const outsider = 2
@@ -280,7 +314,7 @@ func TestJobTrustVolcanoReadOnlySSHDir(t *testing.T) {
 	secret := traversableTempDir(t)
 	runOrFatal(t, "ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", filepath.Join(secret, "id_rsa"))
 	pub := readFileOrFatal(t, filepath.Join(secret, "id_rsa.pub"))
-	volcanoConfig := "StrictHostKeyChecking no\nUserKnownHostsFile /dev/null\nPort " + port + "\n"
+	volcanoConfig := "StrictHostKeyChecking no\nUserKnownHostsFile /dev/null\nPort " + jobSSHPort + "\n"
 	for name, content := range map[string][]byte{"authorized_keys": pub, "config": []byte(volcanoConfig)} {
 		if err := os.WriteFile(filepath.Join(secret, name), content, 0o600); err != nil {
 			t.Fatal(err)
@@ -310,15 +344,7 @@ func TestJobTrustVolcanoReadOnlySSHDir(t *testing.T) {
 		before[name] = readFileOrFatal(t, filepath.Join(secret, name))
 	}
 
-	agents := make([]*agent, len(workers))
-	for i := range workers {
-		agents[i] = startAgent(t, agentOptions{
-			User:    acct.Name,
-			Wrapper: []string{"ip", "netns", "exec", job.names[i]},
-			Env:     []string{"VC_WORKER_HOSTS=" + strings.Join(workers, ",")},
-			Args:    []string{"--bind", "0.0.0.0", "--port", port, "--strict-port"},
-		})
-	}
+	agents := startJobAgents(t, job, acct, len(workers), []string{"VC_WORKER_HOSTS=" + strings.Join(workers, ",")})
 	logs := agents[0].Logs()
 	if !strings.Contains(logs, "job trust on") || !strings.Contains(logs, filepath.Join(sshDir, "id_rsa")) {
 		t.Errorf("worker-0 did not turn job trust on with ~/.ssh/id_rsa:\n%s", logs)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // jobTunnelTestUser is served only by TestJobKeyThroughTunnel, which uses the job key
@@ -25,52 +27,9 @@ const jobTunnelTestUser = "jtjobtunnel"
 // tunnel-only key still reaches other ports.
 func TestJobKeyThroughTunnel(t *testing.T) {
 	t.Parallel()
-	acct := testAccount(t, jobTunnelTestUser)
-	jobKeyFile := filepath.Join(acct.Home, ".ssh", "id_jobsshd_job")
-	_ = os.Remove(jobKeyFile) // from an earlier run: wait for this agent's
-	tunnelKey := newClientKey(t, "tunnel-only")
-	keysFile := platformKeysFile(t, `restrict,port-forwarding,command="echo tunnel-only" `+pub(t, tunnelKey))
-	a := startAgent(t, agentOptions{User: acct.Name, Env: []string{"JOBSSHD_JOB_SECRET=tunnel-test-job-secret-0123456789"},
-		Args: []string{"--job-hosts", "127.0.0.1", "--authorized-keys", keysFile}})
-	if !waitFor(5*time.Second, func() bool { _, err := os.Stat(jobKeyFile); return err == nil }) {
-		t.Fatalf("the agent wrote no %s:\n%s", jobKeyFile, a.Logs())
-	}
-	// The test reads the job key as root; ssh wants a key file only its user can read.
-	jobKey := filepath.Join(t.TempDir(), "job_key")
-	b, err := os.ReadFile(jobKeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(jobKey, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	echo := startEchoServer(t)
-	port := strconv.Itoa(a.Port)
-	// A tunnel key whose line names its targets, the echo server and (on purpose) the
-	// job's SSH port; written now that the port is known (the file is re-read at login).
-	listedKey := newClientKey(t, "tunnel-listed")
-	listedLine := fmt.Sprintf(`restrict,port-forwarding,permitopen="127.0.0.1:%d",permitopen="127.0.0.1:%s",command="echo tunnel-only" %s`, echo, port, pub(t, listedKey))
-	f, err := os.OpenFile(keysFile, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(listedLine + "\n"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	user := acct.Name
-	// outside runs ssh with key as a client outside the job: bound to 127.0.0.3.
-	outside := func(t *testing.T, key string, extra ...string) sshResult {
-		t.Helper()
-		args := append(hermeticSSHOptions(key, a.Port), "-o", "BindAddress=127.0.0.3")
-		args = append(append(args, extra...), user+"@127.0.0.1")
-		return runSSH(t, append(args, "echo JOB-IN")...)
-	}
-	proxy := func(key, target string) string {
-		return "ProxyCommand=ssh " + strings.Join(hermeticSSHOptions(key, a.Port), " ") + " -o BindAddress=127.0.0.3 -W " + target + " " + user + "@127.0.0.1"
-	}
+	f := startJobTunnelAgent(t)
+	a, jobKey, tunnelKey, listedKey, echo, port, user := f.a, f.jobKey, f.tunnelKey, f.listedKey, f.echo, f.port, f.a.Account.Name
+	outside, proxy := f.outside, f.proxy
 
 	t.Run("job key from outside the job, directly", func(t *testing.T) {
 		if res := outside(t, jobKey); res.ExitCode == 0 {
@@ -82,7 +41,7 @@ func TestJobKeyThroughTunnel(t *testing.T) {
 		if res.ExitCode == 0 || strings.Contains(res.Stdout, "JOB-IN") {
 			t.Errorf("got %s, want the tunnel refused and no job login\nagent log:\n%s", res, a.Logs())
 		}
-		if !waitFor(5*time.Second, func() bool {
+		if !testwait.Until(5*time.Second, func() bool {
 			return strings.Contains(a.Logs(), "may tunnel only to the targets its permitopen= option names")
 		}) {
 			t.Errorf("the refusal is not logged:\n%s", a.Logs())
@@ -93,7 +52,7 @@ func TestJobKeyThroughTunnel(t *testing.T) {
 		if res.ExitCode == 0 || strings.Contains(res.Stdout, "JOB-IN") {
 			t.Errorf("got %s, want the tunnel refused and no job login\nagent log:\n%s", res, a.Logs())
 		}
-		if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), "may not tunnel to a job host's SSH server") }) {
+		if !testwait.Until(5*time.Second, func() bool { return strings.Contains(a.Logs(), "may not tunnel to a job host's SSH server") }) {
 			t.Errorf("the refusal is not logged:\n%s", a.Logs())
 		}
 	})
@@ -130,6 +89,73 @@ func TestJobKeyThroughTunnel(t *testing.T) {
 			t.Errorf("got %s, want the hop of a key without a forced command to work\nagent log:\n%s", res, a.Logs())
 		}
 	})
+}
+
+// jobTunnel is TestJobKeyThroughTunnel's agent, whose one job host is 127.0.0.1, and
+// the keys and targets its cases use.
+type jobTunnel struct {
+	a *agent
+	// jobKey is the job key the agent wrote, readable by ssh; tunnelKey a "tunnel only"
+	// key (forced command, forwarding allowed); listedKey one whose permitopen= names
+	// the echo server and the job's SSH port.
+	jobKey, tunnelKey, listedKey string
+	echo                         int    // an echo server's port
+	port                         string // the agent's port
+}
+
+// startJobTunnelAgent starts the agent under job trust and writes the keys.
+func startJobTunnelAgent(t *testing.T) *jobTunnel {
+	t.Helper()
+	acct := testAccount(t, jobTunnelTestUser)
+	jobKeyFile := filepath.Join(acct.Home, ".ssh", "id_jobsshd_job")
+	_ = os.Remove(jobKeyFile) // from an earlier run: wait for this agent's
+	tunnelKey := newClientKey(t, "tunnel-only")
+	keysFile := platformKeysFile(t, `restrict,port-forwarding,command="echo tunnel-only" `+pub(t, tunnelKey))
+	a := startAgent(t, agentOptions{User: acct.Name, Env: []string{"JOBSSHD_JOB_SECRET=tunnel-test-job-secret-0123456789"},
+		Args: []string{"--job-hosts", "127.0.0.1", "--authorized-keys", keysFile}})
+	if !testwait.Until(5*time.Second, func() bool { _, err := os.Stat(jobKeyFile); return err == nil }) {
+		t.Fatalf("the agent wrote no %s:\n%s", jobKeyFile, a.Logs())
+	}
+	// The test reads the job key as root; ssh wants a key file only its user can read.
+	jobKey := filepath.Join(t.TempDir(), "job_key")
+	b, err := os.ReadFile(jobKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(jobKey, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	echo := startEchoServer(t)
+	port := strconv.Itoa(a.Port)
+	// A tunnel key whose line names its targets, the echo server and (on purpose) the
+	// job's SSH port; written now that the port is known (the file is re-read at login).
+	listedKey := newClientKey(t, "tunnel-listed")
+	listedLine := fmt.Sprintf(`restrict,port-forwarding,permitopen="127.0.0.1:%d",permitopen="127.0.0.1:%s",command="echo tunnel-only" %s`, echo, port, pub(t, listedKey))
+	f, err := os.OpenFile(keysFile, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(listedLine + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &jobTunnel{a: a, jobKey: jobKey, tunnelKey: tunnelKey, listedKey: listedKey, echo: echo, port: port}
+}
+
+// outside runs ssh with key as a client outside the job: bound to 127.0.0.3.
+func (j *jobTunnel) outside(t *testing.T, key string, extra ...string) sshResult {
+	t.Helper()
+	args := append(hermeticSSHOptions(key, j.a.Port), "-o", "BindAddress=127.0.0.3")
+	args = append(append(args, extra...), j.a.Account.Name+"@127.0.0.1")
+	return runSSH(t, append(args, "echo JOB-IN")...)
+}
+
+// proxy is the ssh option that reaches target through a tunnel opened with key from
+// outside the job.
+func (j *jobTunnel) proxy(key, target string) string {
+	return "ProxyCommand=ssh " + strings.Join(hermeticSSHOptions(key, j.a.Port), " ") + " -o BindAddress=127.0.0.3 -W " + target + " " + j.a.Account.Name + "@127.0.0.1"
 }
 
 // runSSH runs OpenSSH's ssh with args, bounded by clientTimeout.

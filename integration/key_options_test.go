@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // platformKeysFile writes lines to an authorized_keys file the way a platform mounts
@@ -68,7 +70,7 @@ func runKeyOptionCases(t *testing.T, flags []string, cases []keyOptionCase) {
 			}
 			// The agent's log reaches the test through a pipe: give it a moment.
 			logged := func() bool { return strings.Contains(a.Logs(), c.want) }
-			if res.ExitCode == 0 || !(strings.Contains(res.Stderr, c.want) || waitFor(5*time.Second, logged)) {
+			if res.ExitCode == 0 || !(strings.Contains(res.Stderr, c.want) || testwait.Until(5*time.Second, logged)) {
 				t.Errorf("options %q: got %s, want a failure mentioning %q\nagent log:\n%s", c.options, res, c.want, a.Logs())
 			}
 		})

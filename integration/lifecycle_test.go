@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 func TestStatusJSON(t *testing.T) {
@@ -68,7 +70,7 @@ func TestConnectInfo(t *testing.T) {
 	a := startAgent(t, agentOptions{})
 	port := strconv.Itoa(a.Port)
 	knownHosts := regexp.MustCompile(`\[127\.0\.0\.1\]:` + port + ` ssh-ed25519 AAAA[0-9A-Za-z+/=]+`)
-	if !waitFor(5*time.Second, func() bool { return knownHosts.MatchString(a.Stdout()) }) {
+	if !testwait.Until(5*time.Second, func() bool { return knownHosts.MatchString(a.Stdout()) }) {
 		t.Fatalf("stdout has no known_hosts line matching %q:\n%s", knownHosts, a.Stdout())
 	}
 	out := a.Stdout()
@@ -278,7 +280,7 @@ func TestPreferredPortTaken(t *testing.T) {
 		if got := a.Run(t, "echo in"); got != "in\n" {
 			t.Errorf("login on the fallback port %d: got %q", a.Port, got)
 		}
-		if !waitFor(2*time.Second, func() bool { return strings.Contains(a.Logs(), strconv.Itoa(a.Port)) }) {
+		if !testwait.Until(2*time.Second, func() bool { return strings.Contains(a.Logs(), strconv.Itoa(a.Port)) }) {
 			t.Errorf("logs do not report the fallback port %d", a.Port)
 		}
 	})

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 func TestAllowCIDR(t *testing.T) {
@@ -19,7 +21,7 @@ func TestAllowCIDR(t *testing.T) {
 	if res.ExitCode != 255 || res.Stdout != "" {
 		t.Errorf("from 127.0.0.1 with --allow-cidr 10.0.0.0/8,fd00::/8: got %s, want exit 255", res)
 	}
-	if !waitFor(5*time.Second, func() bool { return strings.Contains(elsewhere.Logs(), "source not in --allow-cidr") }) {
+	if !testwait.Until(5*time.Second, func() bool { return strings.Contains(elsewhere.Logs(), "source not in --allow-cidr") }) {
 		t.Errorf("the refusal is not logged:\n%s", elsewhere.Logs())
 	}
 	here := startAgent(t, agentOptions{Args: []string{"--allow-cidr", "10.0.0.0/8,127.0.0.0/8"}})
@@ -94,22 +96,29 @@ func TestSSHAudit(t *testing.T) {
 }
 
 // dialIdle opens n TCP connections to the agent that never say anything, closed at
-// cleanup.
+// cleanup. It reads each one's banner (the agent's version line), which the agent sends
+// only once it has accepted and counted the connection: no sleep for the count.
 func dialIdle(t *testing.T, port, n int) []net.Conn {
 	t.Helper()
 	var conns []net.Conn
-	for range n {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
-	}
 	t.Cleanup(func() {
 		for _, c := range conns {
 			c.Close()
 		}
 	})
+	for i := range n {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		banner, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil || !strings.HasPrefix(banner, "SSH-2.0-jobsshd") {
+			t.Fatalf("idle connection %d: got %q, %v; want the agent's version line", i, banner, err)
+		}
+		_ = c.SetReadDeadline(time.Time{})
+	}
 	return conns
 }
 
@@ -144,7 +153,7 @@ func TestIdleAndGarbageConnections(t *testing.T) {
 	if got := a.Run(t, "echo in"); got != "in\n" {
 		t.Errorf("real client: got %q, want \"in\\n\"", got)
 	}
-	if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), "not an SSH client") }) {
+	if !testwait.Until(5*time.Second, func() bool { return strings.Contains(a.Logs(), "not an SSH client") }) {
 		t.Errorf("garbage peers are not logged as such:\n%s", a.Logs())
 	}
 }
@@ -171,13 +180,13 @@ func TestConnectionLimitsRefuseReadably(t *testing.T) {
 			if res.ExitCode != 255 || !strings.Contains(res.Stderr, tt.want) {
 				t.Errorf("over the limit: got %s, want exit 255 and %q on stderr", res, tt.want)
 			}
-			if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), "connection refused") }) {
+			if !testwait.Until(5*time.Second, func() bool { return strings.Contains(a.Logs(), "connection refused") }) {
 				t.Errorf("the refusal is not logged:\n%s", a.Logs())
 			}
 			for _, c := range idle {
 				c.Close()
 			}
-			if !waitFor(10*time.Second, func() bool { return a.SSH(t, sshCall{Command: "true"}).ExitCode == 0 }) {
+			if !testwait.Until(10*time.Second, func() bool { return a.SSH(t, sshCall{Command: "true"}).ExitCode == 0 }) {
 				t.Errorf("after the idle connections closed, logins still fail:\n%s", a.Logs())
 			}
 		})

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testwait"
 )
 
 // Issue 10 items 7, 9 and 12: what a client sends, however large or often, leaves a
@@ -92,7 +94,7 @@ func TestLogBoundsLongUserName(t *testing.T) {
 		}
 	}
 	// Every connection has ended (the client returned): its lines are being written.
-	waitFor(5*time.Second, func() bool { return strings.Count(a.Logs()[offset:], `"connection.close"`) >= logBurst })
+	testwait.Until(5*time.Second, func() bool { return strings.Count(a.Logs()[offset:], `"connection.close"`) >= logBurst })
 	checkLogBounded(t, a, offset, clients*3*maxLogLine)
 	if n := strings.Count(a.Logs()[offset:], `"auth.reject"`); n >= clients {
 		t.Errorf("%d auth.reject lines for %d refused clients, want them rate-limited (%d a second)", n, clients, logBurst)
@@ -100,7 +102,7 @@ func TestLogBoundsLongUserName(t *testing.T) {
 	// Once the second has passed, the next refusal logged says how many were not.
 	cfg := &ssh.ClientConfig{User: "nobody-here", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}
-	counted := waitFor(5*time.Second, func() bool {
+	counted := testwait.Until(5*time.Second, func() bool {
 		if c, err := ssh.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port)), cfg); err == nil {
 			c.Close()
 		}
@@ -178,7 +180,7 @@ func TestLogBoundsLongKexinit(t *testing.T) {
 		}
 		c.Close()
 	}
-	waitFor(5*time.Second, func() bool { return strings.Count(a.Logs()[offset:], `"connection.close"`) >= logBurst })
+	testwait.Until(5*time.Second, func() bool { return strings.Count(a.Logs()[offset:], `"connection.close"`) >= logBurst })
 	checkLogBounded(t, a, offset, logBoundsClients*3*maxLogLine)
 	rec := logRecord(t, a, "connection.close", nil)
 	if r, _ := rec["reason"].(string); !strings.Contains(r, "clipped") || !strings.Contains(r, "key exchange") {

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // The minimal image: a root filesystem holding jobsshd, /etc/passwd, /etc/group, a
@@ -171,7 +173,7 @@ func startInMinimalImage(t *testing.T, root string, acct account, key string) (a
 	})
 
 	statusPath := filepath.Join(a.StateDir, "status.json")
-	ok := waitFor(statusTimeout, func() bool {
+	ok := testwait.Until(statusTimeout, func() bool {
 		select {
 		case <-a.exited:
 			return true
@@ -330,7 +332,7 @@ func TestMinimalImage(t *testing.T) {
 			t.Fatalf("ssh -A: got %q, want a socket in a directory of %s", res.Stdout, minimalHome)
 		}
 		dir := filepath.Join(root, filepath.Dir(lines[0]))
-		if !waitFor(10*time.Second, func() bool { _, err := os.Lstat(dir); return errors.Is(err, fs.ErrNotExist) }) {
+		if !testwait.Until(10*time.Second, func() bool { _, err := os.Lstat(dir); return errors.Is(err, fs.ErrNotExist) }) {
 			t.Errorf("%s still exists after the client left", dir)
 		}
 	})
@@ -372,7 +374,7 @@ func testMinimalImageReapsOrphans(t *testing.T, a *agent, pid int) {
 	// Each job must be jobsshd's child before it exits: otherwise there is nothing to
 	// reap and the checks below prove nothing.
 	var jobs map[int]int
-	reparented := waitFor(30*time.Second, func() bool {
+	reparented := testwait.Until(30*time.Second, func() bool {
 		jobs = orphanJobs(pid)
 		return len(jobs) == n+1
 	})
@@ -391,7 +393,7 @@ func testMinimalImageReapsOrphans(t *testing.T, a *agent, pid int) {
 	}
 
 	var left []string
-	clean := waitFor(30*time.Second, func() bool {
+	clean := testwait.Until(30*time.Second, func() bool {
 		left = left[:0]
 		for _, c := range childPids(pid) {
 			if st := procState(c); st == 'Z' || procComm(c) == "sleep" {
@@ -404,7 +406,7 @@ func testMinimalImageReapsOrphans(t *testing.T, a *agent, pid int) {
 		t.Errorf("jobsshd's children after 30s: %v, want no zombie and no sleep left", left)
 	}
 	reaped := func() int { return strings.Count(a.Logs(), "reaped orphaned process") }
-	if !waitFor(10*time.Second, func() bool { return reaped() >= n+2 }) {
+	if !testwait.Until(10*time.Second, func() bool { return reaped() >= n+2 }) {
 		t.Errorf("jobsshd logged %d reaped orphans, want at least %d (one per session that left a job)", reaped(), n+2)
 	}
 	if res := a.SSH(t, sshCall{Command: "exit 3"}); res.ExitCode != 3 {

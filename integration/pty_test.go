@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestPtyShellOpenSSH types commands into a login shell through `ssh -tt` with stdin
@@ -77,7 +79,7 @@ func TestPtyHangupOnDisconnect(t *testing.T) {
 		}
 	})
 	// $! may still be the forked shell for a moment, before it execs sleep.
-	if !waitFor(5*time.Second, func() bool { return processAlive(shell, "bash") && processAlive(sleep, "sleep") }) {
+	if !testwait.Until(5*time.Second, func() bool { return processAlive(shell, "bash") && processAlive(sleep, "sleep") }) {
 		t.Fatalf("session processes %v not running before the disconnect", pids)
 	}
 
@@ -85,7 +87,7 @@ func TestPtyHangupOnDisconnect(t *testing.T) {
 		t.Fatalf("kill ssh client: %v", err)
 	}
 	_ = cmd.Wait() // killed: the error is expected
-	if !waitFor(10*time.Second, func() bool { return !processAlive(shell, "bash") && !processAlive(sleep, "sleep") }) {
+	if !testwait.Until(10*time.Second, func() bool { return !processAlive(shell, "bash") && !processAlive(sleep, "sleep") }) {
 		t.Errorf("10s after the client was killed: shell pid %d alive=%v, its child sleep pid %d alive=%v; want both hung up",
 			shell, processAlive(shell, "bash"), sleep, processAlive(sleep, "sleep"))
 	}

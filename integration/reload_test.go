@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // hangupTimeout bounds how long a SIGHUP takes to show in the agent's log.
@@ -20,7 +22,7 @@ func (a *agent) hangUp(t *testing.T, done string, n int) {
 	if err := a.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatalf("send SIGHUP: %v", err)
 	}
-	if !waitFor(hangupTimeout, func() bool { return strings.Count(a.Logs(), done) >= n || !a.running() }) || !a.running() {
+	if !testwait.Until(hangupTimeout, func() bool { return strings.Count(a.Logs(), done) >= n || !a.running() }) || !a.running() {
 		t.Fatalf("after SIGHUP: agent running %v, log lines %q: %d, want %d within %v (exit: %v)",
 			a.running(), done, strings.Count(a.Logs(), done), n, hangupTimeout, a.waitErr)
 	}
@@ -136,7 +138,7 @@ func TestHangupReloadsLogLevel(t *testing.T) {
 	writeFile(t, extraKeys, "# still no keys, but changed since the reload\n", 0o644)
 	a.Run(t, "true")
 	// The session's debug lines may follow the client's exit by a moment.
-	if !waitFor(5*time.Second, func() bool { return strings.Contains(a.Logs(), debugLine) }) {
+	if !testwait.Until(5*time.Second, func() bool { return strings.Contains(a.Logs(), debugLine) }) {
 		t.Errorf("after SIGHUP with level debug in the file: no debug lines:\n%s", a.Logs())
 	}
 

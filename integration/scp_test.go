@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // scpModes are OpenSSH scp's two protocols: SFTP (the default since OpenSSH 9.0; the
@@ -28,132 +30,177 @@ func TestSCP(t *testing.T) {
 	for _, mode := range scpModes {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
-			scp := func(t *testing.T, args ...string) sshResult {
-				t.Helper()
-				return a.scp(t, append(append([]string(nil), mode.flags...), args...)...)
+			r := newSCPRun(t, a, mode.flags)
+			for _, tc := range scpCases {
+				t.Run(tc.name, func(t *testing.T) { tc.run(t, r) })
 			}
-			mustSCP := func(t *testing.T, args ...string) {
-				t.Helper()
-				if res := scp(t, args...); res.ExitCode != 0 {
-					t.Fatalf("scp %s %s: %s, want exit 0", strings.Join(mode.flags, " "), strings.Join(args, " "), res)
-				}
-			}
-			rel, abs := userDir(t, a.Account)
-			local := t.TempDir()
-			orig := filepath.Join(local, "orig.bin")
-			writeRandomFile(t, orig, 3<<20+5, 2, 0o644)
-
-			t.Run("upload and download", func(t *testing.T) {
-				mustSCP(t, orig, a.remote(rel+"/up.bin"))
-				requireSameContent(t, orig, filepath.Join(abs, "up.bin"))
-				mustSCP(t, a.remote(rel+"/up.bin"), filepath.Join(local, "down.bin"))
-				requireSameContent(t, orig, filepath.Join(local, "down.bin"))
-				// Into an existing directory, the file keeps its name.
-				mustSCP(t, orig, a.remote(rel))
-				requireSameContent(t, orig, filepath.Join(abs, "orig.bin"))
-			})
-			t.Run("home-relative with ~/", func(t *testing.T) {
-				mustSCP(t, orig, a.remote("~/"+rel+"/tilde.bin"))
-				requireSameContent(t, orig, filepath.Join(abs, "tilde.bin"))
-				mustSCP(t, a.remote("~/"+rel+"/tilde.bin"), filepath.Join(local, "tilde.back"))
-				requireSameContent(t, orig, filepath.Join(local, "tilde.back"))
-			})
-			t.Run("recursive", func(t *testing.T) {
-				tree := filepath.Join(local, "tree")
-				if err := os.Mkdir(tree, 0o755); err != nil {
-					t.Fatal(err)
-				}
-				writeSampleTree(t, tree)
-				mustSCP(t, "-r", tree, a.remote(rel+"/"))
-				requireSameTree(t, tree, filepath.Join(abs, "tree"), false)
-				back := filepath.Join(local, "back")
-				if err := os.Mkdir(back, 0o755); err != nil {
-					t.Fatal(err)
-				}
-				mustSCP(t, "-r", a.remote(rel+"/tree"), back)
-				requireSameTree(t, tree, filepath.Join(back, "tree"), false)
-			})
-			t.Run("preserve", func(t *testing.T) {
-				src := filepath.Join(local, "ptree")
-				if err := os.Mkdir(src, 0o755); err != nil {
-					t.Fatal(err)
-				}
-				writeSampleTree(t, src)
-				mtime := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
-				atime := time.Date(2002, 3, 4, 5, 6, 7, 0, time.UTC)
-				file := filepath.Join(src, "run.sh")
-				if err := os.Chmod(file, 0o751); err != nil {
-					t.Fatal(err)
-				}
-				for _, p := range []string{file, filepath.Join(src, "sub")} {
-					if err := os.Chtimes(p, atime, mtime); err != nil {
-						t.Fatal(err)
-					}
-				}
-				mustSCP(t, "-p", file, a.remote(rel+"/p.sh"))
-				mustSCP(t, "-p", a.remote(rel+"/p.sh"), filepath.Join(local, "p.back"))
-				mustSCP(t, "-r", "-p", src, a.remote(rel+"/"))
-				back := filepath.Join(local, "pback")
-				if err := os.Mkdir(back, 0o755); err != nil {
-					t.Fatal(err)
-				}
-				mustSCP(t, "-r", "-p", a.remote(rel+"/ptree"), back)
-				for _, p := range []string{
-					filepath.Join(abs, "p.sh"), filepath.Join(local, "p.back"),
-					filepath.Join(abs, "ptree", "run.sh"), filepath.Join(back, "ptree", "run.sh"),
-				} {
-					requireSameContent(t, file, p)
-					fi, err := os.Stat(p)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if fi.Mode() != 0o751 || !fi.ModTime().Equal(mtime) {
-						t.Errorf("%s after scp -p: mode %v, mtime %v; want -rwxr-x--x, %v", p, fi.Mode(), fi.ModTime().UTC(), mtime)
-					}
-				}
-				for _, p := range []string{filepath.Join(abs, "ptree", "sub"), filepath.Join(back, "ptree", "sub")} {
-					if fi, err := os.Stat(p); err != nil || !fi.ModTime().Equal(mtime) {
-						t.Errorf("directory %s after scp -rp: mtime %v (%v), want %v", p, fi.ModTime().UTC(), err, mtime)
-					}
-				}
-				requireSameTree(t, src, filepath.Join(abs, "ptree"), true)
-				requireSameTree(t, src, filepath.Join(back, "ptree"), true)
-			})
-			t.Run("unreadable file in a tree", func(t *testing.T) {
-				// Like OpenSSH: the file is reported, the rest still comes, the exit is 1.
-				tree := filepath.Join(abs, "locked")
-				for _, d := range []string{tree, filepath.Join(tree, "sub")} {
-					if err := os.Mkdir(d, 0o755); err != nil {
-						t.Fatal(err)
-					}
-				}
-				writeFile(t, filepath.Join(tree, "a.txt"), "a\n", 0o644)
-				writeFile(t, filepath.Join(tree, "secret"), "s\n", 0o000)
-				writeFile(t, filepath.Join(tree, "sub", "z.txt"), "z\n", 0o644)
-				runOrFatal(t, "chown", "-R", strconv.Itoa(a.Account.UID)+":"+strconv.Itoa(a.Account.GID), tree)
-				back := filepath.Join(local, "locked-back")
-				if err := os.Mkdir(back, 0o755); err != nil {
-					t.Fatal(err)
-				}
-				res := scp(t, "-r", a.remote(rel+"/locked"), back)
-				if res.ExitCode == 0 || !strings.Contains(res.Stderr, "Permission denied") {
-					t.Errorf("scp -r of a tree with an unreadable file: %s, want a non-zero exit and \"Permission denied\"", res)
-				}
-				for _, f := range []string{"a.txt", "sub/z.txt"} {
-					requireSameContent(t, filepath.Join(tree, f), filepath.Join(back, "locked", f))
-				}
-			})
-			t.Run("missing remote file", func(t *testing.T) {
-				res := scp(t, a.remote(rel+"/missing.bin"), filepath.Join(local, "missing.bin"))
-				if res.ExitCode == 0 || !containsAny(res.Stderr, "No such file", "not found") {
-					t.Errorf("scp of a missing remote file: %s, want a non-zero exit and \"No such file\"", res)
-				}
-				if _, err := os.Lstat(filepath.Join(local, "missing.bin")); !os.IsNotExist(err) {
-					t.Errorf("scp of a missing remote file left a local file: %v", err)
-				}
-			})
-			requireOwnedBy(t, abs, a.Account)
+			requireOwnedBy(t, r.abs, a.Account)
 		})
+	}
+}
+
+// scpCases run in turn, in each of scp's protocols, on one scpRun.
+var scpCases = []struct {
+	name string
+	run  func(t *testing.T, r *scpRun)
+}{
+	{"upload and download", scpUploadAndDownload},
+	{"home-relative with ~/", scpHomeRelative},
+	{"recursive", scpRecursive},
+	{"preserve", scpPreserve},
+	{"unreadable file in a tree", scpUnreadableFileInTree},
+	{"missing remote file", scpMissingRemoteFile},
+}
+
+// scpRun is what TestSCP's cases share in one of scp's protocols: the agent, the flags
+// that choose the protocol, a directory of the account's (rel to its home, and abs),
+// a local directory and a 3 MiB file in it.
+type scpRun struct {
+	a               *agent
+	flags           []string
+	rel, abs, local string
+	orig            string
+	scp             func(t *testing.T, args ...string) sshResult
+	mustSCP         func(t *testing.T, args ...string)
+}
+
+func newSCPRun(t *testing.T, a *agent, flags []string) *scpRun {
+	t.Helper()
+	r := &scpRun{a: a, flags: flags, local: t.TempDir()}
+	r.rel, r.abs = userDir(t, a.Account)
+	r.scp = func(t *testing.T, args ...string) sshResult {
+		t.Helper()
+		return a.scp(t, append(append([]string(nil), flags...), args...)...)
+	}
+	r.mustSCP = func(t *testing.T, args ...string) {
+		t.Helper()
+		if res := r.scp(t, args...); res.ExitCode != 0 {
+			t.Fatalf("scp %s %s: %s, want exit 0", strings.Join(flags, " "), strings.Join(args, " "), res)
+		}
+	}
+	r.orig = filepath.Join(r.local, "orig.bin")
+	writeRandomFile(t, r.orig, 3<<20+5, 2, 0o644)
+	return r
+}
+
+func scpUploadAndDownload(t *testing.T, r *scpRun) {
+	a, rel, abs, local, orig, mustSCP := r.a, r.rel, r.abs, r.local, r.orig, r.mustSCP
+	mustSCP(t, orig, a.remote(rel+"/up.bin"))
+	requireSameContent(t, orig, filepath.Join(abs, "up.bin"))
+	mustSCP(t, a.remote(rel+"/up.bin"), filepath.Join(local, "down.bin"))
+	requireSameContent(t, orig, filepath.Join(local, "down.bin"))
+	// Into an existing directory, the file keeps its name.
+	mustSCP(t, orig, a.remote(rel))
+	requireSameContent(t, orig, filepath.Join(abs, "orig.bin"))
+}
+
+func scpHomeRelative(t *testing.T, r *scpRun) {
+	a, rel, abs, local, orig, mustSCP := r.a, r.rel, r.abs, r.local, r.orig, r.mustSCP
+	mustSCP(t, orig, a.remote("~/"+rel+"/tilde.bin"))
+	requireSameContent(t, orig, filepath.Join(abs, "tilde.bin"))
+	mustSCP(t, a.remote("~/"+rel+"/tilde.bin"), filepath.Join(local, "tilde.back"))
+	requireSameContent(t, orig, filepath.Join(local, "tilde.back"))
+}
+
+func scpRecursive(t *testing.T, r *scpRun) {
+	a, rel, abs, local, mustSCP := r.a, r.rel, r.abs, r.local, r.mustSCP
+	tree := filepath.Join(local, "tree")
+	if err := os.Mkdir(tree, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeSampleTree(t, tree)
+	mustSCP(t, "-r", tree, a.remote(rel+"/"))
+	requireSameTree(t, tree, filepath.Join(abs, "tree"), false)
+	back := filepath.Join(local, "back")
+	if err := os.Mkdir(back, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustSCP(t, "-r", a.remote(rel+"/tree"), back)
+	requireSameTree(t, tree, filepath.Join(back, "tree"), false)
+}
+
+func scpPreserve(t *testing.T, r *scpRun) {
+	a, rel, abs, local, mustSCP := r.a, r.rel, r.abs, r.local, r.mustSCP
+	src := filepath.Join(local, "ptree")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeSampleTree(t, src)
+	mtime := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	atime := time.Date(2002, 3, 4, 5, 6, 7, 0, time.UTC)
+	file := filepath.Join(src, "run.sh")
+	if err := os.Chmod(file, 0o751); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{file, filepath.Join(src, "sub")} {
+		if err := os.Chtimes(p, atime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustSCP(t, "-p", file, a.remote(rel+"/p.sh"))
+	mustSCP(t, "-p", a.remote(rel+"/p.sh"), filepath.Join(local, "p.back"))
+	mustSCP(t, "-r", "-p", src, a.remote(rel+"/"))
+	back := filepath.Join(local, "pback")
+	if err := os.Mkdir(back, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustSCP(t, "-r", "-p", a.remote(rel+"/ptree"), back)
+	for _, p := range []string{
+		filepath.Join(abs, "p.sh"), filepath.Join(local, "p.back"),
+		filepath.Join(abs, "ptree", "run.sh"), filepath.Join(back, "ptree", "run.sh"),
+	} {
+		requireSameContent(t, file, p)
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != 0o751 || !fi.ModTime().Equal(mtime) {
+			t.Errorf("%s after scp -p: mode %v, mtime %v; want -rwxr-x--x, %v", p, fi.Mode(), fi.ModTime().UTC(), mtime)
+		}
+	}
+	for _, p := range []string{filepath.Join(abs, "ptree", "sub"), filepath.Join(back, "ptree", "sub")} {
+		if fi, err := os.Stat(p); err != nil || !fi.ModTime().Equal(mtime) {
+			t.Errorf("directory %s after scp -rp: mtime %v (%v), want %v", p, fi.ModTime().UTC(), err, mtime)
+		}
+	}
+	requireSameTree(t, src, filepath.Join(abs, "ptree"), true)
+	requireSameTree(t, src, filepath.Join(back, "ptree"), true)
+}
+
+func scpUnreadableFileInTree(t *testing.T, r *scpRun) {
+	a, rel, abs, local, scp := r.a, r.rel, r.abs, r.local, r.scp
+	// Like OpenSSH: the file is reported, the rest still comes, the exit is 1.
+	tree := filepath.Join(abs, "locked")
+	for _, d := range []string{tree, filepath.Join(tree, "sub")} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(tree, "a.txt"), "a\n", 0o644)
+	writeFile(t, filepath.Join(tree, "secret"), "s\n", 0o000)
+	writeFile(t, filepath.Join(tree, "sub", "z.txt"), "z\n", 0o644)
+	runOrFatal(t, "chown", "-R", strconv.Itoa(a.Account.UID)+":"+strconv.Itoa(a.Account.GID), tree)
+	back := filepath.Join(local, "locked-back")
+	if err := os.Mkdir(back, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res := scp(t, "-r", a.remote(rel+"/locked"), back)
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "Permission denied") {
+		t.Errorf("scp -r of a tree with an unreadable file: %s, want a non-zero exit and \"Permission denied\"", res)
+	}
+	for _, f := range []string{"a.txt", "sub/z.txt"} {
+		requireSameContent(t, filepath.Join(tree, f), filepath.Join(back, "locked", f))
+	}
+}
+
+func scpMissingRemoteFile(t *testing.T, r *scpRun) {
+	a, rel, local, scp := r.a, r.rel, r.local, r.scp
+	res := scp(t, a.remote(rel+"/missing.bin"), filepath.Join(local, "missing.bin"))
+	if res.ExitCode == 0 || !containsAny(res.Stderr, "No such file", "not found") {
+		t.Errorf("scp of a missing remote file: %s, want a non-zero exit and \"No such file\"", res)
+	}
+	if _, err := os.Lstat(filepath.Join(local, "missing.bin")); !os.IsNotExist(err) {
+		t.Errorf("scp of a missing remote file left a local file: %v", err)
 	}
 }
 
@@ -301,7 +348,7 @@ func TestSCPLegacyProtocolErrorsLogged(t *testing.T) {
 			msg = strings.TrimPrefix(msg, "scp: ")
 			msg, _, _ = strings.Cut(msg, `"`)
 			msg = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(msg), ":"))
-			if !waitFor(2*time.Second, func() bool { return strings.Contains(a.Logs(), msg) }) {
+			if !testwait.Until(2*time.Second, func() bool { return strings.Contains(a.Logs(), msg) }) {
 				t.Errorf("the agent log has no line with the error sent to the client (%q)", msg)
 			}
 		})

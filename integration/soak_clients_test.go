@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"jobsshd/internal/testwait"
 )
 
 // soakStepTimeout bounds one dial-and-login or one command of a soak client; a step
@@ -154,7 +156,7 @@ func killTransferMidway(t *testing.T, a *agent, tr killedTransfer, local, remote
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	var size int64
-	flowing := waitFor(soakStepTimeout, func() bool {
+	flowing := testwait.Until(soakStepTimeout, func() bool {
 		select {
 		case err := <-exited:
 			exited <- err

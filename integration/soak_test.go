@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testwait"
 )
 
 const (
@@ -100,7 +102,7 @@ func settledResources(t *testing.T, a *agent, pid int, limit agentResources) age
 	var left []procInfo
 	var readErr error
 	began := time.Now()
-	ok := waitFor(soakSettleTimeout, func() bool {
+	ok := testwait.Until(soakSettleTimeout, func() bool {
 		left = accountProcesses(a.Account.UID)
 		r, readErr = readAgentResources(pid)
 		return readErr == nil && len(left) == 0 &&

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestTransferFullDisk: an upload into a full file system fails at the client with an
@@ -105,17 +107,35 @@ func TestTransferClientKilled(t *testing.T) {
 	if err := os.Chown(remoteBig, a.Account.UID, a.Account.GID); err != nil {
 		t.Fatal(err)
 	}
+	for _, tt := range clientKillCases(t, a, rel, abs, local) {
+		t.Run(tt.name, func(t *testing.T) { killClientMidTransfer(t, a, tt) })
+	}
+	if !a.running() {
+		t.Fatalf("the agent exited")
+	}
+	// The partial uploads are the user's too.
+	requireOwnedBy(t, abs, a.Account)
+}
+
+// clientKillCase is a client command line TestTransferClientKilled kills mid-transfer.
+type clientKillCase struct {
+	name     string
+	args     []string // sftp or scp command line
+	progress string   // the file that grows while the transfer runs
+}
+
+// clientKillCases are sftp get and put and scp's downloads and legacy upload of big.bin
+// in the account's directory rel (abs) and the local directory local.
+func clientKillCases(t *testing.T, a *agent, rel, abs, local string) []clientKillCase {
+	t.Helper()
+	localBig := filepath.Join(local, "big.bin")
 	batch := func(name, commands string) string {
 		p := filepath.Join(local, name)
 		writeFile(t, p, commands, 0o600)
 		return p
 	}
 	copyOpts := hermeticCopyOptions(a.IDFile, a.Port)
-	tests := []struct {
-		name     string
-		args     []string // sftp or scp command line
-		progress string   // the file that grows while the transfer runs
-	}{
+	return []clientKillCase{
 		{
 			name:     "sftp get",
 			args:     append([]string{"sftp", "-b", batch("get", "get "+rel+"/big.bin "+filepath.Join(local, "sftp-get.bin")+"\n")}, append(copyOpts, a.destination())...),
@@ -142,60 +162,56 @@ func TestTransferClientKilled(t *testing.T) {
 			progress: filepath.Join(abs, "scp-O-put.bin"),
 		},
 	}
-	agentPID := a.cmd.Process.Pid
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			requireTool(t, tt.args[0], "openssh-client")
-			cmd := exec.Command(tt.args[0], tt.args[1:]...)
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // to kill ssh with it
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			killed := false
-			defer func() {
-				if !killed {
-					_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-					<-exited
-				}
-			}()
-			growing := func() bool {
-				fi, err := os.Stat(tt.progress)
-				return err == nil && fi.Size() > 0 && len(transferChildren(agentPID)) > 0
-			}
-			if !waitFor(20*time.Second, growing) {
-				t.Fatalf("no transfer under way after 20s (%s grows: no, or no sftp-server/scp under the agent: %v); client output:\n%s",
-					tt.progress, descendants(agentPID), out.String())
-			}
-			time.Sleep(500 * time.Millisecond)
-			select {
-			case err := <-exited:
-				killed = true
-				t.Fatalf("%s ended by itself (%v) before it was killed; the test needs a longer transfer:\n%s", tt.name, err, out.String())
-			default:
-			}
-			if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
-				t.Fatalf("kill the client: %v", err)
-			}
-			killed = true
-			<-exited
+}
 
-			if got := a.Run(t, "echo alive"); got != "alive\n" {
-				t.Errorf("login after the killed transfer: %q, want \"alive\\n\"", got)
-			}
-			if !waitFor(10*time.Second, func() bool { return len(descendants(agentPID)) == 0 }) {
-				t.Errorf("10s after the client was killed the agent still has processes: %v", descendants(agentPID))
-			}
-		})
+// killClientMidTransfer starts tt's client, kills its process group once the transfer is
+// under way, and checks that the agent serves on with no process left behind.
+func killClientMidTransfer(t *testing.T, a *agent, tt clientKillCase) {
+	agentPID := a.cmd.Process.Pid
+	requireTool(t, tt.args[0], "openssh-client")
+	cmd := exec.Command(tt.args[0], tt.args[1:]...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // to kill ssh with it
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	if !a.running() {
-		t.Fatalf("the agent exited")
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	killed := false
+	defer func() {
+		if !killed {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	}()
+	growing := func() bool {
+		fi, err := os.Stat(tt.progress)
+		return err == nil && fi.Size() > 0 && len(transferChildren(agentPID)) > 0
 	}
-	// The partial uploads are the user's too.
-	requireOwnedBy(t, abs, a.Account)
+	if !testwait.Until(20*time.Second, growing) {
+		t.Fatalf("no transfer under way after 20s (%s grows: no, or no sftp-server/scp under the agent: %v); client output:\n%s",
+			tt.progress, descendants(agentPID), out.String())
+	}
+	time.Sleep(500 * time.Millisecond)
+	select {
+	case err := <-exited:
+		killed = true
+		t.Fatalf("%s ended by itself (%v) before it was killed; the test needs a longer transfer:\n%s", tt.name, err, out.String())
+	default:
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill the client: %v", err)
+	}
+	killed = true
+	<-exited
+
+	if got := a.Run(t, "echo alive"); got != "alive\n" {
+		t.Errorf("login after the killed transfer: %q, want \"alive\\n\"", got)
+	}
+	if !testwait.Until(10*time.Second, func() bool { return len(descendants(agentPID)) == 0 }) {
+		t.Errorf("10s after the client was killed the agent still has processes: %v", descendants(agentPID))
+	}
 }
 
 // TestTransferStuckOnFIFOEndsAfterHangup: an SFTP upload onto a FIFO nobody reads
@@ -224,7 +240,7 @@ func TestTransferStuckOnFIFOEndsAfterHangup(t *testing.T) {
 		t.Fatal(err)
 	}
 	agentPID := a.cmd.Process.Pid
-	if !waitFor(20*time.Second, func() bool { return len(transferChildren(agentPID)) > 0 }) {
+	if !testwait.Until(20*time.Second, func() bool { return len(transferChildren(agentPID)) > 0 }) {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 		t.Fatalf("no sftp-server under the agent after 20s: %v", descendants(agentPID))
@@ -239,7 +255,7 @@ func TestTransferStuckOnFIFOEndsAfterHangup(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait() // killed
-	if !waitFor(15*time.Second, func() bool { return len(descendants(agentPID)) == 0 }) {
+	if !testwait.Until(15*time.Second, func() bool { return len(descendants(agentPID)) == 0 }) {
 		t.Errorf("15s after the client was killed the agent still has processes: %v", descendants(agentPID))
 	}
 	if got := a.Run(t, "echo alive"); got != "alive\n" {

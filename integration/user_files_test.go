@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestIDContainerRevokeAndRotate: id_container is read at login, like authorized_keys:
@@ -186,7 +188,7 @@ func TestUnwritableHomeServes(t *testing.T) {
 		t.Errorf("got %d files in the directory the account cannot write, want none", len(entries))
 	}
 	// The connect text may reach the harness's copy of stdout after status.json.
-	waitFor(statusTimeout, func() bool { return strings.Contains(a.Stdout(), "known_hosts lines") })
+	testwait.Until(statusTimeout, func() bool { return strings.Contains(a.Stdout(), "known_hosts lines") })
 	if out := a.Stdout(); !strings.Contains(out, "There is no id_container key") || strings.Contains(out, "ssh -i id_container") {
 		t.Errorf("connect info: want it to say there is no id_container and not offer it:\n%s", out)
 	}
@@ -290,7 +292,7 @@ func checkChildName(t *testing.T, a *agent, remote string) {
 	}()
 	started := regexp.MustCompile(`command="scp -f [^"]*" event=session\.start pid=(\d+)`)
 	var pid string
-	if !waitFor(clientTimeout, func() bool {
+	if !testwait.Until(clientTimeout, func() bool {
 		m := started.FindStringSubmatch(a.Logs())
 		if m != nil {
 			pid = m[1]
@@ -302,7 +304,7 @@ func checkChildName(t *testing.T, a *agent, remote string) {
 	// The child names itself at the start of its main (process_name_linux.go), which
 	// may come after the agent logged its start: wait for the name, bounded.
 	var got string
-	if !waitFor(clientTimeout, func() bool {
+	if !testwait.Until(clientTimeout, func() bool {
 		var comm []byte
 		comm, err = os.ReadFile("/proc/" + pid + "/comm")
 		got = strings.TrimSpace(string(comm))

@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"jobsshd/internal/testenv"
 )
 
 // fuzzHostKey is a fixed job host key for the fuzz targets' blocks.
@@ -52,10 +54,7 @@ func FuzzParseHosts(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	sshClient, err := exec.LookPath("ssh")
-	if err != nil {
-		f.Fatalf("ssh not found (apt-get install openssh-client): %v", err)
-	}
+	sshClient := testenv.RequireTool(f, "ssh", "openssh-client")
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, list string) {
 		hosts, err := ParseHosts(list)

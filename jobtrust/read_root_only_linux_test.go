@@ -7,20 +7,25 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"jobsshd/internal/testenv"
 )
 
-// otherUID is a uid that is not root, for the files and links given away.
-const otherUID = 54321
-
-// rootOnlyTree builds TestReadRootOnlyFile's files under base.
+// rootOnlyTree is a directory of root's for TestReadRootOnlyFile, in which the helpers
+// make files, symlinks and directories (relative paths) and return their absolute paths.
 type rootOnlyTree struct {
 	t    *testing.T
-	base string
+	base string // root's 0700 directory in sticky /tmp
 }
 
-// file writes rel with mode and data, creating its directory.
+// otherUID is a uid that is not root.
+const otherUID = 54321
+
+func (tr rootOnlyTree) path(rel string) string { return filepath.Join(tr.base, rel) }
+
+// file writes a file with mode and data at rel, making the directories on the way.
 func (tr rootOnlyTree) file(rel string, mode os.FileMode, data string) string {
-	p := filepath.Join(tr.base, rel)
+	p := tr.path(rel)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		tr.t.Fatal(err)
 	}
@@ -33,9 +38,9 @@ func (tr rootOnlyTree) file(rel string, mode os.FileMode, data string) string {
 	return p
 }
 
-// link makes rel a symlink to target, owned by uid.
+// link makes a symlink to target at rel, owned by uid.
 func (tr rootOnlyTree) link(target, rel string, uid int) string {
-	p := filepath.Join(tr.base, rel)
+	p := tr.path(rel)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		tr.t.Fatal(err)
 	}
@@ -48,9 +53,9 @@ func (tr rootOnlyTree) link(target, rel string, uid int) string {
 	return p
 }
 
-// dir makes rel a directory of mode, owned by uid.
+// dir makes a directory with mode at rel, owned by uid.
 func (tr rootOnlyTree) dir(rel string, mode os.FileMode, uid int) {
-	p := filepath.Join(tr.base, rel)
+	p := tr.path(rel)
 	if err := os.MkdirAll(p, 0o755); err != nil {
 		tr.t.Fatal(err)
 	}
@@ -62,8 +67,35 @@ func (tr rootOnlyTree) dir(rel string, mode os.FileMode, uid int) {
 	}
 }
 
-// rootOnlyTest is a case of TestReadRootOnlyFile.
-type rootOnlyTest struct {
+// makeRootOnlyTree lays out what the cases read: root's secret, a directory of another
+// uid, a group-writable one, a sticky one holding a Kubernetes Secret mount layout,
+// another uid's symlink and a hard link, and a FIFO. It returns the secret's path and
+// that of a root-only file with a second name in the sticky directory.
+func makeRootOnlyTree(tr rootOnlyTree) (secret, hardSecret string) {
+	secret = tr.file("root/secret", 0o600, "SECRET")
+	tr.dir("userdir", 0o755, otherUID)
+	tr.dir("groupw", 0o775, 0)
+	tr.dir("sticky", 0o777|os.ModeSticky, 0)
+	tr.file("groupw/f", 0o600, "G")
+	tr.file("sticky/stamp/f", 0o400, "S")
+	tr.link("stamp", "sticky/..data", 0)
+	tr.link("..data/f", "sticky/f", 0)
+	tr.link(secret, "sticky/others-link", otherUID)
+	// A root-only file hard-linked into a sticky directory, as an account can when
+	// fs.protected_hardlinks is 0 (issue 10 review, files 3); the link is made as root
+	// here to simulate that. Both names are refused.
+	hardSecret = tr.file("root/hard-secret", 0o600, "HARD")
+	if err := os.Link(hardSecret, tr.path("sticky/hard-link")); err != nil {
+		tr.t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(tr.path("root/fifo"), 0o600); err != nil {
+		tr.t.Fatal(err)
+	}
+	return secret, hardSecret
+}
+
+// rootOnlyCase is one TestReadRootOnlyFile case.
+type rootOnlyCase struct {
 	name    string
 	path    string
 	limit   int64
@@ -72,46 +104,26 @@ type rootOnlyTest struct {
 	notRoot bool // the error wraps ErrNotRootOnly
 }
 
-// rootOnlyTests builds the files under base and returns the cases that read them.
-func rootOnlyTests(t *testing.T, base string) []rootOnlyTest {
-	tr := rootOnlyTree{t: t, base: base}
-	mk, link, dir, other := tr.file, tr.link, tr.dir, otherUID
-	secret := mk("root/secret", 0o600, "SECRET")
-	dir("userdir", 0o755, other)
-	dir("groupw", 0o775, 0)
-	dir("sticky", 0o777|os.ModeSticky, 0)
-	mk("groupw/f", 0o600, "G")
-	mk("sticky/stamp/f", 0o400, "S")
-	link("stamp", "sticky/..data", 0)
-	link("..data/f", "sticky/f", 0)
-	link(secret, "sticky/others-link", other)
-	// A root-only file hard-linked into a sticky directory, as an account can when
-	// fs.protected_hardlinks is 0 (issue 10 review, files 3); the link is made as root
-	// here to simulate that. Both names are refused.
-	hardSecret := mk("root/hard-secret", 0o600, "HARD")
-	if err := os.Link(hardSecret, filepath.Join(base, "sticky/hard-link")); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mkfifo(filepath.Join(base, "root/fifo"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return []rootOnlyTest{
+// rootOnlyCases are TestReadRootOnlyFile's cases in the tree of makeRootOnlyTree; some
+// make the file or symlink they read.
+func rootOnlyCases(tr rootOnlyTree, secret, hardSecret string) []rootOnlyCase {
+	return []rootOnlyCase{
 		{name: "root's file", path: secret, want: "SECRET"},
-		{name: "root's absolute symlink", path: link(secret, "root/abs", 0), want: "SECRET"},
-		{name: "root's relative symlink with ..", path: link("../root/secret", "root2/rel", 0), want: "SECRET"},
-		{name: "Secret mount layout in a sticky dir", path: filepath.Join(base, "sticky/f"), want: "S"},
-		{name: "symlink in a directory another uid owns", path: link(secret, "userdir/job.key", other), notRoot: true},
-		{name: "file in a directory another uid owns", path: mk("userdir/plain", 0o600, "x"), notRoot: true},
-		{name: "another uid's symlink in a sticky dir", path: filepath.Join(base, "sticky/others-link"), notRoot: true},
-		{name: "hard link in a sticky dir", path: filepath.Join(base, "sticky/hard-link"), notRoot: true},
+		{name: "root's absolute symlink", path: tr.link(secret, "root/abs", 0), want: "SECRET"},
+		{name: "root's relative symlink with ..", path: tr.link("../root/secret", "root2/rel", 0), want: "SECRET"},
+		{name: "Secret mount layout in a sticky dir", path: tr.path("sticky/f"), want: "S"},
+		{name: "symlink in a directory another uid owns", path: tr.link(secret, "userdir/job.key", otherUID), notRoot: true},
+		{name: "file in a directory another uid owns", path: tr.file("userdir/plain", 0o600, "x"), notRoot: true},
+		{name: "another uid's symlink in a sticky dir", path: tr.path("sticky/others-link"), notRoot: true},
+		{name: "hard link in a sticky dir", path: tr.path("sticky/hard-link"), notRoot: true},
 		{name: "hard-linked file at its root-only name", path: hardSecret, notRoot: true},
-		{name: "group-writable directory", path: filepath.Join(base, "groupw/f"), notRoot: true},
-		{name: "group-writable file", path: mk("root/gw", 0o620, "x"), notRoot: true},
-		{name: "a FIFO is refused without blocking", path: filepath.Join(base, "root/fifo"), wantErr: "not a regular file"},
-		{name: "too large", path: mk("root/big", 0o600, strings.Repeat("x", 100)), limit: 99, wantErr: "larger than 99 bytes"},
-		{name: "missing", path: filepath.Join(base, "root/none"), wantErr: "no such file"},
+		{name: "group-writable directory", path: tr.path("groupw/f"), notRoot: true},
+		{name: "group-writable file", path: tr.file("root/gw", 0o620, "x"), notRoot: true},
+		{name: "a FIFO is refused without blocking", path: tr.path("root/fifo"), wantErr: "not a regular file"},
+		{name: "too large", path: tr.file("root/big", 0o600, strings.Repeat("x", 100)), limit: 99, wantErr: "larger than 99 bytes"},
+		{name: "missing", path: tr.path("root/none"), wantErr: "no such file"},
 		{name: "relative path", path: "root/secret", wantErr: "not an absolute path"},
-		{name: "symlink loop", path: link("loop", filepath.Join("root", "loop"), 0), wantErr: "more than 40 symlinks"},
+		{name: "symlink loop", path: tr.link("loop", filepath.Join("root", "loop"), 0), wantErr: "more than 40 symlinks"},
 	}
 }
 
@@ -119,10 +131,10 @@ func rootOnlyTests(t *testing.T, base string) []rootOnlyTest {
 // the path names. Needs root (to own files as root and give some away); CI runs as
 // root.
 func TestReadRootOnlyFile(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: files must be root's, and others' for the refusals")
-	}
-	tests := rootOnlyTests(t, t.TempDir()) // root's 0700 directory in sticky /tmp
+	testenv.RequireRoot(t, "files must be root's, and others' for the refusals")
+	tr := rootOnlyTree{t: t, base: t.TempDir()}
+	secret, hardSecret := makeRootOnlyTree(tr)
+	tests := rootOnlyCases(tr, secret, hardSecret)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			limit := tt.limit

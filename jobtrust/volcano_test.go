@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testenv"
 )
 
 func TestVolcanoKey(t *testing.T) {
@@ -72,9 +74,7 @@ func TestVolcanoKey(t *testing.T) {
 // until the test ends. It needs root (CI runs as root).
 func readOnlyMount(t *testing.T, dir string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a read-only directory, as a Secret volume is")
-	}
+	testenv.RequireRoot(t, "to mount a read-only directory, as a Secret volume is")
 	for _, args := range [][]string{{"--bind", dir, dir}, {"-o", "remount,bind,ro", dir}} {
 		if out, err := exec.Command("mount", args...).CombinedOutput(); err != nil {
 			t.Fatalf("mount %v: %v\n%s", args, err, out)

@@ -4,22 +4,20 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
+
+	"jobsshd/internal/testenv"
 )
 
-// requireTool returns the path of a client tool the tests drive. A missing tool fails
-// the test: CI installs them, and a skipped compatibility test proves nothing.
+// requireTool returns the path of a client tool the tests drive. A missing tool skips
+// the test, or fails it under JOBSSHD_INTEGRATION=1 (CI), which installs them: a
+// skipped compatibility test proves nothing.
 func requireTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found (apt-get install %s): %v", name, map[string]string{"puttygen": "putty-tools", "ssh-keygen": "openssh-client"}[name], err)
-	}
-	return p
+	return testenv.RequireTool(t, name, map[string]string{"puttygen": "putty-tools", "ssh-keygen": "openssh-client"}[name])
 }
 
 // testAccount is the account the file-permission tests serve: an unprivileged uid
@@ -36,9 +34,7 @@ func testAccount(t *testing.T) (uid, gid int) {
 // needRoot skips a test that must create files owned by other accounts.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create files owned by other accounts (CI runs as root)")
-	}
+	testenv.RequireRoot(t, "to create files owned by other accounts")
 }
 
 // makeHome builds base/home/.ssh owned by uid:gid (home and .ssh 0700) in a fresh

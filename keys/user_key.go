@@ -15,7 +15,7 @@ import (
 )
 
 // UserKey describes the generated id_container keypair: the key users download from
-// the container to log in with (see DESIGN.md, flow 1).
+// the container to log in with when they bring no key of their own (README "Connecting").
 type UserKey struct {
 	// PrivatePath is the OpenSSH private key (0600), PublicPath the same key as an
 	// authorized_keys line (0644), PPKPath its PuTTY export (0600). PPKPath is empty

@@ -163,101 +163,129 @@ func TestEnsureUserKeyReplacesStaleTwins(t *testing.T) {
 	}
 }
 
+// userKeySymlinkCase is one TestEnsureUserKeyRefusesSymlinks case: where the symlink is
+// planted beside or at id_container.
+type userKeySymlinkCase struct {
+	name     string
+	linkAt   string // suffix of the id path that is a symlink
+	dangling bool
+	existing bool // the private key exists already (else it is generated)
+}
+
+var userKeySymlinkCases = []userKeySymlinkCase{
+	{name: "private key", linkAt: ""},
+	{name: "private key dangling", linkAt: "", dangling: true},
+	{name: "public key", linkAt: ".pub"},
+	{name: "public key dangling", linkAt: ".pub", dangling: true},
+	{name: "ppk", linkAt: ".ppk"},
+	{name: "ppk dangling", linkAt: ".ppk", dangling: true},
+	{name: "public key beside an existing key", linkAt: ".pub", existing: true},
+	{name: "ppk beside an existing key", linkAt: ".ppk", existing: true},
+	{name: "ppk dangling beside an existing key", linkAt: ".ppk", dangling: true, existing: true},
+}
+
+// symlinkVictim is what a symlink planted by the account points at: a file only root
+// may read, which must never be written through the symlink.
+var symlinkVictim = []byte("root:$6$secret:19000:0:99999:7:::\n")
+
 func TestEnsureUserKeyRefusesSymlinks(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name     string
-		linkAt   string // suffix of the id path that is a symlink
-		dangling bool
-		existing bool // the private key exists already (else it is generated)
-	}{
-		{name: "private key", linkAt: ""},
-		{name: "private key dangling", linkAt: "", dangling: true},
-		{name: "public key", linkAt: ".pub"},
-		{name: "public key dangling", linkAt: ".pub", dangling: true},
-		{name: "ppk", linkAt: ".ppk"},
-		{name: "ppk dangling", linkAt: ".ppk", dangling: true},
-		{name: "public key beside an existing key", linkAt: ".pub", existing: true},
-		{name: "ppk beside an existing key", linkAt: ".ppk", existing: true},
-		{name: "ppk dangling beside an existing key", linkAt: ".ppk", dangling: true, existing: true},
-	}
-	for _, tt := range tests {
+	for _, tt := range userKeySymlinkCases {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			uid, gid := testAccount(t)
 			base, home := makeHome(t, uid, gid)
 			path := filepath.Join(home, "id_container")
 			target := filepath.Join(base, "victim")
-			content := []byte("root:$6$secret:19000:0:99999:7:::\n")
-			if !tt.dangling {
-				if err := os.WriteFile(target, content, 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var existing *UserKey
-			if tt.existing {
-				var err error
-				if existing, err = EnsureUserKey(path, "", uid, gid); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.Remove(path + tt.linkAt); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := os.Symlink(target, path+tt.linkAt); err != nil {
-				t.Fatal(err)
-			}
-			chown(t, path+tt.linkAt, uid, gid)
-
+			existing := tt.plant(t, path, target, uid, gid)
 			uk, err := EnsureUserKey(path, "", uid, gid)
-			switch {
-			case tt.linkAt == "":
-				// A symlink at the private key is no id_container, never an error that
-				// stops the agent, and is never followed (issue 10 review, files 1).
-				if err != nil {
-					t.Fatalf("got error %v, want no id_container and no error", err)
-				}
-				if uk.Unavailable == nil || !strings.Contains(uk.Unavailable.Error(), "symlink") || !strings.Contains(uk.Unavailable.Error(), path) {
-					t.Fatalf("got Unavailable %v, want it naming the symlink %q", uk.Unavailable, path)
-				}
-				if uk.Public != nil || uk.PublicPath != "" || uk.PPKPath != "" {
-					t.Errorf("got Public %v, PublicPath %q, PPKPath %q; want none for a refused key", uk.Public, uk.PublicPath, uk.PPKPath)
-				}
-				for _, derived := range []string{path + ".pub", path + ".ppk"} {
-					if _, err := os.Lstat(derived); !errors.Is(err, fs.ErrNotExist) {
-						t.Errorf("lstat %s: got %v, want nothing derived from a refused key", derived, err)
-					}
-				}
-			case err != nil:
-				t.Fatalf("got error %v, want a symlink at the derived file %s not to stop the agent", err, path+tt.linkAt)
-			case tt.existing:
-				// Kept as it is, and said so with the fix.
-				if len(uk.Skipped) != 1 || !strings.Contains(uk.Skipped[0].Error(), path+tt.linkAt) || !strings.Contains(uk.Skipped[0].Error(), "rm ") {
-					t.Errorf("got Skipped %v, want one entry naming %s and the fix", uk.Skipped, path+tt.linkAt)
-				}
-				if !bytes.Equal(uk.Public.Marshal(), existing.Public.Marshal()) {
-					t.Error("the existing key changed")
-				}
-				if tt.linkAt == ".ppk" && uk.PPKPath != "" {
-					t.Errorf("got PPKPath %q, want none reported for a skipped .ppk", uk.PPKPath)
-				}
-			default:
-				// A new private key replaces the entry (rename), never writing through it.
-				if fileMode(t, path+tt.linkAt)&os.ModeSymlink != 0 {
-					t.Error("the symlink beside a new key was kept, want it replaced by the new key's file")
-				}
-			}
+			tt.checkKey(t, path, uk, err, existing)
 			got, rerr := os.ReadFile(target)
 			switch {
 			case tt.dangling && rerr == nil:
 				t.Errorf("symlink target was created (%q), want nothing written through the symlink", got)
-			case !tt.dangling && !bytes.Equal(got, content):
+			case !tt.dangling && !bytes.Equal(got, symlinkVictim):
 				t.Errorf("symlink target: got %q, want it untouched", got)
 			}
 			if (tt.linkAt == "" || tt.existing) && fileMode(t, path+tt.linkAt)&os.ModeSymlink == 0 {
 				t.Error("the symlink was replaced, want it left for the user to see")
 			}
 		})
+	}
+}
+
+// plant makes the victim file (unless dangling), the existing key (when asked), and the
+// account's symlink at path+linkAt to target. It returns the existing key, or nil.
+func (tt userKeySymlinkCase) plant(t *testing.T, path, target string, uid, gid int) *UserKey {
+	t.Helper()
+	if !tt.dangling {
+		if err := os.WriteFile(target, symlinkVictim, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var existing *UserKey
+	if tt.existing {
+		var err error
+		if existing, err = EnsureUserKey(path, "", uid, gid); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(path + tt.linkAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(target, path+tt.linkAt); err != nil {
+		t.Fatal(err)
+	}
+	chown(t, path+tt.linkAt, uid, gid)
+	return existing
+}
+
+// checkKey checks what EnsureUserKey said with the symlink in place.
+func (tt userKeySymlinkCase) checkKey(t *testing.T, path string, uk *UserKey, err error, existing *UserKey) {
+	t.Helper()
+	switch {
+	case tt.linkAt == "":
+		// A symlink at the private key is no id_container, never an error that
+		// stops the agent, and is never followed (issue 10 review, files 1).
+		if err != nil {
+			t.Fatalf("got error %v, want no id_container and no error", err)
+		}
+		checkRefusedPrivateKeySymlink(t, path, uk)
+	case err != nil:
+		t.Fatalf("got error %v, want a symlink at the derived file %s not to stop the agent", err, path+tt.linkAt)
+	case tt.existing:
+		// Kept as it is, and said so with the fix.
+		if len(uk.Skipped) != 1 || !strings.Contains(uk.Skipped[0].Error(), path+tt.linkAt) || !strings.Contains(uk.Skipped[0].Error(), "rm ") {
+			t.Errorf("got Skipped %v, want one entry naming %s and the fix", uk.Skipped, path+tt.linkAt)
+		}
+		if !bytes.Equal(uk.Public.Marshal(), existing.Public.Marshal()) {
+			t.Error("the existing key changed")
+		}
+		if tt.linkAt == ".ppk" && uk.PPKPath != "" {
+			t.Errorf("got PPKPath %q, want none reported for a skipped .ppk", uk.PPKPath)
+		}
+	default:
+		// A new private key replaces the entry (rename), never writing through it.
+		if fileMode(t, path+tt.linkAt)&os.ModeSymlink != 0 {
+			t.Error("the symlink beside a new key was kept, want it replaced by the new key's file")
+		}
+	}
+}
+
+// checkRefusedPrivateKeySymlink wants uk to be no key, naming the symlink at path, with
+// nothing derived from it.
+func checkRefusedPrivateKeySymlink(t *testing.T, path string, uk *UserKey) {
+	t.Helper()
+	if uk.Unavailable == nil || !strings.Contains(uk.Unavailable.Error(), "symlink") || !strings.Contains(uk.Unavailable.Error(), path) {
+		t.Fatalf("got Unavailable %v, want it naming the symlink %q", uk.Unavailable, path)
+	}
+	if uk.Public != nil || uk.PublicPath != "" || uk.PPKPath != "" {
+		t.Errorf("got Public %v, PublicPath %q, PPKPath %q; want none for a refused key", uk.Public, uk.PublicPath, uk.PPKPath)
+	}
+	for _, derived := range []string{path + ".pub", path + ".ppk"} {
+		if _, err := os.Lstat(derived); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("lstat %s: got %v, want nothing derived from a refused key", derived, err)
+		}
 	}
 }
 
@@ -525,17 +553,24 @@ func TestEnsureUserKeyRefusesUntrustedKey(t *testing.T) {
 					t.Errorf("got Exposed %v, want a warning with the fix: %v", uk.Exposed, tt.wantExposed)
 				}
 			}
-			after, err := os.Lstat(path)
-			if err != nil || after.Mode() != before.Mode() || after.Sys().(*syscall.Stat_t).Uid != before.Sys().(*syscall.Stat_t).Uid ||
-				after.Sys().(*syscall.Stat_t).Ino != before.Sys().(*syscall.Stat_t).Ino {
-				t.Errorf("id_container changed: before %v, after %v, %v", before.Mode(), after, err)
-			}
-			if beforeData != nil {
-				if afterData, _ := os.ReadFile(path); !bytes.Equal(afterData, beforeData) {
-					t.Error("id_container's content changed")
-				}
-			}
+			checkLeftAsItWas(t, path, before, beforeData)
 		})
+	}
+}
+
+// checkLeftAsItWas wants the entry at path to be the one that was there (before, and
+// beforeData when it is a regular file): same mode, owner, inode and content.
+func checkLeftAsItWas(t *testing.T, path string, before fs.FileInfo, beforeData []byte) {
+	t.Helper()
+	after, err := os.Lstat(path)
+	if err != nil || after.Mode() != before.Mode() || after.Sys().(*syscall.Stat_t).Uid != before.Sys().(*syscall.Stat_t).Uid ||
+		after.Sys().(*syscall.Stat_t).Ino != before.Sys().(*syscall.Stat_t).Ino {
+		t.Errorf("id_container changed: before %v, after %v, %v", before.Mode(), after, err)
+	}
+	if beforeData != nil {
+		if afterData, _ := os.ReadFile(path); !bytes.Equal(afterData, beforeData) {
+			t.Error("id_container's content changed")
+		}
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testenv"
 )
 
 // scpClient runs OpenSSH's scp in legacy mode (-O) against ServeSCP with no SSH server:
@@ -24,11 +26,9 @@ type scpClient struct {
 
 func newSCPClient(t *testing.T, home string) *scpClient {
 	t.Helper()
-	// A missing client is a failure, not a skip: these tests are what shows that real
-	// clients work.
-	if _, err := exec.LookPath("scp"); err != nil {
-		t.Fatalf("OpenSSH scp is needed (Debian: apt-get install openssh-client): %v", err)
-	}
+	// A missing client skips only outside CI: under JOBSSHD_INTEGRATION=1 it is a
+	// failure, since these tests are what shows that real clients work.
+	testenv.RequireTool(t, "scp", "openssh-client")
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatalf("find the test binary: %v", err)

@@ -221,6 +221,16 @@ func TestServeSCPSink(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			home := t.TempDir()
+			// Runs before TempDir's removal: a case may leave a directory without u+w,
+			// which only root could empty.
+			t.Cleanup(func() {
+				_ = filepath.WalkDir(home, func(p string, d fs.DirEntry, err error) error {
+					if err == nil && d.IsDir() {
+						_ = os.Chmod(p, 0o755)
+					}
+					return nil
+				})
+			})
 			for name, content := range tt.setup {
 				if err := os.WriteFile(filepath.Join(home, name), []byte(content), 0o644); err != nil {
 					t.Fatal(err)

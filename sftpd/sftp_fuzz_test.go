@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"jobsshd/internal/testenv"
 )
 
 // FuzzSFTPServer feeds arbitrary request streams to the SFTP server, which parses every
@@ -33,9 +35,7 @@ import (
 // OS thread that has its own file system context (unshare CLONE_FS) chrooted into a
 // temporary directory: the rest of the machine is out of its reach.
 func FuzzSFTPServer(f *testing.F) {
-	if os.Geteuid() != 0 {
-		f.Skip("needs root to chroot the fuzzed server away from the machine's files (CI runs as root)")
-	}
+	testenv.RequireRoot(f, "to chroot the fuzzed server away from the machine's files")
 	for _, seed := range sftpSeedSessions() {
 		f.Add(seed, false)
 		f.Add(shortFramed(seed), true)

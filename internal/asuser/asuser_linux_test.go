@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"jobsshd/internal/testenv"
 )
 
 // nobody is the account the tests act as; it needs no entry in /etc/passwd.
@@ -37,9 +39,7 @@ func sharedDir(t *testing.T) (base, nobodys string) {
 
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("acting as another account needs root; TestDoWithoutRoot covers this case")
-	}
+	testenv.RequireRoot(t, "to act as another account; TestDoWithoutRoot covers the case without")
 }
 
 func TestDoFilesBelongToAccount(t *testing.T) {

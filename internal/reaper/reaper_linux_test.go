@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"jobsshd/internal/testwait"
 )
 
 // These tests use the process's real registry, Children, and no t.Parallel: a reaper
@@ -140,13 +142,9 @@ func TestReaperNeverTakesOwnedChildren(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
 	for _, pid := range orphanPids {
-		for !reapedBy(pid) {
-			if time.Now().After(deadline) {
-				t.Fatalf("unregistered child %d still unreaped after 5s", pid)
-			}
-			time.Sleep(10 * time.Millisecond)
+		if !testwait.Until(5*time.Second, func() bool { return reapedBy(pid) }) {
+			t.Fatalf("unregistered child %d still unreaped after 5s", pid)
 		}
 	}
 }
@@ -184,7 +182,7 @@ func TestStuckStartHoldsUpNoOtherWithReaper(t *testing.T) {
 	}
 	stuckDone := make(chan error, 1)
 	go func() { stuckDone <- r.Start(stuck, start) }()
-	if !eventually(func() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.starting == 1 }) {
+	if !testwait.Until(testwait.Default, func() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.starting == 1 }) {
 		t.Fatal("the stuck start is not in flight")
 	}
 
@@ -226,7 +224,7 @@ func TestStuckStartHoldsUpNoOtherWithReaper(t *testing.T) {
 	if err := <-stuckDone; err == nil {
 		t.Fatal("the stuck start reported success")
 	}
-	if !eventually(func() bool { return reapedBy(orphan.Process.Pid) }) {
+	if !testwait.Until(testwait.Default, func() bool { return reapedBy(orphan.Process.Pid) }) {
 		t.Errorf("the orphan %d was not reaped after the stuck start ended", orphan.Process.Pid)
 	}
 }
@@ -236,16 +234,4 @@ func awaitExit(pid int) {
 	var info unix.Siginfo
 	for unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil) == unix.EINTR {
 	}
-}
-
-// eventually polls cond every 20 ms for up to 10 seconds.
-func eventually(cond func() bool) bool {
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
 }

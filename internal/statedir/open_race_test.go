@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"jobsshd/internal/testenv"
 )
 
 // raceSetup makes a state directory in a parent that others can write (an fsGroup
@@ -12,9 +14,7 @@ import (
 // in), and returns the state path and that victim.
 func raceSetup(t *testing.T) (state, victim string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: the swapped-in symlink must belong to another uid")
-	}
+	testenv.RequireRoot(t, "the swapped-in symlink must belong to another uid")
 	base := t.TempDir()
 	vol := mkdir(t, base, "vol", 0o777)
 	state = mkdir(t, vol, "state", 0o700)

@@ -7,70 +7,73 @@ import (
 	"testing"
 )
 
+// openTests are TestOpen's cases: the path setup makes under a temp dir, and the refusal
+// Open and Inspect must both give ("" when Open opens it).
+var openTests = []struct {
+	name     string
+	needRoot bool
+	setup    func(t *testing.T, base string) string // returns the path to open
+	wantErr  string                                 // "" means it opens
+}{
+	{name: "missing: created 0700", setup: func(t *testing.T, base string) string { return filepath.Join(base, "a", "b") }},
+	{name: "own 0700", setup: func(t *testing.T, base string) string { return mkdir(t, base, "s", 0o700) }},
+	{name: "own 0755", setup: func(t *testing.T, base string) string { return mkdir(t, base, "s", 0o755) }},
+	{name: "group-writable (fsGroup volume)", setup: func(t *testing.T, base string) string { return mkdir(t, base, "s", 0o2770) },
+		wantErr: "writable by group or others (mode 0770): they could replace the host keys"},
+	{name: "writable by others, sticky", setup: func(t *testing.T, base string) string { return mkdir(t, base, "s", 0o1777) },
+		wantErr: "chmod go-w"},
+	{name: "owned by another uid", needRoot: true, setup: func(t *testing.T, base string) string {
+		dir := mkdir(t, base, "s", 0o700)
+		chown(t, dir, 65534)
+		return dir
+	}, wantErr: "belongs to uid 65534, not to uid 0"},
+	{name: "symlink of another uid", needRoot: true, setup: func(t *testing.T, base string) string {
+		target := mkdir(t, base, "target", 0o700) // root's, would pass on its own
+		link := filepath.Join(base, "link")
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Lchown(link, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		return link
+	}, wantErr: "is a symlink that belongs to uid 65534"},
+	{name: "missing, below a symlink of another uid", needRoot: true, setup: func(t *testing.T, base string) string {
+		elsewhere := mkdir(t, base, "etc", 0o755) // root's: where the planter wants root to write
+		link := filepath.Join(base, "home-state")
+		if err := os.Symlink(elsewhere, link); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Lchown(link, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+				t.Errorf("got %d entries created through the planted symlink, want none", len(entries))
+			}
+		})
+		return filepath.Join(link, "jobsshd")
+	}, wantErr: "a symlink that belongs to uid 65534"},
+	{name: "own symlink to own directory", setup: func(t *testing.T, base string) string {
+		target := mkdir(t, base, "target", 0o700)
+		link := filepath.Join(base, "link")
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		return link
+	}},
+	{name: "a file", setup: func(t *testing.T, base string) string {
+		p := filepath.Join(base, "f")
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}, wantErr: "not a directory"},
+}
+
 func TestOpen(t *testing.T) {
 	euid := os.Geteuid()
-	tests := []struct {
-		name     string
-		needRoot bool
-		setup    func(t *testing.T, base string) string // returns the path to open
-		wantErr  string                                 // "" means it opens
-	}{
-		{name: "missing: created 0700", setup: func(t *testing.T, base string) string { return filepath.Join(base, "a", "b") }},
-		{name: "own 0700", setup: func(t *testing.T, base string) string { return mkdir(t, base, "s", 0o700) }},
-		{name: "own 0755", setup: func(t *testing.T, base string) string { return mkdir(t, base, "s", 0o755) }},
-		{name: "group-writable (fsGroup volume)", setup: func(t *testing.T, base string) string { return mkdir(t, base, "s", 0o2770) },
-			wantErr: "writable by group or others (mode 0770): they could replace the host keys"},
-		{name: "writable by others, sticky", setup: func(t *testing.T, base string) string { return mkdir(t, base, "s", 0o1777) },
-			wantErr: "chmod go-w"},
-		{name: "owned by another uid", needRoot: true, setup: func(t *testing.T, base string) string {
-			dir := mkdir(t, base, "s", 0o700)
-			chown(t, dir, 65534)
-			return dir
-		}, wantErr: "belongs to uid 65534, not to uid 0"},
-		{name: "symlink of another uid", needRoot: true, setup: func(t *testing.T, base string) string {
-			target := mkdir(t, base, "target", 0o700) // root's, would pass on its own
-			link := filepath.Join(base, "link")
-			if err := os.Symlink(target, link); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Lchown(link, 65534, 65534); err != nil {
-				t.Fatal(err)
-			}
-			return link
-		}, wantErr: "is a symlink that belongs to uid 65534"},
-		{name: "missing, below a symlink of another uid", needRoot: true, setup: func(t *testing.T, base string) string {
-			elsewhere := mkdir(t, base, "etc", 0o755) // root's: where the planter wants root to write
-			link := filepath.Join(base, "home-state")
-			if err := os.Symlink(elsewhere, link); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Lchown(link, 65534, 65534); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
-					t.Errorf("got %d entries created through the planted symlink, want none", len(entries))
-				}
-			})
-			return filepath.Join(link, "jobsshd")
-		}, wantErr: "a symlink that belongs to uid 65534"},
-		{name: "own symlink to own directory", setup: func(t *testing.T, base string) string {
-			target := mkdir(t, base, "target", 0o700)
-			link := filepath.Join(base, "link")
-			if err := os.Symlink(target, link); err != nil {
-				t.Fatal(err)
-			}
-			return link
-		}},
-		{name: "a file", setup: func(t *testing.T, base string) string {
-			p := filepath.Join(base, "f")
-			if err := os.WriteFile(p, nil, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			return p
-		}, wantErr: "not a directory"},
-	}
-	for _, tt := range tests {
+	for _, tt := range openTests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.needRoot && euid != 0 {
 				t.Skip("needs root to give a file away")

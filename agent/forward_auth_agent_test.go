@@ -12,11 +12,13 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"jobsshd/internal/testwait"
 )
 
-// clientWithAgent logs in and offers agent forwarding from a keyring holding one key
+// clientWithAuthAgent logs in and offers ssh-agent forwarding from a keyring holding one key
 // with the comment "forwarded-key".
-func clientWithAgent(t *testing.T, srv *Server, signer ssh.Signer) *ssh.Client {
+func clientWithAuthAgent(t *testing.T, srv *Server, signer ssh.Signer) *ssh.Client {
 	t.Helper()
 	client := dialClient(t, srv, signer)
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -33,7 +35,7 @@ func clientWithAgent(t *testing.T, srv *Server, signer ssh.Signer) *ssh.Client {
 	return client
 }
 
-// authSockOf runs a session that asks for agent forwarding and returns its
+// authSockOf runs a session that asks for ssh-agent forwarding and returns its
 // SSH_AUTH_SOCK, and whether the request succeeded.
 func authSockOf(t *testing.T, client *ssh.Client) (string, error) {
 	t.Helper()
@@ -50,7 +52,7 @@ func authSockOf(t *testing.T, client *ssh.Client) (string, error) {
 	return string(out), reqErr
 }
 
-// listForwardedKeys asks the agent behind path for its keys, as the client's agent
+// listForwardedKeys asks the ssh-agent behind path for its keys, as the client's ssh-agent
 // answers them through the connection.
 func listForwardedKeys(t *testing.T, path string) []*agent.Key {
 	t.Helper()
@@ -66,7 +68,7 @@ func listForwardedKeys(t *testing.T, path string) []*agent.Key {
 	return keys
 }
 
-func TestAgentForwarding(t *testing.T) {
+func TestAuthAgentForwarding(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -83,10 +85,10 @@ func TestAgentForwarding(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, signer := tt.start(t)
-			client := clientWithAgent(t, srv, signer)
+			client := clientWithAuthAgent(t, srv, signer)
 			sock, err := authSockOf(t, client)
 			if err != nil || sock == "" {
-				t.Fatalf("agent forwarding: got SSH_AUTH_SOCK %q, %v; want a socket", sock, err)
+				t.Fatalf("ssh-agent forwarding: got SSH_AUTH_SOCK %q, %v; want a socket", sock, err)
 			}
 			if again, err := authSockOf(t, client); err != nil || again != sock {
 				t.Errorf("second session: got %q, %v; want the connection's socket %q", again, err, sock)
@@ -103,14 +105,14 @@ func TestAgentForwarding(t *testing.T) {
 				t.Errorf("keys through %s: got %v, want the client's forwarded-key", sock, keys)
 			}
 			client.Close()
-			if !eventually(func() bool { _, err := os.Lstat(dir); return errors.Is(err, fs.ErrNotExist) }) {
+			if !testwait.Until(testwait.Default, func() bool { _, err := os.Lstat(dir); return errors.Is(err, fs.ErrNotExist) }) {
 				t.Errorf("%s still exists after the connection ended", dir)
 			}
 		})
 	}
 }
 
-func TestAgentForwardingNotRequested(t *testing.T) {
+func TestAuthAgentForwardingNotRequested(t *testing.T) {
 	t.Parallel()
 	srv, signer := startTestServer(t)
 	client := dialClient(t, srv, signer)
@@ -121,6 +123,6 @@ func TestAgentForwardingNotRequested(t *testing.T) {
 	defer s.Close()
 	out, err := s.Output(`printf %s "${SSH_AUTH_SOCK-unset}"`)
 	if err != nil || string(out) != "unset" {
-		t.Errorf("got %q, %v; want SSH_AUTH_SOCK unset without agent forwarding", out, err)
+		t.Errorf("got %q, %v; want SSH_AUTH_SOCK unset without ssh-agent forwarding", out, err)
 	}
 }

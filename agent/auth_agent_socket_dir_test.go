@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func TestAgentSocketDir(t *testing.T) {
+func TestAuthAgentSocketDir(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
@@ -31,9 +31,9 @@ func TestAgentSocketDir(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tmp, home := tt.tmp(t), t.TempDir()
-			dir, err := agentSocketDir(tmp, home)
+			dir, err := authAgentSocketDir(tmp, home)
 			if err != nil {
-				t.Fatalf("agentSocketDir(%q, %q): %v", tmp, home, err)
+				t.Fatalf("authAgentSocketDir(%q, %q): %v", tmp, home, err)
 			}
 			parent, want := filepath.Dir(dir), tmp
 			if tt.wantHome {
@@ -57,7 +57,7 @@ func TestAgentSocketDir(t *testing.T) {
 	t.Run("neither usable", func(t *testing.T) {
 		t.Parallel()
 		missing := filepath.Join(t.TempDir(), "missing")
-		if dir, err := agentSocketDir(missing, missing); err == nil {
+		if dir, err := authAgentSocketDir(missing, missing); err == nil {
 			t.Errorf("got %s, want an error naming both places", dir)
 		} else if strings.Count(err.Error(), missing) < 2 {
 			t.Errorf("error %q does not name both places tried", err)

@@ -16,7 +16,7 @@ import (
 type Config struct {
 	User       string // account to serve; required (main resolves the default account)
 	Port       int    // preferred port; 0 means a random free port
-	StrictPort bool   // fail instead of falling back when Port is taken
+	StrictPort bool   // fail instead of falling back when Port is taken; job trust also makes it strict (PortPolicyFor)
 	Bind       string // listen address; "" means all interfaces, IPv4 and IPv6
 	StateDir   string // host keys and status.json; required
 	IDFile     string // generated user key; "" means ~USER/id_container

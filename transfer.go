@@ -11,7 +11,7 @@ import (
 	"strings"
 	"syscall"
 
-	"jobsshd/agent"
+	"jobsshd/internal/account"
 	"jobsshd/sftpd"
 )
 
@@ -161,11 +161,11 @@ func homeDir(getenv func(string) string) (string, error) {
 	if h := getenv("HOME"); filepath.IsAbs(h) {
 		return h, nil
 	}
-	name, err := agent.LookupAccountByUID(os.Getuid())
+	name, err := account.NameByUID(os.Getuid())
 	if err != nil {
 		return "", err
 	}
-	acct, err := agent.LookupAccount(name)
+	acct, err := account.Lookup(name)
 	if err != nil {
 		return "", err
 	}

@@ -72,7 +72,9 @@ func Replace(dir *os.Root, name string, data []byte, mode fs.FileMode, owner *Ow
 
 // ReplacePath writes data to path atomically, following a symlink at path and replacing
 // its target; mode applies to a new file, an existing one keeps its mode minus write
-// permission for group and others (see the package doc).
+// permission for group and others (see the package doc). It works on the directory by
+// path, not as an *os.Root: opening the directory would need read permission on it,
+// which creating and renaming a file in it does not (a ~/.ssh of mode 0300 is usable).
 func ReplacePath(path string, data []byte, mode fs.FileMode) error {
 	if target, err := filepath.EvalSymlinks(path); err == nil {
 		path = target
@@ -82,20 +84,59 @@ func ReplacePath(path string, data []byte, mode fs.FileMode) error {
 	if st, err := os.Stat(path); err == nil {
 		mode = st.Mode().Perm() &^ 0o022
 	}
-	dir, err := os.OpenRoot(filepath.Dir(path))
+	dir := pathDir(filepath.Dir(path))
+	tmp, err := writeTemp(dir, filepath.Base(path), data, mode, nil)
+	if err == nil {
+		if err = dir.Rename(tmp, filepath.Base(path)); err != nil {
+			_ = dir.Remove(tmp) // best effort; the rename error is the one to report
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	defer dir.Close() // only read through
-	if err := Replace(dir, filepath.Base(path), data, mode, nil); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
+	syncDirPath(string(dir))
 	return nil
+}
+
+// directory is where writeTemp creates its file: an *os.Root, or a pathDir.
+type directory interface {
+	Name() string
+	OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error)
+	Remove(name string) error
+	Rename(oldname, newname string) error
+}
+
+// pathDir is a directory reached through its path each time (ReplacePath).
+type pathDir string
+
+func (d pathDir) Name() string { return string(d) }
+
+func (d pathDir) OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
+	return os.OpenFile(filepath.Join(string(d), name), flag, perm)
+}
+
+func (d pathDir) Remove(name string) error { return os.Remove(filepath.Join(string(d), name)) }
+
+func (d pathDir) Rename(oldname, newname string) error {
+	return os.Rename(filepath.Join(string(d), oldname), filepath.Join(string(d), newname))
+}
+
+// syncDirPath makes a new directory entry in dir durable where it can: a directory the
+// writer may not read (mode 0300), or one that cannot be fsynced, is left as it is, the
+// file itself being synced.
+func syncDirPath(dir string) {
+	// O_DIRECTORY: something swapped in meanwhile (a FIFO) fails at once, never blocks.
+	d, err := os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		return
+	}
+	_ = d.Sync() // best effort, see above
+	_ = d.Close()
 }
 
 // writeTemp writes data to a new, uniquely named file beside name (created with
 // O_EXCL, so never an existing file or a symlink) and returns its name in dir.
-func writeTemp(dir *os.Root, name string, data []byte, mode fs.FileMode, owner *Owner) (string, error) {
+func writeTemp(dir directory, name string, data []byte, mode fs.FileMode, owner *Owner) (string, error) {
 	var f *os.File
 	var tmp string
 	for range 100 {

@@ -5,7 +5,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+
+	"jobsshd/internal/asuser"
+	"jobsshd/internal/testenv"
 )
 
 func openRoot(t *testing.T) (*os.Root, string) {
@@ -94,6 +98,48 @@ func TestReplaceDoesNotFollow(t *testing.T) {
 		t.Errorf("ReplacePath through a symlink: target %v, %v; want \"block\" with mode 0644 (0664 minus g+w)", fi, err)
 	}
 	assertNoTemporaryFiles(t, dir, 2)
+}
+
+// TestReplacePathInUnreadableDirectory: ReplacePath, run as the account, writes in a
+// directory the account may write and search but not read (~/.ssh of mode 0300), as
+// the job trust writer it replaced did (os.CreateTemp and os.Rename need no read
+// permission). Opening the directory as an *os.Root needs it, and failed there.
+func TestReplacePathInUnreadableDirectory(t *testing.T) {
+	testenv.RequireRoot(t, "the writer must run as another uid, which root alone can switch to")
+	t.Parallel()
+	const uid, gid = 65534, 65534 // an account of no test: only the numbers matter
+	base, err := os.MkdirTemp("", "atomicfile-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	sshDir := filepath.Join(base, "ssh")
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(sshDir, 0o300); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(sshDir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(sshDir, 0o300); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(sshDir, "config")
+	for _, content := range []string{"new", "replaced"} {
+		err := asuser.Do(uid, gid, []int{gid}, func() error { return ReplacePath(path, []byte(content), 0o600) })
+		if err != nil {
+			t.Fatalf("ReplacePath (%s) in a directory of mode 0300, as its owner: %v", content, err)
+		}
+		if got := readString(t, path); got != content {
+			t.Errorf("after ReplacePath: got %q, want %q", got, content)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 || fi.Sys().(*syscall.Stat_t).Uid != uid {
+		t.Errorf("written file: %v, %v; want mode 0600, owned by uid %d", fi, err, uid)
+	}
+	assertNoTemporaryFiles(t, sshDir, 1)
 }
 
 // assertNoTemporaryFiles checks that dir holds want entries, none of them a temporary

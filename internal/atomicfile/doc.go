@@ -16,7 +16,9 @@
 //     name is replaced, never followed. ReplacePath takes a path and follows a symlink
 //     at it, replacing the target: the ssh client files of job trust (~/.ssh/config in a
 //     dotfiles checkout stays a link). Its caller runs as the account (asuser.Do), so
-//     the kernel lets it reach only what the account may write anyway.
+//     the kernel lets it reach only what the account may write anyway. It reaches the
+//     directory through its path, as the writer it replaced did, so a directory the
+//     account may write and search but not read (mode 0300) still works.
 //   - Mode: Create and Replace set exactly mode. ReplacePath sets mode on a new file
 //     and keeps an existing file's mode minus write permission for group and others,
 //     which OpenSSH refuses ("Bad owner or permissions").
@@ -28,5 +30,6 @@
 //     falls back to an O_EXCL create written in place, still never overwriting or
 //     following, though a crash can leave a short file behind.
 //   - A directory that cannot be fsynced (FUSE, 9p) is not an error: the file itself
-//     is synced.
+//     is synced. ReplacePath syncs the directory only where it may read it, and never
+//     fails on it.
 package atomicfile

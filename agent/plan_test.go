@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -131,5 +132,40 @@ func TestPortPolicyTaken(t *testing.T) {
 	_, err = strict.listen()
 	if !errors.Is(err, ErrPortTaken) || !strings.Contains(err.Error(), "job trust makes the port strict") {
 		t.Errorf("listen, strict under job trust: got %v, want ErrPortTaken naming job trust", err)
+	}
+}
+
+// TestJobTrustPortStrictOnListen: the port policy of the plan is the one Listen
+// applies. Under job trust a taken port makes Listen fail instead of falling back to a
+// random port (every worker's ~/.ssh/config names this port), as New's silent
+// Config.StrictPort = true did before the plan; without job trust it falls back.
+func TestJobTrustPortStrictOnListen(t *testing.T) {
+	t.Parallel()
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { held.Close() })
+	port := held.Addr().(*net.TCPAddr).Port
+	for _, jobTrust := range []bool{true, false} {
+		cfg, _ := planConfig(t)
+		cfg.Port = port
+		if jobTrust {
+			cfg.JobHosts, cfg.JobSecret = []string{"w-0"}, jobtrust.Secret("s3cret-value-0123456789abcdef")
+		}
+		srv, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = srv.Listen()
+		switch {
+		case jobTrust && !errors.Is(err, ErrPortTaken):
+			t.Errorf("Listen under job trust on taken port %d: got %v, want ErrPortTaken", port, err)
+		case !jobTrust && err != nil:
+			t.Errorf("Listen without job trust on taken port %d: %v, want a random free port", port, err)
+		}
+		if err == nil {
+			_ = srv.Shutdown(context.Background()) // nothing was served
+		}
 	}
 }

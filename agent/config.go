@@ -159,7 +159,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxChannels == 0 {
 		c.MaxChannels = DefaultMaxChannels
 	}
-	if c.ClientAliveInterval <= 0 {
+	if c.ClientAliveInterval == 0 {
 		c.ClientAliveInterval = DefaultClientAliveInterval
 	}
 	if c.ClientAliveCountMax == 0 {

@@ -101,6 +101,11 @@ func CheckSettings(cfg Config) error {
 	if cfg.KeyType != "" && cfg.KeyType != keys.KeyTypeEd25519 && cfg.KeyType != keys.KeyTypeRSA {
 		return &ConfigError{fmt.Errorf("key type %q: use ed25519 or rsa", cfg.KeyType)}
 	}
+	if cfg.ClientAliveInterval < 0 {
+		// A negative interval once meant "off"; off is DisableClientAlive now, and a
+		// caller still using the old convention must not get probes silently.
+		return &ConfigError{fmt.Errorf("client alive interval %v: set DisableClientAlive to turn probes off", cfg.ClientAliveInterval)}
+	}
 	return nil
 }
 

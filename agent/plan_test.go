@@ -91,6 +91,8 @@ func TestResolveErrorIsNews(t *testing.T) {
 		"key type":    func(c *Config) { c.KeyType = "dsa" },
 		"job trust":   func(c *Config) { c.JobHosts = []string{"w-0"} },
 		"trusted CAs": func(c *Config) { c.TrustedUserCAFiles = []string{"/nonexistent/ca.pub"} },
+		// The old "off": refused rather than silently probing every 60 s.
+		"negative client alive interval": func(c *Config) { c.ClientAliveInterval = -1 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -27,7 +27,7 @@ func TestWebUnauthenticatedFlood(t *testing.T) {
 	w := startWebAgent(t, agentOptions{})
 	before := vmRSS(t, w.Status.PID)
 	logBefore := len(w.Logs())
-	var next, bad atomic.Int64
+	var next, bad, limited atomic.Int64
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 10 * time.Second}
 	for range 8 {
@@ -40,6 +40,9 @@ func TestWebUnauthenticatedFlood(t *testing.T) {
 				} else {
 					code, err = w.plainRequest(client, []string{"/", "/id_container", "/id_container.ppk", "/?token=wrong-token-0123456789", "/nothing"}[i%5])
 				}
+				if code == http.StatusTooManyRequests {
+					limited.Add(1)
+				}
 				if err != nil || (code != http.StatusUnauthorized && code != http.StatusTooManyRequests) {
 					if bad.Add(1) <= 5 {
 						t.Errorf("request %d: status %d, %v; want 401 or 429", i, code, err)
@@ -50,7 +53,11 @@ func TestWebUnauthenticatedFlood(t *testing.T) {
 	}
 	wg.Wait()
 	after := vmRSS(t, w.Status.PID)
-	t.Logf("agent RSS before %d KiB, after 1,000 unauthenticated requests and upgrades %d KiB", before, after)
+	t.Logf("agent RSS before %d KiB, after 1,000 unauthenticated requests and upgrades %d KiB; %d answered 429", before, after, limited.Load())
+	// One address, on new connections: after its first failures it is limited.
+	if limited.Load() < 500 {
+		t.Errorf("%d of 1,000 failures from one address were answered 429, want most of them", limited.Load())
+	}
 	if after-before > 16<<10 {
 		t.Errorf("agent RSS grew by %d KiB, want less than 16 MiB", after-before)
 	}

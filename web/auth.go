@@ -19,7 +19,9 @@ const cookieMaxAge = 7 * 24 * 3600
 // rate-limited per client address and logged without what was sent.
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		client := s.clientAddr(r)
+		// Failures count per address, not per connection: a guesser opens as many
+		// connections as it likes.
+		client := s.clientTCPAddr(r).IP.String()
 		if !s.failures.allow(client) {
 			w.Header().Set("Retry-After", "10")
 			http.Error(w, "too many failed attempts: wait and retry with the right token", http.StatusTooManyRequests)

@@ -124,7 +124,10 @@ func (ts *testServer) get(t *testing.T, path string, header http.Header) *http.R
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// A new connection for every request, as a guesser would open them: what is
+	// counted per client must not be counted per connection.
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -34,6 +34,7 @@ type Server struct {
 	ln        net.Listener
 	// onUnixSocket: --web unix:/path, whose peer is a sidecar (client_addr.go).
 	onUnixSocket bool
+	maxConns     int64      // maxHTTPConnections; tests lower it (conn_limit.go)
 	terminals    *terminals // nil without Config.Terminals (terminal_registry.go)
 }
 
@@ -48,7 +49,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), failures: newFailureLimiter(cfg.Now), onUnixSocket: network == "unix"}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), failures: newFailureLimiter(cfg.Now), onUnixSocket: network == "unix", maxConns: maxHTTPConnections}
 	tok, err := loadToken(cfg)
 	if err != nil {
 		return nil, err
@@ -111,7 +112,7 @@ func (s *Server) Listen() error {
 			return fmt.Errorf("web: chmod %s: %w", address, err)
 		}
 	}
-	s.ln = ln
+	s.ln = &limitListener{Listener: ln, max: s.maxConns, log: s.log}
 	s.log.Info("web listening", "addr", s.Addr(), "tls", s.tlsConfig != nil, "token_file", s.token.file)
 	return nil
 }

@@ -421,3 +421,15 @@ func TestAddr(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenMatches(t *testing.T) {
+	tok := token{value: []byte(testToken)}
+	for _, v := range []string{"", testToken[:len(testToken)-1], testToken + "x", strings.ToUpper(testToken), " " + testToken} {
+		if tok.matches(v) {
+			t.Errorf("token matches %q, want only itself", v)
+		}
+	}
+	if !tok.matches(testToken) {
+		t.Error("token does not match itself")
+	}
+}

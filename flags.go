@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"jobsshd/agent"
+	"jobsshd/internal/account"
 	"jobsshd/jobtrust"
 )
 
@@ -69,7 +70,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&o.bind, "bind", "", "listen address (default: all interfaces, IPv4 and IPv6)")
 	fs.StringVar(&o.stateDir, "state-dir", "", "host keys and status.json (default: /var/lib/jobsshd as root, else $XDG_STATE_HOME/jobsshd or ~/.local/state/jobsshd)")
 	fs.StringVar(&o.idFile, "id-file", "", "the generated user key (default: ~USER/id_container, with .pub and .ppk beside it)")
-	fs.StringVar(&o.keyType, "key-type", "ed25519", "type of the generated user key: ed25519 or rsa (RSA-3072, for old clients)")
+	fs.StringVar(&o.keyType, "key-type", agent.DefaultKeyType, "type of the generated user key: ed25519 or rsa (RSA-3072, for old clients)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&o.logLevelFile, "log-level-file", "", "file holding the log level (debug, info, warn or error), root's and not writable by others; read at start, where it wins over --log-level, and again on SIGHUP")
 	fs.Var(logFormatFlag{&o.jsonLogs}, "log-format", "log format: text (key=value) or json (one object per line)")
@@ -130,7 +131,7 @@ func (o serveOptions) config(getenv func(string) string) (agent.Config, error) {
 	user := o.user
 	if user == "" {
 		var err error
-		user, err = agent.DefaultAccountName(os.Geteuid(), agent.LookupAccountByUID, agent.LookupAccount)
+		user, err = account.DefaultName(os.Geteuid(), account.NameByUID, account.Lookup)
 		if err != nil {
 			return agent.Config{}, err
 		}

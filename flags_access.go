@@ -48,15 +48,15 @@ func (a *accessOptions) register(fs *flag.FlagSet) {
 	fs.Var(&a.allowCIDRs, "allow-cidr", "only serve clients from these networks, comma separated (e.g. 10.0.0.0/8,fd00::/8); others are closed before the handshake")
 	fs.BoolVar(&a.permitUserEnvironment, "permit-user-environment", false, "apply environment=\"NAME=value\" options of authorized_keys lines")
 	fs.StringVar(&a.algorithms, "algorithms", agent.AlgorithmsDefault, "algorithm profile: "+agent.AlgorithmsDefault+" (every supported client, incl. curl sftp:// and dbclient) or "+agent.AlgorithmsStrict+" (only what ssh-audit passes without a warning)")
-	fs.IntVar(&a.maxUnauthenticated, "max-unauthenticated", 64, "connections that have not logged in yet, at most; more are refused at once")
+	fs.IntVar(&a.maxUnauthenticated, "max-unauthenticated", agent.DefaultMaxUnauthenticated, "connections that have not logged in yet, at most; more are refused at once")
 	fs.IntVar(&a.maxUnauthenticatedPerSource, "max-unauthenticated-per-source", 0, "connections that have not logged in yet from one address (one /64 for IPv6), at most; 0: no such bound (the default: behind a relay every user has the relay's address)")
-	fs.IntVar(&a.maxAuthTries, "max-auth-tries", 6, "keys a client may try on one connection")
-	fs.IntVar(&a.maxConnections, "max-connections", 256, "connections at once, at most")
-	fs.IntVar(&a.maxSessions, "max-sessions", 64, "sessions (shells, commands, transfers) at once on one connection")
+	fs.IntVar(&a.maxAuthTries, "max-auth-tries", agent.DefaultMaxAuthTries, "keys a client may try on one connection")
+	fs.IntVar(&a.maxConnections, "max-connections", agent.DefaultMaxConnections, "connections at once, at most")
+	fs.IntVar(&a.maxSessions, "max-sessions", agent.DefaultMaxSessions, "sessions (shells, commands, transfers) at once on one connection")
 	fs.IntVar(&a.maxChannels, "max-channels", agent.DefaultMaxChannels, "sessions and forwarded connections at once on all connections; each may hold up to 2 MiB of the agent's memory")
-	fs.DurationVar(&a.loginGraceTime, "login-grace-time", 30*time.Second, "time from connect to logged in, at most")
-	fs.DurationVar(&a.clientAliveInterval, "client-alive-interval", 60*time.Second, "ask logged-in clients for a sign of life this often; 0 turns probes off")
-	fs.IntVar(&a.clientAliveCountMax, "client-alive-count-max", 3, "unanswered probes in a row after which a client is dropped")
+	fs.DurationVar(&a.loginGraceTime, "login-grace-time", agent.DefaultHandshakeTimeout, "time from connect to logged in, at most")
+	fs.DurationVar(&a.clientAliveInterval, "client-alive-interval", agent.DefaultClientAliveInterval, "ask logged-in clients for a sign of life this often; 0 turns probes off")
+	fs.IntVar(&a.clientAliveCountMax, "client-alive-count-max", agent.DefaultClientAliveCountMax, "unanswered probes in a row after which a client is dropped")
 }
 
 // check rejects values that cannot work.
@@ -101,9 +101,7 @@ func (a *accessOptions) apply(cfg *agent.Config, inlineKeys string) {
 	cfg.MaxChannels = a.maxChannels
 	cfg.HandshakeTimeout = a.loginGraceTime
 	cfg.ClientAliveInterval = a.clientAliveInterval
-	if a.clientAliveInterval == 0 {
-		cfg.ClientAliveInterval = -1 // agent.Config: negative turns probes off
-	}
+	cfg.DisableClientAlive = a.clientAliveInterval == 0
 	cfg.ClientAliveCountMax = a.clientAliveCountMax
 }
 

@@ -83,8 +83,8 @@ func TestAccessFlags(t *testing.T) {
 			if cfg.AuthorizedKeys != tt.wantInline {
 				t.Errorf("inline keys: got %q, want %q", cfg.AuthorizedKeys, tt.wantInline)
 			}
-			if (tt.want.clientAliveInterval == 0) != (cfg.ClientAliveInterval < 0) {
-				t.Errorf("--client-alive-interval %v became Config.ClientAliveInterval %v, want negative (off) exactly for 0", tt.want.clientAliveInterval, cfg.ClientAliveInterval)
+			if (tt.want.clientAliveInterval == 0) != cfg.DisableClientAlive {
+				t.Errorf("--client-alive-interval %v became Config.DisableClientAlive %v, want true (off) exactly for 0", tt.want.clientAliveInterval, cfg.DisableClientAlive)
 			}
 		})
 	}

@@ -22,6 +22,7 @@ import (
 
 	"jobsshd/agent"
 	"jobsshd/internal/closeonexec"
+	"jobsshd/internal/reaper"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -148,9 +149,9 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 	// As PID 1 of its container, jobsshd inherits its sessions' orphaned background
 	// jobs; it reaps them until the last session is gone.
 	reapCtx, stopReaping := context.WithCancel(context.Background())
-	var reaper sync.WaitGroup
-	reaper.Go(func() { agent.ReapOrphans(reapCtx, logger) })
-	defer func() { stopReaping(); reaper.Wait() }()
+	var reaping sync.WaitGroup
+	reaping.Go(func() { reaper.ReapOrphans(reapCtx, logger) })
+	defer func() { stopReaping(); reaping.Wait() }()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
 	for running := true; running; {

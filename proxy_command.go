@@ -74,6 +74,9 @@ func relayListen(ctx context.Context, addr string, opts proxy.Options, stderr io
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w: pick a free local port, e.g. --listen 127.0.0.1:2222", addr, err)
 	}
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+		fmt.Fprintf(stderr, "jobsshd proxy: warning: %s is reachable from other machines, and whoever connects to it reaches the job's SSH server with your token (they still need a key): prefer --listen 127.0.0.1:PORT\n", ln.Addr())
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	fmt.Fprintf(stderr, "jobsshd proxy: relaying %s to %s; connect your SSH client to host %s (Ctrl-C stops)\n", ln.Addr(), opts.URL, ln.Addr())
 	return proxy.Listen(ctx, opts, ln, log)

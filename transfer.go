@@ -4,7 +4,6 @@ package main
 
 import (
 	"fmt"
-	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"os/signal"
@@ -13,7 +12,9 @@ import (
 	"strings"
 	"syscall"
 
-	"jobsshd/agent"
+	"golang.org/x/sys/unix"
+
+	"jobsshd/internal/account"
 	"jobsshd/sftpd"
 )
 
@@ -163,11 +164,11 @@ func homeDir(getenv func(string) string) (string, error) {
 	if h := getenv("HOME"); filepath.IsAbs(h) {
 		return h, nil
 	}
-	name, err := agent.LookupAccountByUID(os.Getuid())
+	name, err := account.NameByUID(os.Getuid())
 	if err != nil {
 		return "", err
 	}
-	acct, err := agent.LookupAccount(name)
+	acct, err := account.Lookup(name)
 	if err != nil {
 		return "", err
 	}

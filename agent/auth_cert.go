@@ -20,51 +20,17 @@ type trustedCA struct {
 	source string // "path:line"
 }
 
-// maxCAFileSize bounds a --trusted-user-ca file: a few CA keys, never megabytes.
-const maxCAFileSize = 1 << 20
-
-// loadTrustedCAs reads --trusted-user-ca files at start. They are the platform's
-// configuration, so a missing file or a bad line is a configuration error rather than a
-// line to skip: a platform that relies on certificates must not start without them.
+// loadTrustedCAs reads --trusted-user-ca files (keys.LoadTrustedCAs).
 func loadTrustedCAs(paths []string) ([]trustedCA, error) {
-	var cas []trustedCA
-	for _, p := range paths {
-		b, err := keys.ReadRegularFileFollow(p, maxCAFileSize)
-		if err != nil {
-			return nil, fmt.Errorf("trusted user CA file: %w", err)
-		}
-		parsed, lineErrs := keys.ParseAuthorizedKeys(bytes.NewReader(b), p)
-		if len(lineErrs) > 0 {
-			return nil, fmt.Errorf("trusted user CA file: %w (one public key per line, as in a .pub file)", lineErrs[0])
-		}
-		if len(parsed) == 0 {
-			return nil, fmt.Errorf("trusted user CA file %q holds no public key", p)
-		}
-		for _, ak := range parsed {
-			if len(ak.Options) > 0 {
-				// TrustedUserCAKeys has no options; ignoring a from= here would trust
-				// the CA from anywhere.
-				return nil, fmt.Errorf("trusted user CA file %s:%d: options are not allowed here (restrict a CA with a cert-authority line in an authorized_keys file instead)", p, ak.Line)
-			}
-			if err := checkCAKey(ak.Key); err != nil {
-				return nil, fmt.Errorf("trusted user CA file %s:%d: %w", p, ak.Line, err)
-			}
-			cas = append(cas, trustedCA{key: ak.Key, source: fmt.Sprintf("%s:%d", p, ak.Line)})
-		}
+	loaded, err := keys.LoadTrustedCAs(paths)
+	if err != nil {
+		return nil, err
+	}
+	cas := make([]trustedCA, len(loaded))
+	for i, ca := range loaded {
+		cas[i] = trustedCA{key: ca.Key, source: ca.Source}
 	}
 	return cas, nil
-}
-
-// checkCAKey refuses keys that cannot be a certificate authority here: a certificate
-// (CAs sign with plain keys) and DSA, whose signatures are SHA-1 only.
-func checkCAKey(k ssh.PublicKey) error {
-	if _, isCert := k.(*ssh.Certificate); isCert {
-		return errors.New("a certificate, not a CA public key")
-	}
-	if k.Type() == ssh.KeyAlgoDSA {
-		return errors.New("a DSA key: DSA signs with SHA-1 only; use an ed25519, ECDSA or RSA CA")
-	}
-	return nil
 }
 
 // authorizeCertificate accepts a user certificate signed by a trusted CA: one from
@@ -108,7 +74,7 @@ func (s *Server) authorizeCertificate(cert *ssh.Certificate, from netip.Addr) (*
 				refusals = append(refusals, err)
 				continue
 			}
-			if err := checkCAKey(ak.Key); err != nil {
+			if err := keys.CheckCAKey(ak.Key); err != nil {
 				refusals = append(refusals, fmt.Errorf("%s:%d: %w", ak.Source, ak.Line, err))
 				continue
 			}

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"jobsshd/internal/account"
 	"jobsshd/jobtrust"
 )
 
@@ -15,7 +16,7 @@ import (
 type Config struct {
 	User       string // account to serve; required (main resolves the default account)
 	Port       int    // preferred port; 0 means a random free port
-	StrictPort bool   // fail instead of falling back when Port is taken
+	StrictPort bool   // fail instead of falling back when Port is taken; job trust also makes it strict (PortPolicyFor)
 	Bind       string // listen address; "" means all interfaces, IPv4 and IPv6
 	StateDir   string // host keys and status.json; required
 	IDFile     string // generated user key; "" means ~USER/id_container
@@ -60,24 +61,27 @@ type Config struct {
 	AllowCIDRs []netip.Prefix
 
 	// HandshakeTimeout bounds the time from TCP accept to a logged-in user
-	// (OpenSSH's LoginGraceTime). 0 means 30 seconds.
+	// (OpenSSH's LoginGraceTime). 0 means DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 
 	// MaxUnauthenticated bounds the connections that have not logged in yet (OpenSSH's
 	// MaxStartups), so that a flood of idle or slow connections cannot exhaust memory
 	// and descriptors: from half of it on, newcomers are refused at random, more often
-	// the fuller it is (startups.go). 0 means 64.
+	// the fuller it is (startups.go). 0 means DefaultMaxUnauthenticated.
 	MaxUnauthenticated int
 	// MaxUnauthenticatedPerSource bounds the connections not logged in yet from one
-	// address (one /64 for IPv6). 0 means no such bound: behind a platform's relay every
-	// user has the relay's address.
+	// address (one /64 for IPv6). 0, the default, means no such bound: behind a
+	// platform's relay every user has the relay's address.
 	MaxUnauthenticatedPerSource int
-	// MaxAuthTries bounds the keys a client may try on one connection. 0 means 6.
+	// MaxAuthTries bounds the keys a client may try on one connection. 0 means
+	// DefaultMaxAuthTries.
 	MaxAuthTries int
-	// MaxConnections bounds all connections at once, logged in or not. 0 means 256.
+	// MaxConnections bounds all connections at once, logged in or not. 0 means
+	// DefaultMaxConnections.
 	MaxConnections int
 	// MaxSessions bounds the session channels open at once on one connection (OpenSSH's
-	// MaxSessions; ssh -O multiplexing and VS Code open several). 0 means 64.
+	// MaxSessions; ssh -O multiplexing and VS Code open several). 0 means
+	// DefaultMaxSessions.
 	MaxSessions int
 	// MaxChannels bounds the channels (sessions and forwarded connections) open at once
 	// on all connections together: each can make the agent hold up to 2 MiB the client
@@ -85,10 +89,12 @@ type Config struct {
 	MaxChannels int
 	// ClientAliveInterval is how often a logged-in client is asked for a sign of life
 	// (keepalive@openssh.com); after ClientAliveCountMax unanswered probes in a row the
-	// connection is dropped, which hangs up its sessions. 0 means 60 seconds; a negative
-	// value turns probes off. ClientAliveCountMax 0 means 3.
+	// connection is dropped, which hangs up its sessions. 0 means
+	// DefaultClientAliveInterval, ClientAliveCountMax 0 DefaultClientAliveCountMax.
+	// DisableClientAlive turns probes off (--client-alive-interval 0).
 	ClientAliveInterval time.Duration
 	ClientAliveCountMax int
+	DisableClientAlive  bool
 
 	// Now is the clock for key expiry and certificate validity; nil means time.Now.
 	Now func() time.Time
@@ -104,67 +110,69 @@ type Config struct {
 	JobSecret       jobtrust.Secret   // secret every worker has (16 bytes or more); nil means none
 	JobResolver     jobtrust.Resolver // resolves job hostnames; nil means the system resolver
 
-	Logger        *slog.Logger  // nil means discard
-	ConnectInfo   io.Writer     // where the "how to connect" text goes; nil means none
-	LookupAccount AccountLookup // nil means LookupAccount (/etc/passwd)
+	Logger        *slog.Logger       // nil means discard
+	ConnectInfo   io.Writer          // where the "how to connect" text goes; nil means none
+	LookupAccount account.LookupFunc // nil means account.Lookup (/etc/passwd)
 	// Environ is the container environment sessions inherit; nil means the agent's own
-	// environment merged over PID 1's (see ContainerEnviron).
+	// environment merged over PID 1's (see environ.Container).
 	Environ []string
 }
 
+// The defaults of Config's zero fields, defined once: withDefaults fills them in, and
+// the serve flags (flags_access.go) start from them and show them in their help.
 const (
-	defaultHandshakeTimeout   = 30 * time.Second
-	defaultMaxUnauthenticated = 64
-	defaultMaxAuthTries       = 6
-	defaultMaxConnections     = 256
-	defaultMaxSessions        = 64
-	defaultClientAlive        = 60 * time.Second
-	defaultClientAliveCount   = 3
-	defaultIDFileName         = "id_container"
+	DefaultHandshakeTimeout    = 30 * time.Second
+	DefaultMaxUnauthenticated  = 64
+	DefaultMaxAuthTries        = 6
+	DefaultMaxConnections      = 256
+	DefaultMaxSessions         = 64
+	DefaultMaxChannels         = 1024 // channel_budget.go has the numbers
+	DefaultClientAliveInterval = 60 * time.Second
+	DefaultClientAliveCountMax = 3
+	DefaultKeyType             = "ed25519"
+	defaultIDFileName          = "id_container"
 )
 
-// DefaultMaxChannels is Config.MaxChannels' default (channel_budget.go has the numbers).
-const DefaultMaxChannels = 1024
-
+// withDefaults returns c with each zero field that has a default set to it.
 func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.LookupAccount == nil {
-		c.LookupAccount = LookupAccount
+		c.LookupAccount = account.Lookup
 	}
 	if c.AcceptEnv == nil {
 		c.AcceptEnv = []string{"LANG", "LC_*"}
 	}
 	if c.MaxUnauthenticated == 0 {
-		c.MaxUnauthenticated = defaultMaxUnauthenticated
+		c.MaxUnauthenticated = DefaultMaxUnauthenticated
 	}
 	if c.MaxAuthTries == 0 {
-		c.MaxAuthTries = defaultMaxAuthTries
+		c.MaxAuthTries = DefaultMaxAuthTries
 	}
 	if c.MaxConnections == 0 {
-		c.MaxConnections = defaultMaxConnections
+		c.MaxConnections = DefaultMaxConnections
 	}
 	if c.MaxSessions == 0 {
-		c.MaxSessions = defaultMaxSessions
+		c.MaxSessions = DefaultMaxSessions
 	}
 	if c.MaxChannels == 0 {
 		c.MaxChannels = DefaultMaxChannels
 	}
 	if c.ClientAliveInterval == 0 {
-		c.ClientAliveInterval = defaultClientAlive
+		c.ClientAliveInterval = DefaultClientAliveInterval
 	}
 	if c.ClientAliveCountMax == 0 {
-		c.ClientAliveCountMax = defaultClientAliveCount
+		c.ClientAliveCountMax = DefaultClientAliveCountMax
 	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
 	if c.HandshakeTimeout == 0 {
-		c.HandshakeTimeout = defaultHandshakeTimeout
+		c.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	if c.KeyType == "" {
-		c.KeyType = "ed25519"
+		c.KeyType = DefaultKeyType
 	}
 	if c.Version == "" {
 		c.Version = "dev"

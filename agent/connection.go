@@ -93,7 +93,7 @@ func newConnection(s *Server, conn *ssh.ServerConn, log *slog.Logger) *connectio
 // transport ends) and everything it started has ended.
 func (c *connection) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request) {
 	c.spawn(func() { c.handleGlobalRequests(reqs) })
-	if c.srv.cfg.ClientAliveInterval > 0 {
+	if !c.srv.cfg.DisableClientAlive {
 		c.spawn(c.probeClient)
 	}
 	for nc := range chans {

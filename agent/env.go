@@ -1,74 +1,14 @@
 package agent
 
 import (
-	"bytes"
-	"io"
 	"net"
-	"os"
 	"strings"
-)
 
-// maxEnvironBytes bounds how much of /proc/1/environ is read.
-const maxEnvironBytes = 1 << 20
+	"jobsshd/internal/account"
+)
 
 // defaultPath is used when the container defines no PATH at all.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-// ContainerEnviron is the environment every session starts from: PID 1's environment
-// (what the platform injected into the container: VC_WORKER_HOSTS, CUDA_VISIBLE_DEVICES,
-// ...) when it is readable, overlaid with the agent's own, minus the agent's settings and
-// the variables that describe one process rather than the container (see dropInherited).
-// Platforms that bake OpenSSH into images lose these variables; Backend.AI even patches
-// Dropbear not to clear them.
-func ContainerEnviron(self []string) []string {
-	var pid1 []string
-	if f, err := os.Open("/proc/1/environ"); err == nil {
-		b, _ := io.ReadAll(io.LimitReader(f, maxEnvironBytes)) // a partial read still helps
-		f.Close()
-		for _, kv := range bytes.Split(b, []byte{0}) {
-			if len(kv) > 0 {
-				pid1 = append(pid1, string(kv))
-			}
-		}
-	}
-	return mergeEnv(pid1, self)
-}
-
-// mergeEnv returns base overlaid with over (a name in over replaces the one in base),
-// keeping base's order, without the variables dropInherited names.
-func mergeEnv(base, over []string) []string {
-	index := map[string]int{}
-	var out []string
-	for _, list := range [][]string{base, over} {
-		for _, kv := range list {
-			name, _, ok := strings.Cut(kv, "=")
-			if !ok || name == "" || dropInherited(name) {
-				continue
-			}
-			if i, seen := index[name]; seen {
-				out[i] = kv
-				continue
-			}
-			index[name] = len(out)
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
-// dropInherited reports whether a variable must not pass from the container to a
-// session: the agent's own settings (JOBSSHD_*), the ones each session sets itself, and
-// per-process shell state.
-func dropInherited(name string) bool {
-	if strings.HasPrefix(name, "JOBSSHD_") || strings.HasPrefix(name, "SSH_") {
-		return true
-	}
-	switch name {
-	case "HOME", "USER", "LOGNAME", "SHELL", "TERM", "MAIL", "PWD", "OLDPWD", "SHLVL", "_":
-		return true
-	}
-	return false
-}
 
 // endpoints are the two ends of a connection as SSH_CONNECTION reports them.
 type endpoints struct{ clientHost, clientPort, serverHost, serverPort string }
@@ -81,10 +21,10 @@ func endpointsOf(remote, local net.Addr) endpoints {
 }
 
 // sessionEnv is the environment of one session's process: the container's (already
-// filtered by mergeEnv), then the variables a login sets (RFC 4254 §6.4 leaves the choice
+// filtered by environ.Merge), then the variables a login sets (RFC 4254 §6.4 leaves the choice
 // to the server; these are the ones OpenSSH sets, SSH_AUTH_SOCK when the session forwards
 // an agent), then what the client sent and the server accepted.
-func sessionEnv(container []string, acct *Account, term, tty, authSock string, ends endpoints, clientEnv []string) []string {
+func sessionEnv(container []string, acct *account.Account, term, tty, authSock string, ends endpoints, clientEnv []string) []string {
 	path := defaultPath
 	for _, kv := range container {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok && v != "" {
@@ -112,7 +52,7 @@ func sessionEnv(container []string, acct *Account, term, tty, authSock string, e
 	return overlay(overlay(container, login), clientEnv)
 }
 
-// overlay is mergeEnv without the inheritance filter: the caller vouches for over.
+// overlay is environ.Merge without the inheritance filter: the caller vouches for over.
 func overlay(base, over []string) []string {
 	out := append([]string(nil), base...)
 	for _, kv := range over {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"jobsshd/internal/account"
 )
 
 // terminal is one pseudo-terminal pair. The master stays with the agent; the slave
@@ -66,17 +68,10 @@ func openTerminal(uid, gid uint32, chown bool) (*terminal, error) {
 
 // ttyGroup returns the gid of the "tty" group, or fallback when the image has none.
 func ttyGroup(fallback uint32) uint32 {
-	gid := fallback
-	_ = eachDatabaseLine("/etc/group", func(fields []string) bool { // no group file: keep fallback
-		if len(fields) >= 3 && fields[0] == "tty" {
-			if g, err := strconv.ParseUint(fields[2], 10, 32); err == nil {
-				gid = uint32(g)
-			}
-			return false
-		}
-		return true
-	})
-	return gid
+	if gid, ok := account.GroupID("tty"); ok {
+		return gid
+	}
+	return fallback
 }
 
 // setSize applies a window size to the terminal; the kernel then sends SIGWINCH to the

@@ -8,9 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"jobsshd/internal/account"
 	"jobsshd/internal/statedir"
 	"jobsshd/jobtrust"
 	"jobsshd/keys"
@@ -35,9 +34,10 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 type Server struct {
 	cfg        Config
 	log        *slog.Logger
-	account    *Account
+	account    *account.Account
 	credential *syscall.Credential // the account's, when the agent must switch to it
 	environ    []string            // the container environment sessions start from
+	port       PortPolicy          // where Listen listens
 	selfExe    string              // this binary, which serves sftp-server and scp
 	hostKeys   []ssh.Signer
 	userKey    *keys.UserKey
@@ -86,11 +86,22 @@ type Server struct {
 	web       *StatusWeb  // the web server, when there is one (web_bridge.go)
 }
 
-// New checks the configuration, resolves the account, loads (or creates) the host keys
-// and the id_container key. It does not listen yet.
+// New resolves cfg (Resolve, which changes nothing) and acts on the plan: it opens (or
+// creates) the state directory, loads (or creates) the host keys and the id_container
+// key, and builds the SSH configuration. It does not listen yet.
 func New(cfg Config) (*Server, error) {
-	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}, open: map[net.Conn]struct{}{}, startedAt: time.Now(),
+	p, err := Resolve(cfg, os.Geteuid())
+	if err != nil {
+		return nil, err
+	}
+	return newServer(p)
+}
+
+// newServer is the step of New that acts on the plan p.
+func newServer(p *Plan) (*Server, error) {
+	cfg := p.Config
+	s := &Server{cfg: cfg, log: cfg.Logger, account: p.Account, credential: p.Credential, environ: p.Environ, port: p.Port,
+		conns: map[net.Conn]struct{}{}, open: map[net.Conn]struct{}{}, startedAt: time.Now(),
 		startups: newStartups(cfg.MaxUnauthenticated, cfg.MaxUnauthenticatedPerSource), refusing: make(chan struct{}, maxRefusing),
 		now: cfg.Now}
 	s.copyBuffers.New = func() any { b := make([]byte, copyBufferSize); return &b }
@@ -101,44 +112,35 @@ func New(cfg Config) (*Server, error) {
 	s.descriptors = descriptors
 	s.channels = newChannelBudget(cfg.MaxChannels)
 	s.memory = newMemoryGuard(cfg.MaxChannels)
-	if cfg.StateDir == "" {
-		return nil, &ConfigError{errors.New("no state directory: pass --state-dir DIR")}
-	}
-	if cfg.KeyType != keys.KeyTypeEd25519 && cfg.KeyType != keys.KeyTypeRSA {
-		return nil, &ConfigError{fmt.Errorf("key type %q: use ed25519 or rsa", cfg.KeyType)}
-	}
-	acct, err := cfg.LookupAccount(cfg.User)
-	if err != nil {
-		return nil, &ConfigError{fmt.Errorf("%w: pass --user with an account of this container", err)}
-	}
-	s.account = acct
-	euid := os.Geteuid()
-	switch {
-	case euid == 0:
-		s.credential = &syscall.Credential{Uid: acct.UID, Gid: acct.GID, Groups: acct.Groups}
-	case uint32(euid) != acct.UID:
-		return nil, &ConfigError{fmt.Errorf("jobsshd runs as uid %d and can serve only that account, not %q (uid %d): run it as root or drop --user", euid, acct.Name, acct.UID)}
-	}
 	if s.selfExe, err = s.selfExecutable(); err != nil {
 		return nil, err
 	}
-	s.environ = cfg.Environ
-	if s.environ == nil {
-		s.environ = ContainerEnviron(os.Environ())
-	} else {
-		s.environ = mergeEnv(s.environ, nil)
-	}
-
-	if err := s.setupJobTrust(); err != nil {
-		return nil, err
-	}
-
+	s.startJobTrust(p.JobTrust, p.Port)
 	if err := s.openStateDir(); err != nil {
 		return nil, err
 	}
+	if err := s.loadHostKeys(); err != nil {
+		return nil, err
+	}
+	if err := s.setupUserKey(p.IDFile); err != nil {
+		return nil, err
+	}
+	s.setKeySources(p)
+	cas := make([]trustedCA, len(p.TrustedCAs))
+	for i, ca := range p.TrustedCAs {
+		cas[i] = trustedCA{key: ca.Key, source: ca.Source}
+	}
+	s.userCAs.set(cas)
+	s.sshConfig = s.newSSHConfig(p.Algorithms)
+	return s, nil
+}
+
+// loadHostKeys loads (or creates) the host keys in the state directory; under job trust
+// the job host key replaces the ed25519 one.
+func (s *Server) loadHostKeys() error {
 	hostKeys, err := keys.HostKeys(s.stateDir.Root)
 	if err != nil {
-		return nil, fmt.Errorf("host keys: %w", err)
+		return fmt.Errorf("host keys: %w", err)
 	}
 	s.removeStatus()
 	for _, k := range hostKeys {
@@ -149,43 +151,27 @@ func New(cfg Config) (*Server, error) {
 		}
 		signer, err := hostKeySigner(k)
 		if err != nil {
-			return nil, fmt.Errorf("host key %s: %w", k.PublicKey().Type(), err)
+			return fmt.Errorf("host key %s: %w", k.PublicKey().Type(), err)
 		}
 		s.hostKeys = append(s.hostKeys, signer)
 	}
+	return nil
+}
 
-	if err := s.setupUserKey(); err != nil {
-		return nil, err
+// setKeySources sets up the plan's key sources: the authorized_keys files, read as the
+// account at each login, then the inline key lines.
+func (s *Server) setKeySources(p *Plan) {
+	acct := p.Account
+	s.authorizedKeysPath = p.AuthorizedKeysFiles[0]
+	for _, path := range p.AuthorizedKeysFiles {
+		s.keySources = append(s.keySources, keys.NewAuthorizedKeysFile(path, int(acct.UID), acct.GroupIDs(), acct.Home, s.log))
 	}
-
-	s.authorizedKeysPath = filepath.Join(acct.Home, ".ssh", "authorized_keys")
-	gids := make([]int, len(acct.Groups))
-	for i, g := range acct.Groups {
-		gids[i] = int(g)
-	}
-	s.keySources = []keySource{keys.NewAuthorizedKeysFile(s.authorizedKeysPath, int(acct.UID), gids, acct.Home, s.log)}
-	for _, p := range cfg.AuthorizedKeysFiles {
-		s.keySources = append(s.keySources, keys.NewAuthorizedKeysFile(p, int(acct.UID), gids, acct.Home, s.log))
-	}
-	if cfg.AuthorizedKeys != "" {
-		inline, lineErrs := keys.ParseAuthorizedKeys(strings.NewReader(cfg.AuthorizedKeys), InlineKeysVariable)
-		for _, le := range lineErrs {
+	if p.Config.AuthorizedKeys != "" {
+		for _, le := range p.InlineKeyErrors {
 			s.log.Warn("authorized key line ignored", "source", le.Source, "line", le.Line, "err", le.Err)
 		}
-		s.keySources = append(s.keySources, inlineKeys{keys: inline, rejected: lineErrs})
+		s.keySources = append(s.keySources, inlineKeys{keys: p.InlineKeys, rejected: p.InlineKeyErrors})
 	}
-	cas, err := loadTrustedCAs(cfg.TrustedUserCAFiles)
-	if err != nil {
-		return nil, &ConfigError{err}
-	}
-	s.userCAs.set(cas)
-
-	algorithms, err := algorithmsFor(cfg.Algorithms)
-	if err != nil {
-		return nil, &ConfigError{err}
-	}
-	s.sshConfig = s.newSSHConfig(algorithms)
-	return s, nil
 }
 
 func (s *Server) newSSHConfig(algorithms ssh.Config) *ssh.ServerConfig {

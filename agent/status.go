@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"jobsshd/keys"
+	"jobsshd/internal/atomicfile"
 )
 
 // Status is the content of status.json, which platforms read to learn where the agent
@@ -97,16 +97,17 @@ func (s *Server) removeStatus() {
 	}
 }
 
-// writeStatus writes status.json atomically (a temporary file renamed over it), so a
-// platform polling for it never reads half a file. The temporary file is created with
-// O_EXCL in the opened state directory and its mode is set through its descriptor
-// (fchmod), so nothing planted at a path can be chmodded or written instead.
+// writeStatus writes status.json atomically (atomicfile.Replace: a temporary file
+// renamed over it), so a platform polling for it never reads half a file. The temporary
+// file is created with O_EXCL in the opened state directory and its mode is set through
+// its descriptor (fchmod), so nothing planted at a path can be chmodded or written
+// instead.
 func (s *Server) writeStatus() error {
 	b, err := json.MarshalIndent(s.status(), "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := keys.ReplaceFile(s.stateDir.Root, StatusFileName, append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.Replace(s.stateDir.Root, StatusFileName, append(b, '\n'), 0o644, nil); err != nil {
 		return fmt.Errorf("write %s: %w", filepath.Join(s.cfg.StateDir, StatusFileName), err)
 	}
 	return nil

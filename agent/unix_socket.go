@@ -10,8 +10,6 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
-
-	"jobsshd/internal/asuser"
 )
 
 // socketMode is the mode of the unix sockets the agent creates for the user (forwards
@@ -19,16 +17,10 @@ import (
 // the user can. OpenSSH's StreamLocalBindMask default, 0177, gives the same.
 const socketMode = 0o600
 
-// asAccount runs fn as the served account (see asuser.Do): the kernel checks what fn
-// opens, creates, binds and connects to as for the account, and a socket fn connects
+// asAccount runs fn as the served account (account.Account.Do): the kernel checks what
+// fn opens, creates, binds and connects to as for the account, and a socket fn connects
 // or binds belongs to the account, even while the agent runs as root.
-func (s *Server) asAccount(fn func() error) error {
-	groups := make([]int, len(s.account.Groups))
-	for i, g := range s.account.Groups {
-		groups[i] = int(g)
-	}
-	return asuser.Do(int(s.account.UID), int(s.account.GID), groups, fn)
-}
+func (s *Server) asAccount(fn func() error) error { return s.account.Do(fn) }
 
 // dialUnixAsAccount connects to the unix socket at path as the account: a socket the
 // account could not connect to itself stays out of reach, and its server sees the

@@ -2,25 +2,20 @@ package agent
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"golang.org/x/crypto/ssh"
 
 	"jobsshd/keys"
 )
 
-// setupUserKey makes sure id_container exists (keys.EnsureUserKey) and sets up the file
+// setupUserKey makes sure id_container exists at idFile (Plan.IDFile) (keys.EnsureUserKey) and sets up the file
 // logins read it from. Nothing in the account's home stops the agent here: a derived
 // file it had to skip, a home it cannot write, or a private key it refuses (a symlink,
 // a FIFO, garbage, a file others can write) is logged once with the fix and the agent
 // serves on (authorized_keys logins need none of them); status.json then says
 // id_file_missing.
-func (s *Server) setupUserKey() error {
+func (s *Server) setupUserKey(idFile string) error {
 	acct := s.account
-	idFile := s.cfg.IDFile
-	if idFile == "" {
-		idFile = filepath.Join(acct.Home, defaultIDFileName)
-	}
 	uk, err := keys.EnsureUserKey(idFile, s.cfg.KeyType, int(acct.UID), int(acct.GID))
 	if err != nil {
 		return fmt.Errorf("id_container key: %w", err)

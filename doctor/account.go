@@ -7,24 +7,19 @@ import (
 	"os"
 
 	"jobsshd/agent"
+	"jobsshd/internal/account"
 )
-
-// account is the served account with its groups as ints, as the keys package takes them.
-type account struct {
-	*agent.Account
-	gids []int // primary group first
-}
 
 // checkAccount reports which account serve would serve and why, and returns it, or nil
 // when there is none.
-func checkAccount(r *Report, in Input) *account {
+func checkAccount(r *Report, in Input) *account.Account {
 	if in.AccountErr != nil {
 		r.fail("pass --user NAME (or set JOBSSHD_USER) with the account to serve",
 			"no account to serve: %v", in.AccountErr)
 		return nil
 	}
 	name := in.Config.User
-	a, err := in.Config.LookupAccount(name)
+	a, err := agent.LookupServed(in.Config)
 	if err != nil {
 		r.fail(fmt.Sprintf("create the account (useradd -m %s) or pass --user with an account of this container", name),
 			"account %q: %v", name, err)
@@ -32,14 +27,10 @@ func checkAccount(r *Report, in Input) *account {
 	}
 	r.ok("account %q (uid %d, gid %d, home %s, shell %s), %s", a.Name, a.UID, a.GID, a.Home, a.Shell,
 		accountChoice(in))
-	acct := &account{Account: a}
-	for _, g := range a.Groups {
-		acct.gids = append(acct.gids, int(g))
-	}
-	return acct
+	return a
 }
 
-// accountChoice explains how serve picks the account, following agent.DefaultAccountName.
+// accountChoice explains how serve picks the account, following account.DefaultName.
 func accountChoice(in Input) string {
 	switch {
 	case in.UserGiven:
@@ -53,14 +44,15 @@ func accountChoice(in Input) string {
 	}
 }
 
-// checkIdentity applies agent.New's rule: root serves any account, anyone else only
-// itself. It reports whether jobsshd may serve a.
-func checkIdentity(r *Report, a *account, euid int) bool {
+// checkIdentity applies the agent's rule (agent.CredentialFor): root serves any
+// account, anyone else only itself. It reports whether jobsshd may serve a.
+func checkIdentity(r *Report, a *account.Account, euid int) bool {
+	_, err := agent.CredentialFor(a, euid)
 	switch {
-	case euid == 0:
+	case err == nil && euid == 0:
 		r.ok("jobsshd runs as root and can serve %q", a.Name)
 		return true
-	case uint32(euid) == a.UID:
+	case err == nil:
 		r.ok("jobsshd runs as %q itself (uid %d)", a.Name, euid)
 		return true
 	}
@@ -68,16 +60,16 @@ func checkIdentity(r *Report, a *account, euid int) bool {
 	if a.UID == 0 {
 		fix = "run jobsshd as root, or drop --user to serve the account it runs as"
 	}
-	r.fail(fix, "jobsshd runs as uid %d and can serve only that account, not %q (uid %d): it refuses to start", euid, a.Name, a.UID)
+	r.fail(fix, "%v: jobsshd will not start (exit 2)", err)
 	return false
 }
 
 // checkShell checks that the account's login shell is a file the account may execute:
 // shell sessions and exec requests run through it (SFTP and scp do not).
-func checkShell(r *Report, a *account) {
+func checkShell(r *Report, a *account.Account) {
 	var statErr, execErr error
 	var fi fs.FileInfo
-	err := asAccount(int(a.UID), int(a.GID), a.gids, func() error {
+	err := a.Do(func() error {
 		fi, statErr = os.Stat(a.Shell)
 		if statErr == nil && fi.Mode().IsRegular() {
 			execErr = accessible(a.Shell, 1)
@@ -104,7 +96,7 @@ func checkShell(r *Report, a *account) {
 
 // checkHome checks that the home directory exists: sessions start in it (in / without
 // it), and the default id_container and authorized_keys live there.
-func checkHome(r *Report, a *account) {
+func checkHome(r *Report, a *account.Account) {
 	fi, err := os.Stat(a.Home)
 	switch {
 	case err != nil:

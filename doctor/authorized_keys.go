@@ -4,27 +4,25 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"strings"
 
 	"jobsshd/agent"
+	"jobsshd/internal/account"
 	"jobsshd/keys"
 )
 
 // authorizedKeysPath is where the agent reads the account's own keys from.
-func authorizedKeysPath(a *account) string {
-	return filepath.Join(a.Home, ".ssh", "authorized_keys")
-}
+func authorizedKeysPath(a *account.Account) string { return agent.AuthorizedKeysPath(a) }
 
 // checkAuthorizedKeys checks ~/.ssh/authorized_keys as the agent reads it at each login.
 // It returns the number of usable keys.
-func checkAuthorizedKeys(r *Report, a *account) int {
+func checkAuthorizedKeys(r *Report, a *account.Account) int {
 	return checkKeyFile(r, a, authorizedKeysPath(a), true)
 }
 
 // checkKeyFiles checks the --authorized-keys files (Config.AuthorizedKeysFiles) and
 // returns the number of usable keys they hold together.
-func checkKeyFiles(r *Report, a *account, paths []string) int {
+func checkKeyFiles(r *Report, a *account.Account, paths []string) int {
 	usable := 0
 	for _, p := range paths {
 		usable += checkKeyFile(r, a, p, false)
@@ -37,8 +35,8 @@ func checkKeyFiles(r *Report, a *account, paths []string) int {
 // checked by StrictModes with the directories above it, parsed line by line. own is
 // true for the account's ~/.ssh/authorized_keys, false for a --authorized-keys file. It
 // returns the number of usable keys.
-func checkKeyFile(r *Report, a *account, path string, own bool) int {
-	ks, lineErrs, err := keys.NewAuthorizedKeysFile(path, int(a.UID), a.gids, a.Home, nil).Read()
+func checkKeyFile(r *Report, a *account.Account, path string, own bool) int {
+	ks, lineErrs, err := keys.NewAuthorizedKeysFile(path, int(a.UID), a.GroupIDs(), a.Home, nil).Read()
 	switch {
 	case errors.Is(err, keys.ErrStrictModes):
 		what, fix := splitStrictModesError(err)

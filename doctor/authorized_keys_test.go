@@ -83,7 +83,7 @@ func TestSplitStrictModesError(t *testing.T) {
 	a := selfAccount(t)
 	path := authorizedKeysPath(a)
 	writeFile(t, path, []byte("\n"), 0o666)
-	err := keys.CheckStrictModes(path, int(a.UID), a.gids, a.Home)
+	err := keys.CheckStrictModes(path, int(a.UID), a.GroupIDs(), a.Home)
 	if !errors.Is(err, keys.ErrStrictModes) {
 		t.Fatalf("CheckStrictModes of a 0666 file: got %v, want ErrStrictModes", err)
 	}

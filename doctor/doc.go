@@ -5,4 +5,10 @@
 // agent would load them, the port, the host keys in the state directory, and what the
 // agent's identity allows. Each check yields Findings (severity, what was found, how to
 // fix it) that `jobsshd doctor` prints.
+//
+// The rules are never repeated here: each check calls the step of the agent's plan
+// (agent.Resolve) it is about, such as agent.CredentialFor, agent.DecideJobTrust,
+// agent.PortPolicyFor with PortPolicy.Probe, keys.HostKeyFiles and keys.LoadTrustedCAs,
+// and Run finally resolves the whole plan, so that a configuration error `jobsshd serve`
+// exits 2 on is reported as a FAIL holding the same error.
 package doctor

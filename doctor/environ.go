@@ -9,7 +9,7 @@ import (
 )
 
 // checkPID1Environ checks that PID 1's environment is readable: sessions inherit it
-// (agent.ContainerEnviron), which is how they see the variables a platform injects into
+// (environ.Container), which is how they see the variables a platform injects into
 // the container (accelerator lists, job settings). The kernel lets only root and PID 1's
 // own user read it.
 func checkPID1Environ(r *Report, path string, euid int) {

@@ -11,20 +11,17 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"jobsshd/agent"
+	"jobsshd/internal/account"
 )
 
 // selfAccount is an account for this test process's own uid, whose home is a fresh
 // temp dir, so that the checks open files with the identity they already have.
-func selfAccount(t *testing.T) *account {
+func selfAccount(t *testing.T) *account.Account {
 	t.Helper()
 	home := t.TempDir()
 	uid, gid := os.Getuid(), os.Getgid()
-	return &account{
-		Account: &agent.Account{Name: "tester", UID: uint32(uid), GID: uint32(gid), Groups: []uint32{uint32(gid)},
-			Home: home, Shell: "/bin/sh"},
-		gids: []int{gid},
-	}
+	return &account.Account{Name: "tester", UID: uint32(uid), GID: uint32(gid), Groups: []uint32{uint32(gid)},
+		Home: home, Shell: "/bin/sh"}
 }
 
 // writeFile writes data to path with mode, creating its directory (0700).

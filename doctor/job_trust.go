@@ -5,46 +5,48 @@ import (
 	"strings"
 
 	"jobsshd/agent"
+	"jobsshd/internal/account"
+	"jobsshd/jobtrust"
 )
 
-// checkJobTrust reports what the agent would do with the job trust settings
-// (agent.CheckJobTrust, the decision New makes): on, off and why, or the configuration
-// error it refuses to start with. secretSource names where Config.JobSecret came from;
-// the secret itself is never shown. It reports whether job trust would be on, which
-// makes the port strict.
-func checkJobTrust(r *Report, cfg agent.Config, a *account, secretSource string) bool {
-	c, err := agent.CheckJobTrust(cfg, a.Account)
+// checkJobTrust reports what the agent would do with the job trust settings (the
+// decision of its plan, agent.DecideJobTrust, in the environment sessions would get):
+// on, off and why, or the configuration error it refuses to start with. secretSource
+// names where Config.JobSecret came from; the secret itself is never shown. It returns
+// the decision, which makes the port strict when job trust is on.
+func checkJobTrust(r *Report, cfg agent.Config, a *account.Account, euid int, secretSource string) jobtrust.Decision {
+	d, err := agent.DecideJobTrust(cfg, agent.EnvironFor(cfg), a, euid)
 	if err != nil {
 		r.fail(jobTrustFix(cfg), "%v: jobsshd will not start (exit 2)", err)
-		return false
+		return jobtrust.Decision{}
 	}
-	if c.IgnoredHosts != nil {
+	if d.IgnoredHosts != nil {
 		r.warn("correct the VC_*_HOSTS variables of the container (the platform sets them), or name the hosts with --job-hosts",
-			"job trust: some job hosts from the environment are not usable: %v", c.IgnoredHosts)
+			"job trust: some job hosts from the environment are not usable: %v", d.IgnoredHosts)
 	}
 	switch {
-	case c.Disabled:
+	case d.Disabled:
 		r.info("job trust is off (--job-trust=false)")
-	case c.On:
-		source := c.Source
+	case d.On():
+		source := d.Source()
 		if source == "job secret" && secretSource != "" {
 			source = "the job secret in " + secretSource
 		}
 		r.ok("job trust on: the job key logs in from %s, identity from %s; the port is strict (no fallback to a random port)",
-			hostList(c.Hosts), source)
-	case c.OffWarning:
+			hostList(d.Hosts), source)
+	case d.OffWarning:
 		fix := "set --job-hosts (or VC_WORKER_HOSTS in the container) with the job's hosts, or unset the job secret"
-		if strings.Contains(c.Off, "~/.ssh") {
+		if strings.Contains(d.Off, "~/.ssh") {
 			fix = "check the job key the platform mounts in ~/.ssh (id_rsa without a passphrase), or pass --job-key or a job secret"
 		}
-		r.warn(fix, "job trust off: %s", c.Off)
+		r.warn(fix, "job trust off: %s", d.Off)
 	default:
-		r.info("job trust off: %s", c.Off)
+		r.info("job trust off: %s", d.Off)
 	}
-	return c.On
+	return d
 }
 
-// jobTrustFix says how to repair the job trust settings agent.CheckJobTrust refused,
+// jobTrustFix says how to repair the job trust settings agent.DecideJobTrust refused,
 // from which of them are set.
 func jobTrustFix(cfg agent.Config) string {
 	switch {

@@ -60,7 +60,7 @@ func TestCheckJobTrust(t *testing.T) {
 				tt.cfg.Environ = []string{"PATH=/bin"} // not this process's, which may hold VC_*_HOSTS
 			}
 			r := &Report{}
-			if got := checkJobTrust(r, tt.cfg, a, "JOBSSHD_JOB_SECRET"); got != tt.wantOn {
+			if got := checkJobTrust(r, tt.cfg, a, os.Geteuid(), "JOBSSHD_JOB_SECRET").On(); got != tt.wantOn {
 				t.Errorf("on: got %v, want %v", got, tt.wantOn)
 			}
 			want(t, r, only(t, r, tt.wantSub), tt.wantSev, tt.wantFix)

@@ -3,6 +3,8 @@ package doctor
 import (
 	"net"
 	"testing"
+
+	"jobsshd/agent"
 )
 
 func TestCheckPort(t *testing.T) {
@@ -40,7 +42,7 @@ func TestCheckPort(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &Report{}
-			checkPort(r, "127.0.0.1", tt.port, tt.strictBy)
+			checkPort(r, agent.PortPolicy{Bind: "127.0.0.1", Port: tt.port, Strict: tt.strictBy != "", StrictBy: tt.strictBy})
 			want(t, r, only(t, r, tt.wantSub), tt.wantSev, tt.wantFix)
 		})
 	}

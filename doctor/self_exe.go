@@ -4,13 +4,14 @@ import (
 	"os"
 
 	"jobsshd/agent"
+	"jobsshd/internal/account"
 )
 
 // checkSelfExe checks, as the account, that it may execute this binary, which the agent
 // starts as the account (through /proc/self/exe) to serve sftp and scp: the file's own
 // mode and a noexec mount decide, not the directories above it (agent.selfExecutable).
 // Without it every sftp and scp fails, while shell logins work.
-func checkSelfExe(r *Report, a *account) {
+func checkSelfExe(r *Report, a *account.Account) {
 	exe, err := os.Executable()
 	if err != nil {
 		r.warn("run jobsshd doctor from the binary serve runs", "cannot find this binary to check that %q may execute it: %v", a.Name, err)
@@ -20,11 +21,7 @@ func checkSelfExe(r *Report, a *account) {
 	if _, err := os.Stat("/proc/self/exe"); err == nil {
 		path = "/proc/self/exe"
 	}
-	groups := make([]int, len(a.Groups))
-	for i, g := range a.Groups {
-		groups[i] = int(g)
-	}
-	err = asAccount(int(a.UID), int(a.GID), groups, func() error { return agent.CanExecute(path) })
+	err = a.Do(func() error { return agent.CanExecute(path) })
 	if err != nil {
 		problem, fix := agent.ExecuteProblem(a.Name, exe, err)
 		r.fail(fix, "%s: every sftp and scp session fails (shell logins work)", problem)

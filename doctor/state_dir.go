@@ -11,14 +11,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"jobsshd/internal/statedir"
+	"jobsshd/keys"
 )
-
-// hostKeyFiles are the host keys keys.HostKeys keeps in the state directory, with the
-// type each must hold.
-var hostKeyFiles = [...]struct{ file, sshType string }{
-	{"ssh_host_ed25519_key", ssh.KeyAlgoED25519},
-	{"ssh_host_rsa_key", ssh.KeyAlgoRSA},
-}
 
 // checkStateDir checks the state directory as the agent uses it at start, as the uid it
 // runs as (euid): keys.HostKeys creates it (0700) and any missing host key, refuses a
@@ -27,8 +21,7 @@ var hostKeyFiles = [...]struct{ file, sshType string }{
 // or that group or others can write, is refused as serve refuses it (statedir.Open).
 func checkStateDir(r *Report, dir string, euid int) {
 	if dir == "" {
-		r.fail("pass --state-dir DIR", "no state directory")
-		return
+		return // agent.CheckSettings' finding
 	}
 	fi, err := os.Stat(dir)
 	switch {
@@ -60,8 +53,8 @@ func checkStateDir(r *Report, dir string, euid int) {
 	} else {
 		r.ok("state directory %s is writable", dir)
 	}
-	for _, hk := range hostKeyFiles {
-		checkHostKey(r, filepath.Join(dir, hk.file), hk.sshType, euid)
+	for _, hk := range keys.HostKeyFiles() {
+		checkHostKey(r, filepath.Join(dir, hk.Name), hk.SSHType, euid)
 	}
 }
 

@@ -14,7 +14,12 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-func TestCheckTrustedUserCAs(t *testing.T) {
+// caTestLines are the lines TestCheckTrustedUserCAs writes: a CA key, another CA key,
+// a user certificate and a DSA key.
+type caTestLines struct{ ca, otherCA, cert, dsa string }
+
+func newCATestLines(t *testing.T) caTestLines {
+	t.Helper()
 	_, caPub := newKey(t)
 	caLine := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(caPub)))
 	_, userPub := newKey(t)
@@ -46,15 +51,23 @@ func TestCheckTrustedUserCAs(t *testing.T) {
 		t.Fatal(err)
 	}
 	dsaLine := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(dsaPub)))
+	return caTestLines{ca: caLine, otherCA: otherCALine, cert: certLine, dsa: dsaLine}
+}
 
-	tests := []struct {
-		name    string
-		setup   func(t *testing.T, path string) // creates (or not) the CA file at path
-		wantCAs int
-		wantSub string
-		wantSev Severity
-		wantFix string
-	}{
+// caFileTests are TestCheckTrustedUserCAs' cases: setup creates (or not) the CA file
+// at path.
+type caFileTest struct {
+	name    string
+	setup   func(t *testing.T, path string)
+	wantCAs int
+	wantSub string
+	wantSev Severity
+	wantFix string
+}
+
+func caFileTests(l caTestLines) []caFileTest {
+	caLine, otherCALine, certLine, dsaLine := l.ca, l.otherCA, l.cert, l.dsa
+	return []caFileTest{
 		{name: "two keys", setup: func(t *testing.T, p string) { writeFile(t, p, []byte(caLine+"\n# second\n"+otherCALine+"\n"), 0o644) },
 			wantCAs: 2, wantSub: "certificates signed by 2 CA keys can log in", wantSev: Info},
 		{name: "missing", setup: func(t *testing.T, p string) {},
@@ -78,6 +91,10 @@ func TestCheckTrustedUserCAs(t *testing.T) {
 		{name: "no key", setup: func(t *testing.T, p string) { writeFile(t, p, []byte("# empty\n"), 0o644) },
 			wantSub: "holds no public key", wantSev: Fail, wantFix: "one CA public key per line"},
 	}
+}
+
+func TestCheckTrustedUserCAs(t *testing.T) {
+	tests := caFileTests(newCATestLines(t))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "ca.pub")

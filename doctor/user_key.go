@@ -11,11 +11,10 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"jobsshd/internal/account"
+	"jobsshd/internal/asuser"
 	"jobsshd/keys"
 )
-
-// maxKeyFileSize is the agent's bound on a key file it reads (keys.maxKeyFileSize).
-const maxKeyFileSize = 64 << 10
 
 // checkUserKey checks the generated key, id_container, as keys.EnsureUserKey would find
 // it at start: a private key that is not a regular file of the account's, that group or
@@ -26,12 +25,9 @@ const maxKeyFileSize = 64 << 10
 // reports whether the key can be used to log in (it exists and is fine, or
 // can be created). Everything is looked at with the account's identity and primary
 // group, as EnsureUserKey does.
-func checkUserKey(r *Report, a *account, idFile string) bool {
-	if idFile == "" {
-		idFile = filepath.Join(a.Home, "id_container")
-	}
+func checkUserKey(r *Report, a *account.Account, idFile string) bool {
 	var usable bool
-	err := asAccount(int(a.UID), int(a.GID), []int{int(a.GID)}, func() error {
+	err := asuser.Do(int(a.UID), int(a.GID), []int{int(a.GID)}, func() error {
 		k := checkPrivateKey(r, a, idFile)
 		pubOK := checkDerivedFile(r, idFile+".pub", k.exists, func(data []byte) error {
 			return matchesPublicKey(data, k.pub)
@@ -61,7 +57,7 @@ type privateKeyState struct {
 }
 
 // checkPrivateKey checks the private key at path.
-func checkPrivateKey(r *Report, a *account, path string) privateKeyState {
+func checkPrivateKey(r *Report, a *account.Account, path string) privateKeyState {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		dir := filepath.Dir(path)
@@ -223,7 +219,7 @@ func notRegular(path string, fi fs.FileInfo) (msg, fix string) {
 }
 
 // readKeyFile reads a key file as the agent does: never through a symlink, never
-// blocking on a FIFO, at most maxKeyFileSize bytes.
+// blocking on a FIFO, at most keys.MaxKeyFileSize bytes.
 func readKeyFile(path string) ([]byte, error) {
-	return keys.ReadRegularFile(path, maxKeyFileSize)
+	return keys.ReadRegularFile(path, keys.MaxKeyFileSize)
 }

@@ -11,17 +11,21 @@ import (
 	"jobsshd/internal/testenv"
 )
 
-func TestCheckUserKey(t *testing.T) {
-	priv, pub := newKey(t)
-	_, otherPub := newKey(t)
-	tests := []struct {
-		name       string
-		setup      func(t *testing.T, path string)
-		wantUsable bool
-		wantSub    string
-		wantSev    Severity
-		wantFix    string
-	}{
+// userKeyTest is a case of TestCheckUserKey: setup creates (or not) id_container at
+// path.
+type userKeyTest struct {
+	name       string
+	setup      func(t *testing.T, path string)
+	wantUsable bool
+	wantSub    string
+	wantSev    Severity
+	wantFix    string
+}
+
+// userKeyTests are TestCheckUserKey's cases, with priv and pub a key pair and otherPub
+// another key.
+func userKeyTests(priv []byte, pub, otherPub ssh.PublicKey) []userKeyTest {
+	return []userKeyTest{
 		{name: "missing", setup: func(t *testing.T, path string) {}, wantUsable: true,
 			wantSub: "creates it (with .pub and .ppk)", wantSev: Info},
 		{name: "directory missing", setup: func(t *testing.T, path string) {
@@ -76,6 +80,12 @@ func TestCheckUserKey(t *testing.T) {
 			}
 		}, wantUsable: true, wantSub: ".pub is not a regular file", wantSev: Warn, wantFix: "rm "},
 	}
+}
+
+func TestCheckUserKey(t *testing.T) {
+	priv, pub := newKey(t)
+	_, otherPub := newKey(t)
+	tests := userKeyTests(priv, pub, otherPub)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := selfAccount(t)

@@ -27,7 +27,7 @@ func TestWebUnauthenticatedFlood(t *testing.T) {
 	w := startWebAgent(t, agentOptions{})
 	before := vmRSS(t, w.Status.PID)
 	logBefore := len(w.Logs())
-	var next, bad atomic.Int64
+	var next, bad, limited atomic.Int64
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 10 * time.Second}
 	for range 8 {
@@ -40,6 +40,9 @@ func TestWebUnauthenticatedFlood(t *testing.T) {
 				} else {
 					code, err = w.plainRequest(client, []string{"/", "/id_container", "/id_container.ppk", "/?token=wrong-token-0123456789", "/nothing"}[i%5])
 				}
+				if code == http.StatusTooManyRequests {
+					limited.Add(1)
+				}
 				if err != nil || (code != http.StatusUnauthorized && code != http.StatusTooManyRequests) {
 					if bad.Add(1) <= 5 {
 						t.Errorf("request %d: status %d, %v; want 401 or 429", i, code, err)
@@ -50,7 +53,11 @@ func TestWebUnauthenticatedFlood(t *testing.T) {
 	}
 	wg.Wait()
 	after := vmRSS(t, w.Status.PID)
-	t.Logf("agent RSS before %d KiB, after 1,000 unauthenticated requests and upgrades %d KiB", before, after)
+	t.Logf("agent RSS before %d KiB, after 1,000 unauthenticated requests and upgrades %d KiB; %d answered 429", before, after, limited.Load())
+	// One address, on new connections: after its first failures it is limited.
+	if limited.Load() < 500 {
+		t.Errorf("%d of 1,000 failures from one address were answered 429, want most of them", limited.Load())
+	}
 	if after-before > 16<<10 {
 		t.Errorf("agent RSS grew by %d KiB, want less than 16 MiB", after-before)
 	}
@@ -171,4 +178,86 @@ func idleCost(t *testing.T, w *webAgent, dial func() (net.Conn, error)) int {
 		}
 	}
 	return vmRSS(t, w.Status.PID) - base
+}
+
+// TestWebIdleUpgradesClosed: WebSockets on /ssh that never start SSH are SSH
+// connections that never log in: the agent's admission limits (--max-unauthenticated)
+// and preamble deadline close them, as on the SSH port, so a token holder cannot pin
+// the agent's memory with idle upgrades.
+func TestWebIdleUpgradesClosed(t *testing.T) {
+	t.Parallel()
+	w := startWebAgent(t, agentOptions{})
+	token, err := os.ReadFile(w.Web.TokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 150 // more than --max-unauthenticated's 64
+	closed := make(chan error, n)
+	for range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		t.Cleanup(cancel)
+		c, _, err := websocket.Dial(ctx, w.sshURL(), &websocket.DialOptions{
+			HTTPHeader: http.Header{"Authorization": {"Bearer " + strings.TrimSpace(string(token))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		go func() {
+			// The agent sends its version line, then closes; read until it does.
+			for {
+				if _, _, err := c.Read(ctx); err != nil {
+					closed <- ctx.Err()
+					return
+				}
+			}
+		}()
+	}
+	for i := range n {
+		if err := <-closed; err != nil {
+			t.Fatalf("idle upgrade %d still open after 30 s: the agent did not close it", i)
+		}
+	}
+}
+
+// TestWebSSHHugeFrame: a 16 MiB binary message on /ssh is streamed into the SSH layer,
+// not buffered: the agent refuses the garbage and closes that socket, its memory does
+// not grow by the message, and other connections keep working.
+func TestWebSSHHugeFrame(t *testing.T) {
+	t.Parallel()
+	w := startWebAgent(t, agentOptions{})
+	token, err := os.ReadFile(w.Web.TokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := vmRSS(t, w.Status.PID)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, w.sshURL(), &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + strings.TrimSpace(string(token))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := c.Read(ctx); err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	// The write fails part way when the agent closes the socket; either is fine.
+	_ = c.Write(ctx, websocket.MessageBinary, make([]byte, 16<<20))
+	select {
+	case <-readErr:
+	case <-ctx.Done():
+		t.Fatal("the agent did not close a socket that sent 16 MiB of garbage")
+	}
+	if grew := vmRSS(t, w.Status.PID) - before; grew > 8<<10 {
+		t.Errorf("agent RSS grew by %d KiB for one 16 MiB message, want less than 8 MiB (it must not buffer it)", grew)
+	}
+	if res := w.SSH(t, sshCall{Opts: w.proxyCommand(), Command: "echo still"}); res.ExitCode != 0 || res.Stdout != "still\n" {
+		t.Errorf("another connection after the huge frame: %s", res)
+	}
 }

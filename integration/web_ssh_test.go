@@ -247,3 +247,25 @@ func (w *webAgent) webDial(t *testing.T) net.Conn {
 	}
 	return c
 }
+
+// TestWebCountsAsConnection: a connection through /ssh counts against
+// --max-connections like one on the SSH port.
+func TestWebCountsAsConnection(t *testing.T) {
+	t.Parallel()
+	w := startWebAgent(t, agentOptions{Args: []string{"--max-connections", "1"}})
+	held := w.sshTunnel(t, "ERROR", w.proxyCommand()...)
+	if !testwait.Until(tunnelTimeout, func() bool { return strings.Contains(w.Logs(), "event=auth.accept") }) {
+		t.Fatalf("the first connection through /ssh did not log in:\n%s", held.Output())
+	}
+	res := w.SSH(t, sshCall{Command: "echo in"})
+	if res.ExitCode == 0 {
+		t.Errorf("a second connection on the SSH port while one through /ssh is open with --max-connections 1: %s, want it refused", res)
+	}
+	res = w.SSH(t, sshCall{Opts: w.proxyCommand(), Command: "echo in"})
+	if res.ExitCode == 0 {
+		t.Errorf("a second connection through /ssh with --max-connections 1: %s, want it refused", res)
+	}
+	if !strings.Contains(w.Logs(), "too many connections") {
+		t.Errorf("no refusal for too many connections in the log:\n%s", w.Logs())
+	}
+}

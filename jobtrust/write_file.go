@@ -1,12 +1,9 @@
 package jobtrust
 
 import (
-	"errors"
-	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 
+	"jobsshd/internal/atomicfile"
 	"jobsshd/keys"
 )
 
@@ -21,41 +18,10 @@ func readSmallFile(path string) ([]byte, error) {
 	return keys.ReadRegularFileFollow(path, maxClientFileSize)
 }
 
-// replaceFile writes data to path atomically: a temporary file in the same directory,
-// fsynced, renamed over path. A symlink at path is followed, and its target replaced,
-// so a ~/.ssh/config kept in a dotfiles checkout stays a link; the caller runs as the
-// account, so the kernel lets this reach only what the account may write anyway.
-// mode applies to a new file; an existing file keeps its mode, minus write permission
-// for group and others, which OpenSSH refuses ("Bad owner or permissions").
+// replaceFile writes data to path atomically, following a symlink at path (a
+// ~/.ssh/config kept in a dotfiles checkout stays a link); mode applies to a new file,
+// an existing one keeps its mode minus write permission for group and others
+// (atomicfile.ReplacePath). The caller runs as the account.
 func replaceFile(path string, data []byte, mode fs.FileMode) error {
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("resolve %s: %w", path, err)
-	}
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm() &^ 0o022
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".jobsshd-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	err = f.Chmod(mode)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name()) // best effort; the write error is the one to report
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.ReplacePath(path, data, mode)
 }

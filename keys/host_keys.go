@@ -11,6 +11,26 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
+// MaxKeyFileSize is how much of a key file jobsshd reads at most (a host key,
+// id_container); `jobsshd doctor` reads them with the same bound.
+const MaxKeyFileSize = maxKeyFileSize
+
+// HostKeyFile is one host key file HostKeys keeps in the state directory.
+type HostKeyFile struct {
+	Name    string // the file's name in the state directory; the public half is Name+".pub"
+	KeyType string // what a new key is created as: KeyTypeEd25519 or KeyTypeRSA
+	SSHType string // the type an existing key must hold, e.g. ssh.KeyAlgoED25519
+}
+
+// HostKeyFiles are the host key files HostKeys keeps, in the order it returns the keys.
+// `jobsshd doctor` checks the same list.
+func HostKeyFiles() []HostKeyFile {
+	return []HostKeyFile{
+		{"ssh_host_ed25519_key", KeyTypeEd25519, ssh.KeyAlgoED25519},
+		{"ssh_host_rsa_key", KeyTypeRSA, ssh.KeyAlgoRSA},
+	}
+}
+
 // HostKeys returns the server's host keys from dir, ed25519 first and RSA second,
 // creating each one that is missing, so that clients see the same host key on every
 // start of the agent.
@@ -27,17 +47,14 @@ import (
 // dir is the state directory as opened and checked (statedir.Open): every file is read
 // and written through it, never through its path again.
 func HostKeys(dir *os.Root) ([]ssh.Signer, error) {
-	specs := [...]struct{ file, keyType, sshType string }{
-		{"ssh_host_ed25519_key", KeyTypeEd25519, ssh.KeyAlgoED25519},
-		{"ssh_host_rsa_key", KeyTypeRSA, ssh.KeyAlgoRSA},
-	}
+	specs := HostKeyFiles()
 	signers := make([]ssh.Signer, 0, len(specs))
 	for _, spec := range specs {
-		signer, err := hostKeyFileOrCreate(dir, spec.file, spec.keyType, spec.sshType)
+		signer, err := hostKeyFileOrCreate(dir, spec.Name, spec.KeyType, spec.SSHType)
 		if err != nil {
 			return nil, err
 		}
-		if err := writeHostPublicKey(dir, spec.file+".pub", signer.PublicKey()); err != nil {
+		if err := writeHostPublicKey(dir, spec.Name+".pub", signer.PublicKey()); err != nil {
 			return nil, err
 		}
 		signers = append(signers, signer)

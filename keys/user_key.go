@@ -77,7 +77,7 @@ func EnsureUserKey(path, keyType string, uid, gid int) (*UserKey, error) {
 	}
 	var owner *fileOwner
 	if os.Geteuid() == 0 {
-		owner = &fileOwner{uid: uid, gid: gid}
+		owner = &fileOwner{UID: uid, GID: gid}
 	}
 	uk := &UserKey{PrivatePath: path, PublicPath: path + ".pub", PPKPath: path + ".ppk"}
 	err := asuser.Do(uid, gid, []int{gid}, func() error { return ensureUserKeyFiles(uk, keyType, uid, owner) })

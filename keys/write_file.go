@@ -1,8 +1,6 @@
 package keys
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,148 +8,24 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"jobsshd/internal/atomicfile"
 )
 
 // fileOwner is who a written file must belong to; nil leaves it to the creating
 // process (and, under asuser.Do, to the account).
-type fileOwner struct{ uid, gid int }
+type fileOwner = atomicfile.Owner
 
-// writeNewFile creates name in dir holding data with exactly mode, atomically and
-// without ever replacing anything: the data goes to a temporary file in the same
-// directory, is fsynced, and is then hard-linked to name. link(2) fails with EEXIST when
-// name exists in any form, a dangling symlink included, so nothing is overwritten and no
-// symlink is followed; the error then satisfies errors.Is(err, fs.ErrExist).
-//
-// dir is the opened directory (an *os.Root), so the directory the caller checked is the
-// one written in, whatever happens to its path meanwhile.
-//
-// Filesystems without hard links (vfat, many FUSE mounts such as s3fs) fall back to an
-// O_EXCL create written in place: still never overwriting or following, but a crash
-// can leave a short file behind.
+// writeNewFile creates name in dir atomically without ever replacing anything
+// (atomicfile.Create, whose package doc sets out how the writers of jobsshd differ).
 func writeNewFile(dir *os.Root, name string, data []byte, mode fs.FileMode, owner *fileOwner) error {
-	path := filepath.Join(dir.Name(), name)
-	tmp, err := writeTempFile(dir, name, data, mode, owner)
-	if err != nil {
-		return err
-	}
-	linkErr := dir.Link(tmp, name)
-	if err := dir.Remove(tmp); err != nil && linkErr == nil {
-		return fmt.Errorf("remove temporary file %q: %w", filepath.Join(dir.Name(), tmp), err)
-	}
-	switch {
-	case linkErr == nil:
-		return syncDir(dir)
-	case errors.Is(linkErr, fs.ErrExist):
-		return fmt.Errorf("create %q: %w", path, fs.ErrExist)
-	case errors.Is(linkErr, syscall.EPERM), errors.Is(linkErr, syscall.ENOTSUP),
-		errors.Is(linkErr, syscall.ENOSYS), errors.Is(linkErr, syscall.EMLINK):
-		return writeNewFileInPlace(dir, name, data, mode, owner)
-	default:
-		return fmt.Errorf("create %q: %w", path, linkErr)
-	}
+	return atomicfile.Create(dir, name, data, mode, owner)
 }
 
-// writeNewFileInPlace is writeNewFile's fallback for filesystems without link(2).
-// O_EXCL with O_CREAT never follows a symlink at name (open(2)).
-func writeNewFileInPlace(dir *os.Root, name string, data []byte, mode fs.FileMode, owner *fileOwner) error {
-	path := filepath.Join(dir.Name(), name)
-	f, err := dir.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return fmt.Errorf("create %q: %w", path, err)
-	}
-	if err := fillFile(f, data, mode, owner); err != nil {
-		_ = dir.Remove(name) // a partial key file would be kept forever as "existing"
-		return fmt.Errorf("write %q: %w", path, err)
-	}
-	return syncDir(dir)
-}
-
-// replaceFile writes name in dir atomically (temporary file, fsync, rename). rename(2)
-// replaces the directory entry itself, so a symlink at name is replaced, not followed.
+// replaceFile writes name in dir atomically, replacing what is there without following
+// it (atomicfile.Replace).
 func replaceFile(dir *os.Root, name string, data []byte, mode fs.FileMode, owner *fileOwner) error {
-	tmp, err := writeTempFile(dir, name, data, mode, owner)
-	if err != nil {
-		return err
-	}
-	if err := dir.Rename(tmp, name); err != nil {
-		_ = dir.Remove(tmp) // best effort; the rename error is the one to report
-		return fmt.Errorf("replace %q: %w", filepath.Join(dir.Name(), name), err)
-	}
-	return syncDir(dir)
-}
-
-// ReplaceFile is replaceFile for other packages: it writes name in dir atomically with
-// exactly mode (set through the descriptor, whatever the umask), replacing what is
-// there without following it. The agent writes status.json with it.
-func ReplaceFile(dir *os.Root, name string, data []byte, mode fs.FileMode) error {
-	return replaceFile(dir, name, data, mode, nil)
-}
-
-// writeTempFile writes data to a new, uniquely named file beside name (created with
-// O_EXCL, so never an existing file or a symlink) and returns its name in dir.
-func writeTempFile(dir *os.Root, name string, data []byte, mode fs.FileMode, owner *fileOwner) (string, error) {
-	var f *os.File
-	var tmp string
-	for range 100 {
-		var rnd [6]byte
-		if _, err := rand.Read(rnd[:]); err != nil {
-			return "", fmt.Errorf("create temporary file for %q: %w", filepath.Join(dir.Name(), name), err)
-		}
-		tmp = "." + name + ".tmp-" + hex.EncodeToString(rnd[:])
-		var err error
-		f, err = dir.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return "", fmt.Errorf("create temporary file for %q: %w", filepath.Join(dir.Name(), name), err)
-		}
-		f = nil
-	}
-	if f == nil {
-		return "", fmt.Errorf("create temporary file for %q: 100 names taken", filepath.Join(dir.Name(), name))
-	}
-	if err := fillFile(f, data, mode, owner); err != nil {
-		_ = dir.Remove(tmp) // best effort; the write error is the one to report
-		return "", fmt.Errorf("write temporary file for %q: %w", filepath.Join(dir.Name(), name), err)
-	}
-	return tmp, nil
-}
-
-// fillFile sets f's mode and owner through the descriptor (fchmod ignores the umask,
-// fchown cannot be redirected), writes data, fsyncs and closes f.
-func fillFile(f *os.File, data []byte, mode fs.FileMode, owner *fileOwner) error {
-	err := f.Chmod(mode)
-	if err == nil && owner != nil {
-		err = f.Chown(owner.uid, owner.gid)
-	}
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// syncDir makes a new directory entry in dir durable.
-func syncDir(dir *os.Root) error {
-	d, err := dir.Open(".")
-	if err != nil {
-		return fmt.Errorf("open directory %q: %w", dir.Name(), err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	// Some filesystems (FUSE, 9p) cannot fsync a directory; the file itself is synced.
-	if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
-		return fmt.Errorf("sync directory %q: %w", dir.Name(), err)
-	}
-	return nil
+	return atomicfile.Replace(dir, name, data, mode, owner)
 }
 
 // ReadRegularFile reads at most limit bytes of path, refusing a symlink at path itself

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"jobsshd/internal/coalesce"
 )
 
 // Options say where and how to reach the agent's /ssh WebSocket.
@@ -58,8 +60,20 @@ func Dial(ctx context.Context, o Options) (net.Conn, error) {
 		h.Set("Authorization", "Bearer "+o.Token)
 	}
 	tr := o.Transport
+	var tcp *coalesce.Conn
 	if tr == nil {
-		tr = &http.Transport{Proxy: http.ProxyFromEnvironment, TLSHandshakeTimeout: dialTimeout, ForceAttemptHTTP2: false}
+		// A transport of its own per WebSocket, so that its one TCP connection (to the
+		// agent, or to the HTTPS_PROXY) is known: each message is one write on it (internal/coalesce).
+		var d net.Dialer
+		tr = &http.Transport{Proxy: http.ProxyFromEnvironment, TLSHandshakeTimeout: dialTimeout,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := d.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				tcp = &coalesce.Conn{Conn: c}
+				return tcp, nil
+			}}
 	}
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
@@ -73,7 +87,11 @@ func Dial(ctx context.Context, o Options) (net.Conn, error) {
 		return nil, dialError(u, resp, err)
 	}
 	// The connection lives beyond the dial's timeout: ctx bounds it instead.
-	return websocket.NetConn(ctx, c, websocket.MessageBinary), nil
+	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
+	if tcp == nil {
+		return nc, nil
+	}
+	return &coalesce.MessageConn{Conn: nc, TCP: tcp}, nil
 }
 
 // noRedirect stops at a redirect, which for /ssh means a wrong URL (or an ingress's

@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+
+	"jobsshd/internal/coalesce"
 )
 
 // copyBufferSize is the size of each WebSocket message the proxy sends: large enough
 // for bulk transfers to cost few frames, small enough to bound memory per connection.
-const copyBufferSize = 64 << 10
+const copyBufferSize = coalesce.MaxMessage
 
 // pipe copies both ways between a and b until either side ends, then closes both:
 // WebSocket has no half-close, and for SSH the end of either direction is the end of
@@ -20,7 +22,9 @@ const copyBufferSize = 64 << 10
 func pipe(a, b io.ReadWriteCloser) error {
 	errc := make(chan error, 2)
 	cp := func(dst io.Writer, src io.Reader) {
-		_, err := io.CopyBuffer(dst, src, make([]byte, copyBufferSize))
+		// Plain Reader and Writer, so that io.CopyBuffer uses this buffer: *os.File's
+		// WriteTo would copy through 32 KiB and so halve the messages.
+		_, err := io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, make([]byte, copyBufferSize))
 		errc <- err
 	}
 	go cp(a, b)

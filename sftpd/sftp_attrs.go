@@ -1,17 +1,16 @@
 package sftpd
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"jobsshd/internal/account"
 )
 
 // fileAttrs is an SFTP ATTRS structure; flags say which fields are present.
@@ -158,14 +157,14 @@ func modeString(mode uint32) string {
 }
 
 // idNames maps uids and gids to names for long names, reading /etc/passwd and
-// /etc/group once, on first use.
+// /etc/group (account.IDNames) once, on first use.
 type idNames struct {
 	users, groups map[uint32]string
 }
 
 func (n *idNames) user(uid uint32) string {
 	if n.users == nil {
-		n.users = readIDNames("/etc/passwd")
+		n.users = account.IDNames("/etc/passwd")
 	}
 	if s, ok := n.users[uid]; ok {
 		return s
@@ -175,38 +174,10 @@ func (n *idNames) user(uid uint32) string {
 
 func (n *idNames) group(gid uint32) string {
 	if n.groups == nil {
-		n.groups = readIDNames("/etc/group")
+		n.groups = account.IDNames("/etc/group")
 	}
 	if s, ok := n.groups[gid]; ok {
 		return s
 	}
 	return strconv.FormatUint(uint64(gid), 10)
-}
-
-// maxIDFileBytes bounds how much of /etc/passwd or /etc/group is read for names.
-const maxIDFileBytes = 16 << 20
-
-// readIDNames reads the name and id columns of a passwd-style file. A missing file
-// gives no names: long names then show numbers, as ls does.
-func readIDNames(path string) map[uint32]string {
-	names := map[uint32]string{}
-	f, err := os.Open(path)
-	if err != nil {
-		return names
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(io.LimitReader(f, maxIDFileBytes))
-	sc.Buffer(make([]byte, 0, 4096), 64<<10)
-	for sc.Scan() {
-		fields := strings.SplitN(sc.Text(), ":", 4)
-		if len(fields) < 3 {
-			continue
-		}
-		if id, err := strconv.ParseUint(fields[2], 10, 32); err == nil {
-			if _, dup := names[uint32(id)]; !dup {
-				names[uint32(id)] = fields[0]
-			}
-		}
-	}
-	return names
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
 	"strings"
@@ -19,7 +20,9 @@ const cookieMaxAge = 7 * 24 * 3600
 // rate-limited per client address and logged without what was sent.
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		client := s.clientAddr(r)
+		// Failures count per address, not per connection: a guesser opens as many
+		// connections as it likes.
+		client := s.clientTCPAddr(r).IP.String()
 		if !s.failures.allow(client) {
 			w.Header().Set("Retry-After", "10")
 			http.Error(w, "too many failed attempts: wait and retry with the right token", http.StatusTooManyRequests)
@@ -63,14 +66,20 @@ func (s *Server) presentedToken(r *http.Request) (value, how string) {
 }
 
 // matches compares in constant time: how long a comparison takes tells nothing about
-// how much of a guess was right.
+// how much of a guess was right. Both sides are hashed first, because
+// subtle.ConstantTimeCompare returns at once for different lengths.
 func (t token) matches(v string) bool {
-	return subtle.ConstantTimeCompare([]byte(v), t.value) == 1
+	got, want := sha256.Sum256([]byte(v)), sha256.Sum256(t.value)
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
 func (s *Server) setCookieAndRedirect(w http.ResponseWriter, r *http.Request) {
+	// No Path: the browser then scopes the cookie to the directory of the page's URL as
+	// it sees it (RFC 6265 §5.1.4), e.g. /jobs/42/ behind an ingress that strips that
+	// prefix, so that the agents of two jobs under one host do not overwrite each
+	// other's cookie.
 	http.SetCookie(w, &http.Cookie{
-		Name: cookieName, Value: string(s.token.value), Path: "/", MaxAge: cookieMaxAge,
+		Name: cookieName, Value: string(s.token.value), MaxAge: cookieMaxAge,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
 	})
 	q := r.URL.Query()

@@ -16,8 +16,8 @@ func (s *Server) clientAddr(r *http.Request) string {
 }
 
 // clientTCPAddr is clientAddr as a *net.TCPAddr, which the agent's --allow-cidr and
-// from= checks read. A peer on a unix socket has no address (the zero IP): --allow-cidr
-// then refuses it unless the sidecar in front is trusted to forward one.
+// from= checks read. A peer on a unix socket that sends no X-Forwarded-For has no
+// address (the zero IP), which --allow-cidr refuses.
 func (s *Server) clientTCPAddr(r *http.Request) *net.TCPAddr {
 	peer, _ := netip.ParseAddrPort(r.RemoteAddr)
 	addr := peer.Addr().Unmap()
@@ -32,8 +32,13 @@ func (s *Server) clientTCPAddr(r *http.Request) *net.TCPAddr {
 	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(addr, peer.Port()))
 }
 
-// trusted reports whether the peer may speak for the client in X-Forwarded-For.
+// trusted reports whether the peer may speak for the client in X-Forwarded-For: one of
+// --web-trusted-proxy, or any peer on a unix socket (--web unix:/path), which is the
+// sidecar in front: the socket is 0660, so only its owner and group can connect.
 func (s *Server) trusted(peer netip.Addr, r *http.Request) bool {
+	if s.onUnixSocket {
+		return true
+	}
 	for _, p := range s.cfg.TrustedProxies {
 		if peer.IsValid() && p.Contains(peer) {
 			return true

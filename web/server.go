@@ -32,7 +32,10 @@ type Server struct {
 	http      *http.Server
 	tlsConfig *tls.Config
 	ln        net.Listener
-	terminals *terminals // nil without Config.Terminals (terminal_registry.go)
+	// onUnixSocket: --web unix:/path, whose peer is a sidecar (client_addr.go).
+	onUnixSocket bool
+	maxConns     int64      // maxHTTPConnections; tests lower it (conn_limit.go)
+	terminals    *terminals // nil without Config.Terminals (terminal_registry.go)
 }
 
 // New checks the configuration and loads (or generates) the token. It does not
@@ -42,10 +45,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Agent == nil {
 		return nil, errors.New("web: no agent to serve")
 	}
-	if _, _, err := splitAddr(cfg.Addr); err != nil {
+	network, _, err := splitAddr(cfg.Addr)
+	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), failures: newFailureLimiter(cfg.Now)}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), failures: newFailureLimiter(cfg.Now), onUnixSocket: network == "unix", maxConns: maxHTTPConnections}
 	tok, err := loadToken(cfg)
 	if err != nil {
 		return nil, err
@@ -108,7 +112,7 @@ func (s *Server) Listen() error {
 			return fmt.Errorf("web: chmod %s: %w", address, err)
 		}
 	}
-	s.ln = ln
+	s.ln = &limitListener{Listener: ln, max: s.maxConns, log: s.log}
 	s.log.Info("web listening", "addr", s.Addr(), "tls", s.tlsConfig != nil, "token_file", s.token.file)
 	return nil
 }

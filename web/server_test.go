@@ -25,7 +25,8 @@ type fakeAgent struct {
 	accepting bool
 	served    []net.Addr // RemoteAddr of each ServeConn
 	keys      map[string][]byte
-	echo      bool // ServeConn echoes until EOF
+	echo      bool               // ServeConn echoes until EOF
+	closeTook chan time.Duration // when set, how long each c.Close() took
 }
 
 func (a *fakeAgent) Accepting() bool { a.mu.Lock(); defer a.mu.Unlock(); return a.accepting }
@@ -38,7 +39,11 @@ func (a *fakeAgent) ServeConn(c net.Conn) {
 	if echo {
 		_, _ = io.Copy(c, c)
 	}
+	start := time.Now()
 	_ = c.Close()
+	if a.closeTook != nil {
+		a.closeTook <- time.Since(start)
+	}
 }
 
 func (a *fakeAgent) UserKeyFile(name string) ([]byte, error) {
@@ -119,7 +124,10 @@ func (ts *testServer) get(t *testing.T, path string, header http.Header) *http.R
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// A new connection for every request, as a guesser would open them: what is
+	// counted per client must not be counted per connection.
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -197,6 +205,9 @@ func TestTokenInURLSetsCookie(t *testing.T) {
 	c := cookies[0]
 	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Secure {
 		t.Errorf("cookie: HttpOnly %v SameSite %v Secure %v, want HttpOnly, SameSite=Strict, not Secure over plain HTTP", c.HttpOnly, c.SameSite, c.Secure)
+	}
+	if c.Path != "" {
+		t.Errorf("cookie Path %q, want none (the browser's default, the page's directory behind any prefix)", c.Path)
 	}
 	if resp := ts.get(t, "/id_container.pub", http.Header{"Cookie": {c.Name + "=" + c.Value}}); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET with the cookie: got %d, want 200", resp.StatusCode)
@@ -408,5 +419,17 @@ func TestAddr(t *testing.T) {
 		if err == nil {
 			t.Errorf("--web %q: no error, want one", addr)
 		}
+	}
+}
+
+func TestTokenMatches(t *testing.T) {
+	tok := token{value: []byte(testToken)}
+	for _, v := range []string{"", testToken[:len(testToken)-1], testToken + "x", strings.ToUpper(testToken), " " + testToken} {
+		if tok.matches(v) {
+			t.Errorf("token matches %q, want only itself", v)
+		}
+	}
+	if !tok.matches(testToken) {
+		t.Error("token does not match itself")
 	}
 }

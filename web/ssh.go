@@ -1,11 +1,16 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/coder/websocket"
+
+	"jobsshd/internal/coalesce"
 )
 
 // handleSSH carries one SSH connection in the binary messages of a WebSocket to the
@@ -18,7 +23,8 @@ func (s *Server) handleSSH(w http.ResponseWriter, r *http.Request) {
 		s.refuseOrigin(w, r)
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hj := &coalescingHijacker{ResponseWriter: w}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		// Origin was checked above, against the same rules the library would apply
 		// plus --web-allowed-origin.
 		InsecureSkipVerify: true,
@@ -32,15 +38,65 @@ func (s *Server) handleSSH(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	c := &sshConn{Conn: websocket.NetConn(ctx, ws, websocket.MessageBinary), remote: s.clientTCPAddr(r), local: tcpLocal(local)}
+	msgs := &coalesce.MessageConn{Conn: websocket.NetConn(ctx, ws, websocket.MessageBinary), TCP: hj.tcp}
+	c := &sshConn{Conn: msgs, tcp: hj.tcp, remote: s.clientTCPAddr(r), local: tcpLocal(local), closed: make(chan struct{})}
 	s.cfg.Agent.ServeConn(c)
+	_ = c.Close() // ServeConn closed it already; this is for the wait below
+	<-c.closed
+}
+
+// coalescingHijacker hands the WebSocket library the hijacked connection as a
+// coalesce.Conn, with a fresh bufio.Writer of the usual 4 KiB on it, so that each
+// message the agent sends (an SSH packet) is one write instead of two.
+type coalescingHijacker struct {
+	http.ResponseWriter
+	tcp *coalesce.Conn
+}
+
+func (h *coalescingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Writer.Flush(); err != nil { // the 101 answer, if still buffered
+		_ = c.Close() // the handshake cannot complete
+		return nil, nil, err
+	}
+	h.tcp = &coalesce.Conn{Conn: c}
+	return h.tcp, bufio.NewReadWriter(brw.Reader, bufio.NewWriter(h.tcp)), nil
 }
 
 // sshConn is a WebSocket as the net.Conn the SSH server serves, with the addresses the
 // SSH layer should see: --allow-cidr, from= and SSH_CONNECTION read RemoteAddr.
 type sshConn struct {
 	net.Conn
+	tcp           net.Conn // under the WebSocket, to cut a close handshake short
 	remote, local net.Addr
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed once the WebSocket is
+}
+
+// closeHandshakeWait bounds the WebSocket close handshake: a peer that does not answer
+// the close frame is cut off then.
+const closeHandshakeWait = 2 * time.Second
+
+// Close starts the WebSocket's close handshake and returns at once: the agent closes
+// connections while it holds its lock (Server.Shutdown, the memory guard), and a peer
+// that never answers must not hold it there for the library's 5 seconds each.
+// handleSSH waits for the handshake, bounded by closeHandshakeWait.
+func (c *sshConn) Close() error {
+	c.closeOnce.Do(func() {
+		go func() {
+			defer close(c.closed)
+			// Closing the TCP connection ends the library's wait for the peer's close
+			// frame (its CloseNow would wait for that Close instead).
+			cut := time.AfterFunc(closeHandshakeWait, func() { _ = c.tcp.Close() })
+			defer cut.Stop()
+			_ = c.Conn.Close() // the peer may be gone
+		}()
+	})
+	return nil
 }
 
 func (c *sshConn) RemoteAddr() net.Addr { return c.remote }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"jobsshd/internal/atomicfile"
 	"jobsshd/jobtrust"
 	"jobsshd/keys"
 )
@@ -64,7 +65,7 @@ func loadToken(cfg Config) (token, error) {
 		return token{}, fmt.Errorf("generate web token: %w", err)
 	}
 	v := base64.RawURLEncoding.EncodeToString(raw)
-	if err := keys.ReplaceFile(cfg.StateDir, TokenFileName, []byte(v+"\n"), 0o600); err != nil {
+	if err := atomicfile.Replace(cfg.StateDir, TokenFileName, []byte(v+"\n"), 0o600, nil); err != nil {
 		return token{}, fmt.Errorf("write web token %s: %w", path, err)
 	}
 	return token{value: []byte(v), file: path}, nil

@@ -1,4 +1,4 @@
-package agent
+package reaper
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 )
 
 // An exited process stays a zombie, holding its pid, until its parent waits for it.
-// jobsshd waits for every program it starts (process.wait). But when it is PID 1 of its
+// jobsshd waits for every program it starts (the agent's process.wait). But when it is PID 1 of its
 // PID namespace (an image whose entrypoint is jobsshd, `unshare --pid --fork jobsshd`)
 // or a child subreaper, the kernel also makes it the parent of every process orphaned
 // below it, such as a session's background job (`sleep 9 &` and exit): nobody else will
@@ -23,14 +23,14 @@ import (
 // ReapOrphans waits for those and only those. A zombie that is one of the agent's own
 // programs must be left alone: process.wait needs its exit status (RFC 4254 §6.10), and
 // relies on its pid staying reserved until it reaps it (see process.killGroup). So every
-// child the agent starts is registered (ownChildren.start), and the reaper reaps an
+// child the agent starts is registered (Registry.Start on Children), and the reaper reaps an
 // exited child only when it is not registered and no start is in flight: a child that
 // exits at once may be a zombie before its starter learns its pid and registers it.
 //
 // The reaper does not hold starts up while it waits: a fork can take long (its child
 // stuck in a chdir into a home on a hung network or FUSE mount, before exec), and the
 // spawner's threads exist so that one such fork stalls no other login
-// (spawn_linux.go). An earlier version held a shared lock across each start and took it
+// (agent/spawn_linux.go). An earlier version held a shared lock across each start and took it
 // exclusively to reap; Go's RWMutex then makes every new reader wait behind the pending
 // writer, so one stuck fork plus one SIGCHLD stopped every program start. Now the
 // reaper checks and reaps under the registry's mutex, which a start holds only to count
@@ -38,13 +38,14 @@ import (
 // reach zero (the start that brings it there wakes it). Orphans are therefore reaped
 // late while a fork is stuck, never taken early.
 
-// ownChildren is the registry of this process's children that a goroutine will wait
-// for. It is the process's, not a Server's: children belong to the process, and a
-// reaper that knew only one Server's programs would steal another's.
-var ownChildren = newChildRegistry()
+// Children is the registry of this process's children that a goroutine will wait for,
+// the one ReapOrphans spares. It is the process's, not a Server's: children belong to
+// the process, and a reaper that knew only one Server's programs would steal another's.
+var Children = NewRegistry()
 
-// childRegistry tracks the children that their starter waits for itself.
-type childRegistry struct {
+// Registry tracks the children that their starter waits for itself. Create it with
+// NewRegistry.
+type Registry struct {
 	mu   sync.Mutex  // guards pids and starting; held while the reaper checks and reaps
 	pids map[int]int // pid → registrations not yet forgotten
 	// starting counts the starts between their fork and their registration: while it
@@ -54,23 +55,23 @@ type childRegistry struct {
 	// reaper one exited child at a time, and an owned one hides the rest until reaped)
 	// and when the last start in flight has registered its child.
 	waited chan struct{}
-	// spawner forks every child from one thread that lives as long as the process, so
-	// that their parent-death signal fires only when the process dies (spawn_linux.go).
-	spawner spawner
 }
 
-func newChildRegistry() *childRegistry {
-	return &childRegistry{pids: map[int]int{}, waited: make(chan struct{}, 1)}
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{pids: map[int]int{}, waited: make(chan struct{}, 1)}
 }
 
-// start starts cmd and registers its pid. Every child this process starts must be
-// started through it, or a reaper may take its exit status (cmd.Wait then fails with
-// ECHILD); the caller must call forget once cmd.Wait has returned.
-func (r *childRegistry) start(cmd *exec.Cmd) error {
+// Start starts cmd with start (cmd.Start, or one that runs it on another thread) and
+// registers its pid. Every child this process starts must be started through it, or a
+// reaper may take its exit status (cmd.Wait then fails with ECHILD); the caller must
+// call Forget once cmd.Wait has returned. start must, like cmd.Start, leave no child
+// behind when it fails.
+func (r *Registry) Start(cmd *exec.Cmd, start func(*exec.Cmd) error) error {
 	r.mu.Lock()
 	r.starting++
 	r.mu.Unlock()
-	err := r.spawner.start(cmd) // on error, Start already waited for a child that failed to exec
+	err := start(cmd) // on error, Start already waited for a child that failed to exec
 	r.mu.Lock()
 	r.starting--
 	if err == nil {
@@ -84,8 +85,8 @@ func (r *childRegistry) start(cmd *exec.Cmd) error {
 	return err
 }
 
-// forget drops pid, which its owner has reaped, and wakes the reaper.
-func (r *childRegistry) forget(pid int) {
+// Forget drops pid, which its owner has reaped, and wakes the reaper.
+func (r *Registry) Forget(pid int) {
 	r.mu.Lock()
 	// A count, not a flag: once reaped, pid may already belong to a newer child, which
 	// registered it again before this forget.
@@ -96,7 +97,7 @@ func (r *childRegistry) forget(pid int) {
 	r.wakeReaper()
 }
 
-func (r *childRegistry) wakeReaper() {
+func (r *Registry) wakeReaper() {
 	select {
 	case r.waited <- struct{}{}:
 	default: // a wake-up is already pending
@@ -119,7 +120,7 @@ const maxReapsPerRound = 256
 // a time, first come first, so that one hides any behind it until its owner reaps it and
 // forget wakes the reaper. It also stops while a start is in flight, until the last one
 // registers its child and wakes the reaper.
-func (r *childRegistry) reapUnowned(max int) (reaped []reapedChild, more bool) {
+func (r *Registry) reapUnowned(max int) (reaped []reapedChild, more bool) {
 	for tries := 0; tries < 2*max; tries++ {
 		if len(reaped) == max {
 			return reaped, true
@@ -148,7 +149,7 @@ func (r *childRegistry) reapUnowned(max int) (reaped []reapedChild, more bool) {
 // start takes to count itself in: no fork can begin between them, so pid, which the
 // check found unregistered, cannot meanwhile be reaped by its owner and handed to a
 // new child that the reap would then take.
-func (r *childRegistry) reapIfUnowned(pid int) (child *reapedChild, stop bool) {
+func (r *Registry) reapIfUnowned(pid int) (child *reapedChild, stop bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.pids[pid] > 0 || r.starting > 0 {
@@ -178,7 +179,7 @@ func inheritsOrphans() bool {
 
 // ReapOrphans reaps, until ctx is done, the orphaned processes the kernel hands to
 // jobsshd when it is PID 1 of its PID namespace or a child subreaper, leaving the
-// agent's own programs to their sessions. Otherwise orphans go to some other init, and it
+// agent's own programs (those registered in Children) to their sessions. Otherwise orphans go to some other init, and it
 // returns at once. Run it in a goroutine the caller waits for.
 func ReapOrphans(ctx context.Context, log *slog.Logger) {
 	if !inheritsOrphans() {
@@ -188,12 +189,12 @@ func ReapOrphans(ctx context.Context, log *slog.Logger) {
 	sigchld := make(chan os.Signal, 1)
 	signal.Notify(sigchld, syscall.SIGCHLD)
 	defer signal.Stop(sigchld)
-	ownChildren.reapLoop(ctx, sigchld, log)
+	Children.reapLoop(ctx, sigchld, log)
 }
 
 // reapLoop reaps unowned children now, then whenever a child exits (SIGCHLD; signals
 // coalesce, so each round reaps all it can) or an owner reaped its child.
-func (r *childRegistry) reapLoop(ctx context.Context, sigchld <-chan os.Signal, log *slog.Logger) {
+func (r *Registry) reapLoop(ctx context.Context, sigchld <-chan os.Signal, log *slog.Logger) {
 	for {
 		reaped, more := r.reapUnowned(maxReapsPerRound)
 		for _, c := range reaped {

@@ -1,4 +1,4 @@
-package agent
+package reaper
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 	"jobsshd/internal/testwait"
 )
 
-// These tests use the process's real registry, ownChildren, and no t.Parallel: a reaper
+// These tests use the process's real registry, Children, and no t.Parallel: a reaper
 // in the test binary would take the exit status of any child the other tests start
 // outside it, and the tests here start unregistered children on purpose.
 
@@ -31,7 +31,7 @@ func exitedChild(t *testing.T, code string, registered bool) *exec.Cmd {
 	cmd := exec.Command("/bin/sh", "-c", "exit "+code)
 	start := cmd.Start
 	if registered {
-		start = func() error { return ownChildren.start(cmd) }
+		start = func() error { return Children.Start(cmd, (*exec.Cmd).Start) }
 	}
 	if err := start(); err != nil {
 		t.Fatalf("start %v: %v", cmd.Args, err)
@@ -52,7 +52,7 @@ func TestReapUnownedSparesRegisteredChildren(t *testing.T) {
 	owned := exitedChild(t, "7", true)
 	orphan := exitedChild(t, "3", false)
 
-	reaped, more := ownChildren.reapUnowned(maxReapsPerRound)
+	reaped, more := Children.reapUnowned(maxReapsPerRound)
 	if more {
 		t.Fatalf("reapUnowned stopped at its bound with %d reaped", len(reaped))
 	}
@@ -65,17 +65,17 @@ func TestReapUnownedSparesRegisteredChildren(t *testing.T) {
 		t.Fatalf("registered child: Wait = %v, want exit status 7 (its status was taken)", err)
 	}
 	select {
-	case <-ownChildren.waited: // drain a wake-up left by another test
+	case <-Children.waited: // drain a wake-up left by another test
 	default:
 	}
-	ownChildren.forget(owned.Process.Pid)
+	Children.Forget(owned.Process.Pid)
 	select {
-	case <-ownChildren.waited:
+	case <-Children.waited:
 	default:
 		t.Fatal("forget did not wake the reaper")
 	}
 
-	reaped2, more2 := ownChildren.reapUnowned(maxReapsPerRound)
+	reaped2, more2 := Children.reapUnowned(maxReapsPerRound)
 	reaped = append(reaped, reaped2...)
 	if more2 {
 		t.Fatalf("reapUnowned stopped at its bound with %d reaped", len(reaped2))
@@ -106,7 +106,7 @@ func TestReaperNeverTakesOwnedChildren(t *testing.T) {
 	sigchld := make(chan os.Signal, 1)
 	signal.Notify(sigchld, syscall.SIGCHLD)
 	var reaper sync.WaitGroup
-	reaper.Go(func() { ownChildren.reapLoop(ctx, sigchld, slog.New(slog.DiscardHandler)) })
+	reaper.Go(func() { Children.reapLoop(ctx, sigchld, slog.New(slog.DiscardHandler)) })
 	defer func() { cancel(); reaper.Wait(); signal.Stop(sigchld) }()
 
 	var wg sync.WaitGroup
@@ -116,13 +116,13 @@ func TestReaperNeverTakesOwnedChildren(t *testing.T) {
 			for i := range perWorker {
 				code := (w*perWorker + i) % 100
 				cmd := exec.Command("/bin/sh", "-c", "exit "+strconv.Itoa(code))
-				if err := ownChildren.start(cmd); err != nil {
+				if err := Children.Start(cmd, (*exec.Cmd).Start); err != nil {
 					errs <- err
 					return
 				}
 				awaitExit(cmd.Process.Pid)
 				err := cmd.Wait()
-				ownChildren.forget(cmd.Process.Pid)
+				Children.Forget(cmd.Process.Pid)
 				if got := cmd.ProcessState.ExitCode(); got != code {
 					errs <- fmt.Errorf("child %d: exit %d (Wait: %v), want %d", cmd.Process.Pid, got, err, code)
 				}
@@ -171,9 +171,9 @@ func TestReapOrphansOnlyWhenInheriting(t *testing.T) {
 // ends. With a shared lock across each start and an exclusive one to reap, the reaper's
 // pending lock made every later start wait behind the stuck one.
 func TestStuckStartHoldsUpNoOtherWithReaper(t *testing.T) {
-	r := newChildRegistry()
+	r := NewRegistry()
 	stuck, release := exec.Command("stuck"), make(chan struct{})
-	r.spawner.startCmd = func(cmd *exec.Cmd) error {
+	start := func(cmd *exec.Cmd) error {
 		if cmd == stuck {
 			<-release
 			return errors.New("the stuck start gave up")
@@ -181,7 +181,7 @@ func TestStuckStartHoldsUpNoOtherWithReaper(t *testing.T) {
 		return cmd.Start()
 	}
 	stuckDone := make(chan error, 1)
-	go func() { stuckDone <- r.start(stuck) }()
+	go func() { stuckDone <- r.Start(stuck, start) }()
 	if !testwait.Until(testwait.Default, func() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.starting == 1 }) {
 		t.Fatal("the stuck start is not in flight")
 	}
@@ -203,7 +203,7 @@ func TestStuckStartHoldsUpNoOtherWithReaper(t *testing.T) {
 		code := 10 + i
 		cmd := exec.Command("/bin/sh", "-c", "exit "+strconv.Itoa(code))
 		done := make(chan error, 1)
-		go func() { done <- r.start(cmd) }()
+		go func() { done <- r.Start(cmd, start) }()
 		select {
 		case err := <-done:
 			if err != nil {
@@ -215,7 +215,7 @@ func TestStuckStartHoldsUpNoOtherWithReaper(t *testing.T) {
 		}
 		awaitExit(cmd.Process.Pid)
 		err := cmd.Wait()
-		r.forget(cmd.Process.Pid)
+		r.Forget(cmd.Process.Pid)
 		if got := cmd.ProcessState.ExitCode(); got != code {
 			t.Fatalf("registered child %d: exit %d (Wait: %v), want %d: the reaper took its status", cmd.Process.Pid, got, err, code)
 		}
@@ -226,5 +226,12 @@ func TestStuckStartHoldsUpNoOtherWithReaper(t *testing.T) {
 	}
 	if !testwait.Until(testwait.Default, func() bool { return reapedBy(orphan.Process.Pid) }) {
 		t.Errorf("the orphan %d was not reaped after the stuck start ended", orphan.Process.Pid)
+	}
+}
+
+// awaitExit blocks until the process pid has exited, leaving it unreaped (WNOWAIT).
+func awaitExit(pid int) {
+	var info unix.Siginfo
+	for unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil) == unix.EINTR {
 	}
 }

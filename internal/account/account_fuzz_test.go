@@ -1,4 +1,4 @@
-package agent
+package account
 
 import (
 	"bytes"
@@ -41,7 +41,7 @@ func FuzzLookupAccount(f *testing.F) {
 		if err := os.WriteFile(groupPath, group, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		acct, err := lookupAccountIn(passwdPath, groupPath, name)
+		acct, err := lookupIn(passwdPath, groupPath, name)
 		want, ok := referenceAccount(passwd, group, name)
 		switch {
 		case !ok:

@@ -1,4 +1,4 @@
-package agent
+package account
 
 import (
 	"errors"
@@ -25,7 +25,7 @@ func TestLookupAccount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := lookupAccountIn("testdata/passwd", "testdata/group", tt.user)
+			got, err := lookupIn("testdata/passwd", "testdata/group", tt.user)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("got error %v, want %v", err, tt.wantErr)
@@ -43,17 +43,17 @@ func TestLookupAccount(t *testing.T) {
 	}
 }
 
-func TestLookupAccountErrorNamesUserAndFile(t *testing.T) {
+func TestLookupErrorNamesUserAndFile(t *testing.T) {
 	t.Parallel()
-	_, err := lookupAccountIn("testdata/passwd", "testdata/group", "wrok")
+	_, err := lookupIn("testdata/passwd", "testdata/group", "wrok")
 	if want := `user "wrok" not found in testdata/passwd`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("got %v, want it to contain %q", err, want)
 	}
 }
 
-func TestDefaultAccountName(t *testing.T) {
+func TestDefaultName(t *testing.T) {
 	t.Parallel()
-	only := func(names ...string) AccountLookup {
+	only := func(names ...string) LookupFunc {
 		return func(name string) (*Account, error) {
 			if slices.Contains(names, name) {
 				return &Account{Name: name}, nil
@@ -65,7 +65,7 @@ func TestDefaultAccountName(t *testing.T) {
 	tests := []struct {
 		name    string
 		uid     int
-		lookup  AccountLookup
+		lookup  LookupFunc
 		want    string
 		wantErr bool
 	}{
@@ -76,7 +76,7 @@ func TestDefaultAccountName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := DefaultAccountName(tt.uid, byUID, tt.lookup)
+			got, err := DefaultName(tt.uid, byUID, tt.lookup)
 			if (err != nil) != tt.wantErr || got != tt.want {
 				t.Errorf("got %q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
 			}

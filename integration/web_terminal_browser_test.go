@@ -91,12 +91,10 @@ func TestWebTerminalBrowser(t *testing.T) {
 }
 
 func browserShell(t *testing.T, ctx context.Context) {
+	waitScreen(t, ctx, "$ ") // the prompt: typed-ahead text would be echoed before it
 	typeLine(t, ctx, "id -un; tty; echo $SOME_CONTAINER_VAR")
-	waitScreen(t, ctx, "container-value-4711")
-	screen := evalJS[string](t, ctx, screenJS)
-	if !regexp.MustCompile(`\njobtest\n/dev/pts/\d+\ncontainer-value-4711\n`).MatchString(screen) {
-		t.Errorf("want the account, a pty and the container's variable on the screen; got:\n%s", screen)
-	}
+	waitJS(t, ctx, "the account, a pty and the container's variable",
+		`/\njobtest\n\/dev\/pts\/\d+\ncontainer-value-4711\n/.test(`+screenJS+`)`, 20*time.Second)
 }
 
 // browserColours prints UTF-8, a palette colour and a 24-bit colour, and checks what

@@ -67,6 +67,7 @@ func TestWebTerminalBrowser(t *testing.T) {
 	t.Run("shell", func(t *testing.T) { browserShell(t, ctx) })
 	t.Run("utf-8 and colours", func(t *testing.T) { browserColours(t, ctx) })
 	t.Run("resize", func(t *testing.T) { browserResize(t, ctx) })
+	t.Run("paste", func(t *testing.T) { browserPaste(t, ctx) })
 	t.Run("reconnect", func(t *testing.T) { browserReconnect(t, ctx, w, proxy) })
 	t.Run("download", func(t *testing.T) { browserDownload(t, ctx, w) })
 	t.Run("csp", func(t *testing.T) {
@@ -92,9 +93,11 @@ func TestWebTerminalBrowser(t *testing.T) {
 
 func browserShell(t *testing.T, ctx context.Context) {
 	waitScreen(t, ctx, "$ ") // the prompt: typed-ahead text would be echoed before it
+	// Blank lines may come between the answers: the page's first fit can resize the
+	// terminal while they are printed, and xterm.js reflows its lines.
 	typeLine(t, ctx, "id -un; tty; echo $SOME_CONTAINER_VAR")
 	waitJS(t, ctx, "the account, a pty and the container's variable",
-		`/\njobtest\n\/dev\/pts\/\d+\ncontainer-value-4711\n/.test(`+screenJS+`)`, 20*time.Second)
+		`/\njobtest\n+\/dev\/pts\/\d+\n+container-value-4711\n/.test(`+screenJS+`)`, 20*time.Second)
 }
 
 // browserColours prints UTF-8, a palette colour and a 24-bit colour, and checks what
@@ -127,6 +130,23 @@ func browserResize(t *testing.T, ctx context.Context) {
 		want := evalJS[string](t, ctx, `jobsshd.term.rows + ' ' + jobsshd.term.cols`)
 		typeLine(t, ctx, fmt.Sprintf("echo size%d=$(stty size)", i))
 		waitScreen(t, ctx, fmt.Sprintf("size%d=%s", i, want))
+	}
+}
+
+// browserPaste pastes 100,000 characters, as a browser delivers a paste to xterm.js
+// (a paste event on its textarea): the page splits it into messages the agent takes
+// (at most 64 KiB each), and the shell gets all of it.
+func browserPaste(t *testing.T, ctx context.Context) {
+	evalJS[bool](t, ctx, `(() => {
+		const dt = new DataTransfer();
+		dt.setData('text/plain', 'A=' + 'x'.repeat(100000));
+		document.querySelector('.xterm-helper-textarea').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+		return true; })()`)
+	typeLine(t, ctx, "")
+	typeLine(t, ctx, "echo pasted=${#A}")
+	waitScreen(t, ctx, "pasted=100000")
+	if state := evalJS[string](t, ctx, `document.getElementById('status').dataset.state`); state != "connected" {
+		t.Errorf("after the paste the page is %q, want connected", state)
 	}
 }
 

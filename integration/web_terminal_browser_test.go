@@ -68,6 +68,7 @@ func TestWebTerminalBrowser(t *testing.T) {
 	t.Run("utf-8 and colours", func(t *testing.T) { browserColours(t, ctx) })
 	t.Run("resize", func(t *testing.T) { browserResize(t, ctx) })
 	t.Run("paste", func(t *testing.T) { browserPaste(t, ctx) })
+	t.Run("copy", func(t *testing.T) { browserCopy(t, ctx) })
 	t.Run("reconnect", func(t *testing.T) { browserReconnect(t, ctx, w, proxy) })
 	t.Run("download", func(t *testing.T) { browserDownload(t, ctx, w) })
 	t.Run("csp", func(t *testing.T) {
@@ -147,6 +148,33 @@ func browserPaste(t *testing.T, ctx context.Context) {
 	waitScreen(t, ctx, "pasted=100000")
 	if state := evalJS[string](t, ctx, `document.getElementById('status').dataset.state`); state != "connected" {
 		t.Errorf("after the paste the page is %q, want connected", state)
+	}
+}
+
+// browserCopy selects text on the screen and presses Ctrl+Shift+C: the selection is
+// on the clipboard, and the shell got no Ctrl-C.
+func browserCopy(t *testing.T, ctx context.Context) {
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		if _, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: name}, Setting: browser.PermissionSettingGranted}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	typeLine(t, ctx, "echo copy-$((3*4))-me")
+	waitScreen(t, ctx, "\ncopy-12-me")
+	evalJS[bool](t, ctx, `(() => { const b = jobsshd.term.buffer.active;
+		for (let i = b.length - 1; i >= 0; i--)
+			if (b.getLine(i).translateToString(true) === 'copy-12-me') { jobsshd.term.select(0, i, 10); return true; }
+		return false; })()`)
+	if err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(".xterm-helper-textarea")),
+		chromedp.KeyEvent("C", chromedp.KeyModifiers(chromedp.ModifierCtrl, chromedp.ModifierShift))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the selection on the clipboard", `navigator.clipboard.readText().then((s) => s === 'copy-12-me')`, 10*time.Second)
+	typeLine(t, ctx, "echo still-$((5*5))") // a Ctrl-C would have left a ^C on this line
+	waitScreen(t, ctx, "\nstill-25")
+	if screen := evalJS[string](t, ctx, screenJS); strings.Contains(screen, "^C") {
+		t.Errorf("Ctrl+Shift+C reached the shell as Ctrl-C:\n%s", screen)
 	}
 }
 

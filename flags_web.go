@@ -32,7 +32,7 @@ func (o *webOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.allowedOrigins, "web-allowed-origin", "Origin (scheme://host[:port]) besides the page's own host from which browsers may open WebSockets, e.g. the platform's UI (repeatable or comma separated)")
 	fs.StringVar(&o.tlsCert, "web-tls-cert", "", "serve HTTPS with this certificate (PEM, with --web-tls-key)")
 	fs.StringVar(&o.tlsKey, "web-tls-key", "", "the private key of --web-tls-cert (PEM)")
-	fs.Var(&o.trustedProxies, "web-trusted-proxy", "peers (CIDRs) whose first X-Forwarded-For entry is taken as the client's address, e.g. the ingress's network")
+	fs.Var(&o.trustedProxies, "web-trusted-proxy", "peers (CIDRs) whose X-Forwarded-For names the client's address (its last entry that is not one of these), e.g. the ingress's network")
 	fs.DurationVar(&o.reconnect, "web-reconnect", web.DefaultReconnect, "how long a web terminal's shell waits for its page to reconnect after the WebSocket dropped")
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -38,6 +39,10 @@ func (s *Server) ServeConn(c net.Conn) {
 	s.serveConn(c)
 	_ = c.Close() // serveConn has closed it on most paths; a second close is harmless
 }
+
+// AllowsClient applies --allow-cidr to a web client's address, for the web routes
+// that do not go through ServeConn (the page, /terminal, the key downloads).
+func (s *Server) AllowsClient(a netip.Addr) bool { return s.allowedSource(a) }
 
 // UserKeyFile returns one of the id_container files for a download: name is
 // "id_container", "id_container.pub" or "id_container.ppk". It is read as the account

@@ -128,12 +128,17 @@ func TestWebProxyTransfers(t *testing.T) {
 }
 
 // TestWebClientAddress: from= and --allow-cidr see the HTTP peer's address, or the
-// first X-Forwarded-For entry only when the peer is in --web-trusted-proxy.
+// client X-Forwarded-For names only when the peer is in --web-trusted-proxy: its last
+// entry that is not a trusted proxy, never an entry the client wrote in front of what
+// the proxy appended.
 func TestWebClientAddress(t *testing.T) {
 	t.Parallel()
 	key := newClientKey(t, "from-key")
 	inline := `from="203.0.113.7" ` + readPublicKey(t, key+".pub")
 	xff := []string{"--header", "X-Forwarded-For: 203.0.113.7, 127.0.0.1"}
+	// What an appending proxy at 127.0.0.1 passes on when a client at 198.51.100.9
+	// sent "X-Forwarded-For: 203.0.113.7" itself.
+	spoofed := []string{"--header", "X-Forwarded-For: 203.0.113.7, 198.51.100.9"}
 	for _, tc := range []struct {
 		name      string
 		args      []string
@@ -145,6 +150,8 @@ func TestWebClientAddress(t *testing.T) {
 		{"forwarded-for from a trusted proxy", []string{"--web-trusted-proxy", "127.0.0.0/8"}, xff, true},
 		{"allow-cidr: peer outside", []string{"--allow-cidr", "203.0.113.0/24"}, xff, false},
 		{"allow-cidr: trusted forwarded-for inside", []string{"--allow-cidr", "203.0.113.0/24", "--web-trusted-proxy", "127.0.0.1"}, xff, true},
+		{"forwarded-for: the client's own first entry", []string{"--web-trusted-proxy", "127.0.0.1"}, spoofed, false},
+		{"allow-cidr: the client's own first entry", []string{"--allow-cidr", "203.0.113.0/24", "--web-trusted-proxy", "127.0.0.1"}, spoofed, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

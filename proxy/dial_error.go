@@ -50,7 +50,7 @@ func statusError(u *url.URL, resp *http.Response) error {
 	case code == http.StatusUnauthorized:
 		return fmt.Errorf("401 unauthorized from %s: the web token is missing or wrong: pass --token-file with the agent's web-token file, or set JOBSSHD_WEB_TOKEN", hostOf(u))
 	case code == http.StatusForbidden:
-		return fmt.Errorf("403 forbidden from %s: the ingress or agent refused this client: pass the ingress's credentials with --header 'Name: value'", hostOf(u))
+		return fmt.Errorf("403 forbidden from %s: the ingress or agent refused this client: pass the ingress's credentials with --header 'Name: value', or ask the operator whether your address is in the agent's --allow-cidr", hostOf(u))
 	case code == http.StatusNotFound:
 		return fmt.Errorf("404 not found: %s: the URL must be the agent's /ssh path (e.g. wss://%s/jobs/42/ssh), and the agent must run with --web", u.Redacted(), hostOf(u))
 	case code == http.StatusTooManyRequests:

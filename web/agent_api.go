@@ -1,6 +1,9 @@
 package web
 
-import "net"
+import (
+	"net"
+	"net/netip"
+)
 
 // Agent is what the web server needs from the SSH server (main wires *agent.Server).
 type Agent interface {
@@ -15,6 +18,10 @@ type Agent interface {
 	// UserKeyFile returns the content of one of the id_container files, read as the
 	// account: name is KeyPrivate, KeyPublic or KeyPPK.
 	UserKeyFile(name string) ([]byte, error)
+	// AllowsClient applies --allow-cidr to a client's address (an invalid one is
+	// refused whenever --allow-cidr is set), for the routes that do not go through
+	// ServeConn: the page, /terminal and the key downloads.
+	AllowsClient(addr netip.Addr) bool
 }
 
 // The key files /id_container, /id_container.pub and /id_container.ppk serve.

@@ -80,7 +80,7 @@ func (s *Server) setCookieAndRedirect(w http.ResponseWriter, r *http.Request) {
 	// other's cookie.
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: string(s.token.value), MaxAge: cookieMaxAge,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.overHTTPS(r),
 	})
 	q := r.URL.Query()
 	q.Del("token")

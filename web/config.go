@@ -26,8 +26,8 @@ type Config struct {
 	AllowedOrigins []string
 	// TLSCert and TLSKey, when both set, serve HTTPS (--web-tls-cert, --web-tls-key).
 	TLSCert, TLSKey string
-	// TrustedProxies are the peers whose first X-Forwarded-For entry is taken as the
-	// client's address (--web-trusted-proxy). Empty: the peer's address always.
+	// TrustedProxies are the peers whose X-Forwarded-For names the client's address
+	// (--web-trusted-proxy; forwardedClient). Empty: the peer's address always.
 	TrustedProxies []netip.Prefix
 	// Reconnect is how long a /terminal shell outlives its dropped WebSocket
 	// (--web-reconnect). 0 means 5 minutes.

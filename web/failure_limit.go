@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -69,18 +70,31 @@ func (l *failureLimiter) prune() {
 	}
 }
 
-// allow reports whether client may try (again): it has failures left.
+// failureSource is what failures are counted by for a client address: the address
+// itself for IPv4, its /64 for IPv6. One IPv6 host commonly holds a whole /64 and can
+// send from as many of its addresses as it likes: counted one by one, it would get
+// failureBurst tries from each, fill the table, and then drain the overflow bucket
+// that every new address (a legitimate user's too) shares.
+func failureSource(client string) string {
+	a, err := netip.ParseAddr(client)
+	if err != nil || !a.Unmap().Is6() {
+		return client
+	}
+	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
+}
+
+// allow reports whether client may try (again): its source has failures left.
 func (l *failureLimiter) allow(client string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.bucket(client).tokens >= 1
+	return l.bucket(failureSource(client)).tokens >= 1
 }
 
-// record counts one failure of client.
+// record counts one failure of client's source.
 func (l *failureLimiter) record(client string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.bucket(client)
+	b := l.bucket(failureSource(client))
 	b.tokens = max(0, b.tokens-1)
 }
 

@@ -3,7 +3,8 @@ package web
 import "net/http"
 
 // routes is the whole URL space. Only /healthz answers without the token; the
-// WebSocket endpoints also check Origin (origin.go).
+// WebSocket endpoints also check Origin (origin.go). --allow-cidr applies to every
+// route but /healthz (allowed_source.go).
 func (s *Server) routes() http.Handler {
 	authed := http.NewServeMux()
 	authed.HandleFunc("GET /{$}", s.handlePage)
@@ -15,7 +16,7 @@ func (s *Server) routes() http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
-	mux.Handle("/", s.requireToken(authed))
+	mux.Handle("/", s.requireAllowedSource(s.requireToken(authed)))
 	return securityHeaders(mux)
 }
 

@@ -15,9 +15,18 @@ import (
 )
 
 // HTTP bounds: a client that trickles its request head or idles between requests is
-// cut; WebSocket connections are hijacked and bounded by their own handlers.
+// cut; WebSocket connections are hijacked and bounded by their own handlers (the
+// hijack clears the deadlines these set).
+//
+// readTimeout bounds the whole request, body included: no route takes a body, but
+// after refusing one net/http reads up to 256 KiB of it to keep the connection, with
+// no deadline but this one, so a stranger sending "Content-Length: 100000" and then
+// nothing would hold a connection (one of maxHTTPConnections) for ever. writeTimeout
+// bounds an answer to a client that stops reading it.
 const (
 	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 60 * time.Second
 	idleTimeout       = 60 * time.Second
 	maxHeaderBytes    = 16 << 10
 )
@@ -71,6 +80,8 @@ func New(cfg Config) (*Server, error) {
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		TLSConfig:         s.tlsConfig,

@@ -3,11 +3,14 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // startRealServer serves New(cfg) on a loopback port through the http.Server New
@@ -77,5 +80,34 @@ func TestServerTimeouts(t *testing.T) {
 	if h.ReadHeaderTimeout <= 0 || h.ReadTimeout <= 0 || h.WriteTimeout <= 0 || h.IdleTimeout <= 0 || h.MaxHeaderBytes <= 0 {
 		t.Errorf("http.Server bounds: ReadHeaderTimeout %v, ReadTimeout %v, WriteTimeout %v, IdleTimeout %v, MaxHeaderBytes %d: want all set",
 			h.ReadHeaderTimeout, h.ReadTimeout, h.WriteTimeout, h.IdleTimeout, h.MaxHeaderBytes)
+	}
+}
+
+// TestWebSocketOutlivesRequestTimeouts: ReadTimeout and WriteTimeout bound HTTP
+// requests only: an upgraded socket (the hijack clears their deadlines) keeps
+// carrying messages well after both have passed.
+func TestWebSocketOutlivesRequestTimeouts(t *testing.T) {
+	const short = 200 * time.Millisecond
+	s := startRealServer(t, Config{Agent: &fakeAgent{accepting: true, echo: true}}, func(s *Server) {
+		s.http.ReadTimeout, s.http.WriteTimeout = short, short
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+s.Addr()+"/ssh", &websocket.DialOptions{HTTPHeader: bearer(testToken)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
+	defer nc.Close()
+	start := time.Now()
+	for n := 0; time.Since(start) < 5*short; n++ {
+		msg := fmt.Sprintf("message %d", n)
+		if _, err := io.WriteString(nc, msg); err != nil {
+			t.Fatalf("write after %v: %v", time.Since(start), err)
+		}
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(nc, got); err != nil || string(got) != msg {
+			t.Fatalf("echo after %v: %q, %v", time.Since(start), got, err)
+		}
 	}
 }

@@ -29,6 +29,9 @@ type terminals struct {
 	start     func(TerminalRequest) (Terminal, error)
 	reconnect time.Duration
 	log       *slog.Logger
+	// pingEvery and pingTimeout are the sockets' keepalive (terminal_socket.go); tests
+	// shorten them.
+	pingEvery, pingTimeout time.Duration
 
 	mu       sync.Mutex
 	sessions map[string]*termSession
@@ -38,7 +41,7 @@ type terminals struct {
 }
 
 func newTerminals(start func(TerminalRequest) (Terminal, error), reconnect time.Duration, log *slog.Logger) *terminals {
-	return &terminals{start: start, reconnect: reconnect, log: log, sessions: map[string]*termSession{}}
+	return &terminals{start: start, reconnect: reconnect, log: log, pingEvery: pingEvery, pingTimeout: pingTimeout, sessions: map[string]*termSession{}}
 }
 
 // errShuttingDown is why no shell starts once the web server is shutting down.

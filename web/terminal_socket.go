@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -24,6 +25,9 @@ const (
 type socket struct {
 	c   *websocket.Conn
 	log *slog.Logger
+	// inputBlocked is set while receive waits for the shell to take the page's input
+	// (terminal_socket.go keepAlive).
+	inputBlocked atomic.Bool
 }
 
 // serveSocket runs sock attached to s, from the page's offset, until the socket
@@ -40,7 +44,7 @@ func (t *terminals) serveSocket(ctx context.Context, sock *socket, s *termSessio
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); defer cancel(); t.send(ctx, sock, s, from) }()
-	go func() { defer wg.Done(); keepAlive(ctx, sock.c) }()
+	go func() { defer wg.Done(); keepAlive(ctx, sock, t.pingEvery, t.pingTimeout) }()
 	t.receive(ctx, sock, s)
 	cancel()
 	if s.detach(sock, t.reconnect, func() { t.expire(s) }) { // wakes the sender if it still waits
@@ -105,7 +109,10 @@ func (t *terminals) receive(ctx context.Context, sock *socket, s *termSession) {
 		}
 		switch msg.kind {
 		case msgData:
-			if _, err := s.sh.Write(msg.data); err != nil {
+			sock.inputBlocked.Store(true)
+			_, err := s.sh.Write(msg.data)
+			sock.inputBlocked.Store(false)
+			if err != nil {
 				return // the shell is gone; send reports its end
 			}
 		case msgResize:
@@ -116,10 +123,14 @@ func (t *terminals) receive(ctx context.Context, sock *socket, s *termSession) {
 	}
 }
 
-// keepAlive pings the page every pingEvery until ctx ends; a ping that fails closes
-// the socket.
-func keepAlive(ctx context.Context, c *websocket.Conn) {
-	tick := time.NewTicker(pingEvery)
+// keepAlive pings the page every `every` until ctx ends; a ping that fails closes
+// the socket. Except while receive is blocked handing input to a shell that does not
+// read it (a paste into a busy program): the library reads the page's pong only in a
+// Read, which receive cannot call meanwhile, so the ping fails however alive the page
+// is, and closing would drop a working page and, with it, the output it was shown.
+func keepAlive(ctx context.Context, sock *socket, every, timeout time.Duration) {
+	c := sock.c
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
@@ -127,9 +138,13 @@ func keepAlive(ctx context.Context, c *websocket.Conn) {
 			return
 		case <-tick.C:
 		}
-		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+		blocked := sock.inputBlocked.Load()
+		pctx, cancel := context.WithTimeout(ctx, timeout)
 		err := c.Ping(pctx)
 		cancel()
+		if err != nil && (blocked || sock.inputBlocked.Load()) {
+			continue // the pong may well be there, unread behind the input
+		}
 		if err != nil {
 			_ = c.CloseNow() // the page is gone or stopped reading: it may reconnect
 			return

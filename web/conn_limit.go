@@ -3,6 +3,7 @@ package web
 import (
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,15 +16,26 @@ import (
 // that the server stays responsive as soon as others leave.
 const maxHTTPConnections = 1024
 
+// maxConnectionsPerSource bounds the connections one client address (an IPv6 /64, as
+// for failures) holds at once, so that one stranger trickling request heads cannot
+// take all maxHTTPConnections and shut everyone out, the readiness probe included.
+// A --web-trusted-proxy peer and a unix socket's sidecar speak for many clients and
+// are bounded by maxHTTPConnections only. A person's browser needs a handful.
+const maxConnectionsPerSource = 256
+
 // limitListener closes connections beyond max; a connection leaves the count when it
 // is closed (an upgraded one when its WebSocket ends).
 type limitListener struct {
 	net.Listener
-	max   int64
-	open  atomic.Int64
-	log   *slog.Logger
-	mu    sync.Mutex
-	extra time.Time // when "too many" was last logged
+	max       int64
+	perSource int                   // maxConnectionsPerSource; tests lower it
+	exempt    func(netip.Addr) bool // peers bounded by max only (trusted proxies)
+	open      atomic.Int64
+	log       *slog.Logger
+
+	mu       sync.Mutex
+	bySource map[string]int
+	extra    time.Time // when "too many" was last logged
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -32,28 +44,69 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.open.Add(1) <= l.max {
-			return &countedConn{Conn: c, l: l}, nil
+		source, ok := l.takeSource(c.RemoteAddr())
+		if ok && l.open.Add(1) <= l.max {
+			return &countedConn{Conn: c, l: l, source: source}, nil
 		}
-		l.open.Add(-1)
-		_ = c.Close() // over the bound: nothing to tell it that costs less
+		if ok {
+			l.open.Add(-1)
+			l.giveSource(source)
+		}
+		_ = c.Close() // over a bound: nothing to tell it that costs less
 		l.mu.Lock()
 		if time.Since(l.extra) > time.Second {
 			l.extra = time.Now()
-			l.log.Warn("web connection refused: too many connections", "event", "web.refuse", "max", l.max)
+			l.log.Warn("web connection refused: too many connections", "event", "web.refuse", "max", l.max, "max_per_address", l.perSource)
 		}
 		l.mu.Unlock()
+	}
+}
+
+// takeSource counts a connection from a's source and reports whether it is within
+// perSource; source is "" for a peer bounded by max only.
+func (l *limitListener) takeSource(a net.Addr) (source string, ok bool) {
+	tcp, isTCP := a.(*net.TCPAddr)
+	if !isTCP || l.perSource <= 0 {
+		return "", true // a unix socket's sidecar
+	}
+	ip, _ := netip.AddrFromSlice(tcp.IP)
+	ip = ip.Unmap()
+	if l.exempt != nil && l.exempt(ip) {
+		return "", true
+	}
+	source = failureSource(ip.String())
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.bySource[source] >= l.perSource {
+		return "", false
+	}
+	if l.bySource == nil {
+		l.bySource = map[string]int{}
+	}
+	l.bySource[source]++
+	return source, true
+}
+
+func (l *limitListener) giveSource(source string) {
+	if source == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.bySource[source]--; l.bySource[source] <= 0 {
+		delete(l.bySource, source)
 	}
 }
 
 // countedConn gives its place back once, when closed.
 type countedConn struct {
 	net.Conn
-	l    *limitListener
-	once sync.Once
+	l      *limitListener
+	source string
+	once   sync.Once
 }
 
 func (c *countedConn) Close() error {
-	c.once.Do(func() { c.l.open.Add(-1) })
+	c.once.Do(func() { c.l.open.Add(-1); c.l.giveSource(c.source) })
 	return c.Conn.Close()
 }

@@ -43,8 +43,10 @@ type Server struct {
 	ln        net.Listener
 	// onUnixSocket: --web unix:/path, whose peer is a sidecar (client_addr.go).
 	onUnixSocket bool
-	maxConns     int64      // maxHTTPConnections; tests lower it (conn_limit.go)
-	terminals    *terminals // nil without Config.Terminals (terminal_registry.go)
+	maxConns     int64 // maxHTTPConnections; tests lower it (conn_limit.go)
+	// maxConnsPerSource is maxConnectionsPerSource; tests lower it.
+	maxConnsPerSource int
+	terminals         *terminals // nil without Config.Terminals (terminal_registry.go)
 }
 
 // New checks the configuration and loads (or generates) the token. It does not
@@ -58,7 +60,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), failures: newFailureLimiter(cfg.Now), onUnixSocket: network == "unix", maxConns: maxHTTPConnections}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), failures: newFailureLimiter(cfg.Now), onUnixSocket: network == "unix", maxConns: maxHTTPConnections, maxConnsPerSource: maxConnectionsPerSource}
 	tok, err := loadToken(cfg)
 	if err != nil {
 		return nil, err
@@ -123,7 +125,7 @@ func (s *Server) Listen() error {
 			return fmt.Errorf("web: chmod %s: %w", address, err)
 		}
 	}
-	s.ln = &limitListener{Listener: ln, max: s.maxConns, log: s.log}
+	s.ln = &limitListener{Listener: ln, max: s.maxConns, perSource: s.maxConnsPerSource, exempt: s.trustedProxy, log: s.log}
 	s.log.Info("web listening", "addr", s.Addr(), "tls", s.tlsConfig != nil, "token_file", s.token.file)
 	return nil
 }

@@ -233,7 +233,9 @@ func TestWebProxyErrors(t *testing.T) {
 		{"wrong token", []string{"--token-file", empty, base + "/ssh"}, "--token-file"},
 		{"wrong path", []string{"--token-file", w.Web.TokenFile, base + "/sshx"}, "404 not found"},
 		{"TLS to plain HTTP", []string{"--token-file", w.Web.TokenFile, fmt.Sprintf("wss://127.0.0.1:%d/ssh", w.Web.Port)}, "use ws://"},
-		{"unknown host", []string{"--token-file", w.Web.TokenFile, "ws://no-such-host.invalid/ssh"}, "cannot resolve"},
+		// wss://: a ws:// URL to another computer adds a line warning that the token
+		// travels in clear (TestWebProxyPlaintextWarning).
+		{"unknown host", []string{"--token-file", w.Web.TokenFile, "wss://no-such-host.invalid/ssh"}, "cannot resolve"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stderr, code := runBinary(t, nil, append([]string{"proxy"}, tc.args...)...)
@@ -274,5 +276,25 @@ func TestWebCountsAsConnection(t *testing.T) {
 	}
 	if !strings.Contains(w.Logs(), "too many connections") {
 		t.Errorf("no refusal for too many connections in the log:\n%s", w.Logs())
+	}
+}
+
+// TestWebProxyPlaintextWarning: before sending the token over ws:// to another
+// computer, the proxy warns on a line of its own, without the token; the error line
+// still follows.
+func TestWebProxyPlaintextWarning(t *testing.T) {
+	t.Parallel()
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	const token = "plaintext-token-0123456789"
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runBinary(t, nil, "proxy", "--token-file", tokenFile, "ws://no-such-host.invalid/ssh")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if code != 1 || len(lines) != 2 || !strings.Contains(lines[0], "unencrypted") || !strings.Contains(lines[1], "cannot resolve") {
+		t.Errorf("jobsshd proxy ws://no-such-host.invalid: exit %d, stderr %q; want exit 1, the warning, then the error", code, stderr)
+	}
+	if strings.Contains(stderr, token) {
+		t.Errorf("the proxy printed the token: %q", stderr)
 	}
 }

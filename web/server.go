@@ -120,7 +120,7 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("web: listen on %s: %w (check --web)", s.cfg.Addr, err)
 	}
 	if network == "unix" {
-		if err := os.Chmod(address, 0o660); err != nil {
+		if err := chmodSocket(address); err != nil {
 			ln.Close()
 			return fmt.Errorf("web: chmod %s: %w", address, err)
 		}

@@ -3,7 +3,6 @@ package web
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -42,10 +41,7 @@ func (s *Server) handleSSH(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request with the reason
 	}
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	// Background: the connection ends with its Close (which ServeConn always calls), and
-	// a parent that cannot be cancelled spares the two contexts NetConn makes a
-	// registration each.
-	msgs := &coalesce.MessageConn{Conn: websocket.NetConn(context.Background(), ws, websocket.MessageBinary), TCP: hj.tcp}
+	msgs := &coalesce.MessageConn{Conn: newMessageConn(ws, hj.tcp), TCP: hj.tcp} // ssh_message_conn.go
 	c := &sshConn{Conn: msgs, tcp: hj.tcp, remote: s.clientTCPAddr(r), local: tcpLocal(local), closed: make(chan struct{})}
 	// The handler returns now, so that net/http lets go of what it holds for the
 	// request (its connection's write buffer, the request and response, and a

@@ -118,8 +118,11 @@ const idleConnections = 200
 // TestWebIdleMemory: 200 idle SSH connections carried by WebSockets on /ssh cost the
 // agent about what 200 idle SSH connections on its port cost. Each set is held on an
 // agent of its own, and the growth of its RSS over its first connection is compared.
-// The bound is generous (twice the direct cost plus 4 MiB); the numbers are logged
-// (README "Web access" records them).
+// Measured at 1.04x (median of five runs; the worst of eight 1.25x: a run's direct
+// figure alone moves by 3 MiB with the GC's timing), BENCHMARKS.md. The bound, 1.5x,
+// is what that noise allows: it catches a connection that gains a goroutine and its
+// buffers or a compression window, not the 1.2x of before web/ssh.go let go of
+// net/http's state (TestWebIdleMemory's log shows that).
 func TestWebIdleMemory(t *testing.T) {
 	t.Parallel()
 	direct := startWebAgent(t, agentOptions{})
@@ -142,8 +145,8 @@ func TestWebIdleMemory(t *testing.T) {
 		return websocket.NetConn(context.Background(), c, websocket.MessageBinary), nil
 	})
 	t.Logf("agent RSS growth for %d idle connections: direct %d KiB, through /ssh %d KiB", idleConnections, directCost, webCost)
-	if webCost > 2*directCost+4<<10 {
-		t.Errorf("%d idle /ssh WebSockets cost %d KiB, want at most twice the %d KiB of as many direct connections plus 4 MiB", idleConnections, webCost, directCost)
+	if webCost*2 > directCost*3 {
+		t.Errorf("%d idle /ssh WebSockets cost %d KiB, want at most 1.5 times the %d KiB of as many direct connections", idleConnections, webCost, directCost)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -46,7 +47,8 @@ type Server struct {
 	maxConns     int64 // maxHTTPConnections; tests lower it (conn_limit.go)
 	// maxConnsPerSource is maxConnectionsPerSource; tests lower it.
 	maxConnsPerSource int
-	terminals         *terminals // nil without Config.Terminals (terminal_registry.go)
+	terminals         *terminals     // nil without Config.Terminals (terminal_registry.go)
+	sshConns          sync.WaitGroup // the goroutines serving /ssh connections (ssh.go)
 }
 
 // New checks the configuration and loads (or generates) the token. It does not
@@ -180,13 +182,21 @@ func (s *Server) Serve() error {
 }
 
 // Shutdown stops accepting requests and waits, until ctx is done, for those in
-// progress. WebSocket connections are not waited for here: an /ssh connection belongs
-// to the SSH server from the upgrade on and ends with its Shutdown.
+// progress and for the goroutines of /ssh connections. An /ssh connection belongs to
+// the SSH server from the upgrade on and ends with its Shutdown, so call this one
+// after the SSH server's.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	if s.terminals != nil {
 		// The browsers' shells are hung up like the SSH server's sessions.
 		err = errors.Join(err, s.terminals.shutdown(ctx))
+	}
+	sshDone := make(chan struct{})
+	go func() { s.sshConns.Wait(); close(sshDone) }()
+	select {
+	case <-sshDone:
+	case <-ctx.Done():
+		err = errors.Join(err, fmt.Errorf("/ssh connections still open: %w", ctx.Err()))
 	}
 	return err
 }

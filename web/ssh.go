@@ -2,7 +2,8 @@ package web
 
 import (
 	"bufio"
-	"context"
+	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -23,6 +24,9 @@ func (s *Server) handleSSH(w http.ResponseWriter, r *http.Request) {
 		s.refuseOrigin(w, r)
 		return
 	}
+	// Counted before the upgrade, while http.Server.Shutdown still waits for this
+	// request, so that Shutdown cannot miss the goroutine started below.
+	s.sshConns.Add(1)
 	hj := &coalescingHijacker{ResponseWriter: w}
 	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		// Origin was checked above, against the same rules the library would apply
@@ -33,25 +37,42 @@ func (s *Server) handleSSH(w http.ResponseWriter, r *http.Request) {
 		CompressionMode: websocket.CompressionDisabled,
 	})
 	if err != nil {
+		s.sshConns.Done()
 		return // Accept has answered the request with the reason
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	msgs := &coalesce.MessageConn{Conn: websocket.NetConn(ctx, ws, websocket.MessageBinary), TCP: hj.tcp}
+	msgs := &coalesce.MessageConn{Conn: newMessageConn(ws, hj.tcp), TCP: hj.tcp} // ssh_message_conn.go
 	c := &sshConn{Conn: msgs, tcp: hj.tcp, remote: s.clientTCPAddr(r), local: tcpLocal(local), closed: make(chan struct{})}
-	s.cfg.Agent.ServeConn(c)
-	_ = c.Close() // ServeConn closed it already; this is for the wait below
-	<-c.closed
+	// The handler returns now, so that net/http lets go of what it holds for the
+	// request (its connection's write buffer, the request and response, and a
+	// goroutine stack grown through the upgrade): an idle /ssh connection then costs
+	// about what an idle connection on the SSH port costs (1.04x, TestWebIdleMemory,
+	// BENCHMARKS.md). The SSH
+	// connection is served on a goroutine of its own, which Shutdown waits for.
+	go func() {
+		defer s.sshConns.Done()
+		s.cfg.Agent.ServeConn(c)
+		_ = c.Close() // ServeConn closed it already; this is for the wait below
+		<-c.closed
+	}()
 }
 
 // coalescingHijacker hands the WebSocket library the hijacked connection as a
-// coalesce.Conn, with a fresh bufio.Writer of the usual 4 KiB on it, so that each
-// message the agent sends (an SSH packet) is one write instead of two.
+// coalesce.Conn, so that each message the agent sends (an SSH packet) is one write
+// instead of two, with small buffers of its own in place of net/http's 4 KiB ones: the
+// library reads frame headers and control frames through the reader (payloads larger
+// than it go straight to the caller's buffer) and writes frame headers and control
+// frames through the writer (larger payloads go straight to coalesce.Conn, which
+// gathers them anyway). That leaves about 8 KiB less per idle connection.
 type coalescingHijacker struct {
 	http.ResponseWriter
 	tcp *coalesce.Conn
 }
+
+// frameBufferSize holds a frame header (at most 14 bytes) with the largest control
+// frame payload (125 bytes, RFC 6455 §5.5), so that a pong or a close frame is one
+// write.
+const frameBufferSize = 256
 
 func (h *coalescingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
@@ -63,7 +84,21 @@ func (h *coalescingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.tcp = &coalesce.Conn{Conn: c}
-	return h.tcp, bufio.NewReadWriter(brw.Reader, bufio.NewWriter(h.tcp)), nil
+	return h.tcp, bufio.NewReadWriter(carryOver(brw.Reader, c), bufio.NewWriterSize(h.tcp, frameBufferSize)), nil
+}
+
+// carryOver is a small reader on c that starts with what net/http had read from c
+// past the request (frames a client sent without waiting for the 101), buffered in
+// it: the WebSocket library keeps what the reader it is given has buffered, and then
+// reads c.
+func carryOver(httpReader *bufio.Reader, c net.Conn) *bufio.Reader {
+	early, _ := httpReader.Peek(httpReader.Buffered()) // Buffered bytes: cannot fail
+	if len(early) == 0 {
+		return bufio.NewReaderSize(c, frameBufferSize)
+	}
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), c), max(frameBufferSize, len(early)))
+	_, _ = br.Peek(len(early)) // moves them into br's buffer: a bytes.Reader's Read, no I/O
+	return br
 }
 
 // sshConn is a WebSocket as the net.Conn the SSH server serves, with the addresses the

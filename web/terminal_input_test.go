@@ -36,10 +36,10 @@ type deafTerminals struct{ term *deafTerminal }
 
 func (d *deafTerminals) StartTerminal(TerminalRequest) (Terminal, error) { return d.term, nil }
 
-// TestInputNotReadByTheProgram: input the shell's program does not read waits in a
+// TestTerminalInputNotReadByTheProgram: input the shell's program does not read waits in a
 // bounded queue, so the page's resizes still arrive behind it; past maxPendingInput
 // the socket is closed with closeInputNotRead instead of waiting forever.
-func TestInputNotReadByTheProgram(t *testing.T) {
+func TestTerminalInputNotReadByTheProgram(t *testing.T) {
 	t.Parallel()
 	term := &deafTerminal{echoTerminal: newEchoTerminal(), resized: make(chan [2]uint16, 1)}
 	s, err := New(Config{Addr: "127.0.0.1:0", Agent: &fakeAgent{accepting: true}, Token: testToken, Terminals: &deafTerminals{term}})

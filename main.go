@@ -145,7 +145,8 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
 		return exitFailure
 	}
-	defer stopWeb(ws, serveWeb(ws, logger), logger) // serveWeb starts now
+	stopWeb := stopWebOnce(ws, serveWeb(ws, logger), logger) // serveWeb starts now
+	defer stopWeb()
 	// As PID 1 of its container, jobsshd inherits its sessions' orphaned background
 	// jobs; it reaps them until the last session is gone.
 	reapCtx, stopReaping := context.WithCancel(context.Background())
@@ -166,17 +167,7 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 		}
 	}
 	stop() // a second signal now kills the process the default way
-	logger.Info("shutting down", "grace", shutdownGrace)
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		logger.Warn("sessions cut at shutdown", "err", err)
-	}
-	if err := <-served; err != nil {
-		logger.Error("server stopped", "err", err)
-		return exitFailure
-	}
-	return exitOK
+	return shutdown(srv, served, stopWeb, logger)
 }
 
 // defaultStateDir is /var/lib/jobsshd as root, else the XDG state dir (README "Command

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"sync"
 
 	"jobsshd/agent"
 	"jobsshd/web"
@@ -55,15 +56,20 @@ func serveWeb(ws *web.Server, logger *slog.Logger) chan error {
 	return done
 }
 
-// stopWeb shuts ws down, within shutdownGrace, and waits for its Serve to return.
-func stopWeb(ws *web.Server, served chan error, logger *slog.Logger) {
-	if ws == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := ws.Shutdown(ctx); err != nil {
-		logger.Warn("web requests cut at shutdown", "err", err)
-	}
-	<-served
+// stopWebOnce returns a function that shuts ws down, within shutdownGrace, and waits
+// for its Serve to return. The first call does the work; later and concurrent calls
+// wait for it. shutdown (shutdown.go) calls it as the shutdown begins, beside the SSH
+// server's Shutdown; serve defers it too, for the ways out that do not pass there.
+func stopWebOnce(ws *web.Server, served chan error, logger *slog.Logger) func() {
+	return sync.OnceFunc(func() {
+		if ws == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		if err := ws.Shutdown(ctx); err != nil {
+			logger.Warn("web requests cut at shutdown", "err", err)
+		}
+		<-served
+	})
 }

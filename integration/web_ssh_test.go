@@ -298,3 +298,21 @@ func TestWebProxyPlaintextWarning(t *testing.T) {
 		t.Errorf("the proxy printed the token: %q", stderr)
 	}
 }
+
+// TestWebSSHOpenAtShutdown: an SSH connection open through /ssh at SIGTERM does not
+// hold the agent past its grace. The web server's Shutdown waits for /ssh connections,
+// which only the SSH server's Shutdown ends, so the two must run at once: one after the
+// other they would take a grace each (or forever, web first, without a deadline).
+func TestWebSSHOpenAtShutdown(t *testing.T) {
+	t.Parallel()
+	w := startWebAgent(t, agentOptions{})
+	held := w.sshTunnel(t, "ERROR", w.proxyCommand()...)
+	if !testwait.Until(tunnelTimeout, func() bool { return strings.Contains(w.Logs(), "event=auth.accept") }) {
+		t.Fatalf("the connection through /ssh did not log in:\n%s", held.Output())
+	}
+	start := time.Now()
+	w.Stop() // fails the test unless the agent exits 0 within stopTimeout
+	if took, limit := time.Since(start), 5*time.Second+2*time.Second; took > limit {
+		t.Errorf("the agent took %v to exit after SIGTERM with a connection open through /ssh, want under %v (the 5 s grace and a margin)", took, limit)
+	}
+}

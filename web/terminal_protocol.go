@@ -70,6 +70,7 @@ const (
 	closeReplaced websocket.StatusCode = 4409
 	// closeTooMany: no shell could be started (--max-sessions, descriptors).
 	closeTooMany websocket.StatusCode = 4429
+	// closeInputNotRead (4413, terminal_input.go): more input than the program read.
 
 	// closeGoodbye comes from the page when it is closed or reloaded: its shell is
 	// hung up at once rather than kept for a reconnect that will not come (a reload

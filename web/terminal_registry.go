@@ -80,9 +80,10 @@ func (t *terminals) open(owner [32]byte, req TerminalRequest) (*termSession, err
 		return nil, errShuttingDown
 	}
 	t.sessions[id] = s
-	t.pumps.Add(1)
+	t.pumps.Add(2)
 	t.mu.Unlock()
 	go func() { defer t.pumps.Done(); s.pump() }()
+	go func() { defer t.pumps.Done(); s.feed() }()
 	return s, nil
 }
 

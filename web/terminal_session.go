@@ -46,6 +46,10 @@ type termSession struct {
 	status   uint32
 	signal   string
 	expiry   *time.Timer // runs while detached; hangs the shell up
+	// input is the page's input the feeder has not taken yet; inputPending counts it
+	// and what the feeder is writing (terminal_input.go).
+	input        []byte
+	inputPending int
 }
 
 func newTermSession(id string, owner [32]byte, sh Terminal) *termSession {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -25,9 +24,6 @@ const (
 type socket struct {
 	c   *websocket.Conn
 	log *slog.Logger
-	// inputBlocked is set while receive waits for the shell to take the page's input
-	// (terminal_socket.go keepAlive).
-	inputBlocked atomic.Bool
 }
 
 // serveSocket runs sock attached to s, from the page's offset, until the socket
@@ -109,11 +105,10 @@ func (t *terminals) receive(ctx context.Context, sock *socket, s *termSession) {
 		}
 		switch msg.kind {
 		case msgData:
-			sock.inputBlocked.Store(true)
-			_, err := s.sh.Write(msg.data)
-			sock.inputBlocked.Store(false)
-			if err != nil {
-				return // the shell is gone; send reports its end
+			if err := s.queueInput(msg.data); err != nil {
+				sock.log.Info("web terminal input not read by its program; closing its socket", "event", "web.terminal.refuse", "reason", errInputNotRead.reason, "code", int(errInputNotRead.code))
+				_ = sock.c.Close(errInputNotRead.code, errInputNotRead.reason)
+				return
 			}
 		case msgResize:
 			if err := s.sh.Resize(msg.cols, msg.rows); err != nil {
@@ -124,10 +119,8 @@ func (t *terminals) receive(ctx context.Context, sock *socket, s *termSession) {
 }
 
 // keepAlive pings the page every `every` until ctx ends; a ping that fails closes
-// the socket. Except while receive is blocked handing input to a shell that does not
-// read it (a paste into a busy program): the library reads the page's pong only in a
-// Read, which receive cannot call meanwhile, so the ping fails however alive the page
-// is, and closing would drop a working page and, with it, the output it was shown.
+// the socket. The library reads the page's pong only in a Read, so receive must never
+// wait on the shell: input goes through the session's queue (terminal_input.go).
 func keepAlive(ctx context.Context, sock *socket, every, timeout time.Duration) {
 	c := sock.c
 	tick := time.NewTicker(every)
@@ -138,13 +131,9 @@ func keepAlive(ctx context.Context, sock *socket, every, timeout time.Duration) 
 			return
 		case <-tick.C:
 		}
-		blocked := sock.inputBlocked.Load()
 		pctx, cancel := context.WithTimeout(ctx, timeout)
 		err := c.Ping(pctx)
 		cancel()
-		if err != nil && (blocked || sock.inputBlocked.Load()) {
-			continue // the pong may well be there, unread behind the input
-		}
 		if err != nil {
 			_ = c.CloseNow() // the page is gone or stopped reading: it may reconnect
 			return

@@ -148,7 +148,9 @@
     const delay = Math.min(10000, 500 * 2 ** attempts);
     attempts++;
     const hint = session ? '' : ' (if this persists, open the page again with ?token=TOKEN)';
-    setStatus('disconnected', 'disconnected — reconnecting in ' + Math.ceil(delay / 1000) + ' s' + hint);
+    // 4413: the program did not read the input, and the last of it was dropped (web/terminal_input.go).
+    const why = ev.code === 4413 ? ev.reason + '; ' : '';
+    setStatus('disconnected', why + 'disconnected — reconnecting in ' + Math.ceil(delay / 1000) + ' s' + hint);
     retryTimer = setTimeout(connect, delay);
   }
 

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,41 +43,12 @@ func TestJobKeyRestrictedByItsLine(t *testing.T) {
 			t.Parallel()
 			home := t.TempDir()
 			acct := &Account{Name: "tester", UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Home: home, Shell: "/bin/sh"}
-			if err := os.Mkdir(filepath.Join(home, ".ssh"), 0o700); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(home, ".ssh", "authorized_keys")
-			mode := tt.mode
-			if mode == 0 {
-				mode = 0o600
-			}
-			if err := os.WriteFile(path, []byte(strings.ReplaceAll(tt.lines, "JOBKEY", jobKey)+"\n"), mode); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chmod(path, mode); err != nil {
-				t.Fatal(err)
-			}
+			writeHomeAuthorizedKeys(t, home, strings.ReplaceAll(tt.lines, "JOBKEY", jobKey), tt.mode)
 			srv, _ := startTestServerFor(t, acct, func(c *Config) {
 				c.JobSecret, c.JobHosts = secret, []string{"127.0.0.1"}
 				c.Environ = []string{"PATH=/bin:/usr/bin"}
 			})
-			c, err := dial(t, srv, "tester", job.UserKey)
-			if got := err == nil; got != tt.wantLogin {
-				t.Fatalf("job key login: got %v (%v), want %v", got, err, tt.wantLogin)
-			}
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			sess, err := c.NewSession()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sess.Close()
-			out, err := sess.Output("echo asked")
-			if err != nil || string(out) != tt.wantOut {
-				t.Errorf("echo asked: got %q (%v), want %q", out, err, tt.wantOut)
-			}
+			checkEchoAsked(t, srv, job.UserKey, tt.wantLogin, tt.wantOut)
 		})
 	}
 }

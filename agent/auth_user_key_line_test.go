@@ -2,7 +2,6 @@ package agent
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -35,37 +34,8 @@ func TestUserKeyRestrictedByItsLine(t *testing.T) {
 			acct := &Account{Name: "tester", UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Home: home, Shell: "/bin/sh"}
 			srv, idContainer := startTestServerFor(t, acct, func(c *Config) { c.Environ = []string{"PATH=/bin:/usr/bin"} })
 			userKey := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(idContainer.PublicKey())))
-			if err := os.Mkdir(filepath.Join(home, ".ssh"), 0o700); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(home, ".ssh", "authorized_keys")
-			mode := tt.mode
-			if mode == 0 {
-				mode = 0o600
-			}
-			if err := os.WriteFile(path, []byte(strings.ReplaceAll(tt.lines, "USERKEY", userKey)+"\n"), mode); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chmod(path, mode); err != nil {
-				t.Fatal(err)
-			}
-			c, err := dial(t, srv, "tester", idContainer)
-			if got := err == nil; got != tt.wantLogin {
-				t.Fatalf("id_container login: got %v (%v), want %v", got, err, tt.wantLogin)
-			}
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			sess, err := c.NewSession()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sess.Close()
-			out, err := sess.Output("echo asked")
-			if err != nil || string(out) != tt.wantOut {
-				t.Errorf("echo asked: got %q (%v), want %q", out, err, tt.wantOut)
-			}
+			writeHomeAuthorizedKeys(t, home, strings.ReplaceAll(tt.lines, "USERKEY", userKey), tt.mode)
+			checkEchoAsked(t, srv, idContainer, tt.wantLogin, tt.wantOut)
 		})
 	}
 }

@@ -58,8 +58,13 @@ func disconnectPacket(reason uint32, message string) []byte {
 		Message string
 		Lang    string
 	}{1, reason, message, ""})
-	// The packet length field, padding length byte, payload and padding together are a
-	// multiple of 8 bytes, with at least 4 bytes of padding.
+	return cleartextPacket(payload)
+}
+
+// cleartextPacket frames payload as a binary packet before key exchange (RFC 4253 §6):
+// the packet length field, padding length byte, payload and padding together are a
+// multiple of 8 bytes, with at least 4 bytes of padding.
+func cleartextPacket(payload []byte) []byte {
 	padding := 8 - (5+len(payload))%8
 	if padding < 4 {
 		padding += 8

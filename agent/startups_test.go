@@ -329,14 +329,7 @@ func clientPreamble() []byte {
 		payload = append(payload, list...)
 	}
 	payload = append(payload, 0, 0, 0, 0, 0) // first_kex_packet_follows, reserved
-	padding := 8 - (5+len(payload))%8
-	if padding < 4 {
-		padding += 8
-	}
-	pkt := binary.BigEndian.AppendUint32([]byte("SSH-2.0-test\r\n"), uint32(1+len(payload)+padding))
-	pkt = append(pkt, byte(padding))
-	pkt = append(pkt, payload...)
-	return append(pkt, make([]byte, padding)...)
+	return append([]byte("SSH-2.0-test\r\n"), cleartextPacket(payload)...)
 }
 
 // clientPreambleGoingOn is clientPreamble followed by the length field of the next

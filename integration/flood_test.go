@@ -32,14 +32,7 @@ func clientPreamble() []byte {
 		payload = append(payload, list...)
 	}
 	payload = append(payload, 0, 0, 0, 0, 0) // first_kex_packet_follows, reserved
-	padding := 8 - (5+len(payload))%8
-	if padding < 4 {
-		padding += 8
-	}
-	pkt := binary.BigEndian.AppendUint32([]byte("SSH-2.0-flood\r\n"), uint32(1+len(payload)+padding))
-	pkt = append(pkt, byte(padding))
-	pkt = append(pkt, payload...)
-	return append(pkt, make([]byte, padding)...)
+	return append([]byte("SSH-2.0-flood\r\n"), cleartextPacket(payload)...)
 }
 
 // holdUnauthenticated opens connections that send a whole preamble and the length field

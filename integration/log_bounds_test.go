@@ -143,6 +143,13 @@ func kexinitPacket(kexList string) []byte {
 		CiphersCS: []string{"aes128-gcm@openssh.com"}, CiphersSC: []string{"aes128-gcm@openssh.com"},
 		MACsCS: []string{"hmac-sha2-256-etm@openssh.com"}, MACsSC: []string{"hmac-sha2-256-etm@openssh.com"},
 		ComprCS: []string{"none"}, ComprSC: []string{"none"}})
+	return cleartextPacket(payload)
+}
+
+// cleartextPacket frames payload as a binary packet before key exchange (RFC 4253 §6):
+// length, padding length, payload and zero padding together a multiple of 8 bytes, with
+// at least 4 bytes of padding.
+func cleartextPacket(payload []byte) []byte {
 	padding := 8 - (5+len(payload))%8
 	if padding < 4 {
 		padding += 8

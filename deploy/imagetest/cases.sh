@@ -136,7 +136,7 @@ check_pod_yaml_and_web() {
 	ssh_opts "$(known_hosts $c "$port")"
 	expect_rc "JOBSSHD_AUTHORIZED_KEYS: ssh logs in" 0 ssh "${SSH_OPTS[@]}" -p "$port" work@127.0.0.1 true
 	port=$(host_port $c 8022)
-	wait_for 20 curl -sf -m 5 -o /dev/null "http://127.0.0.1:$port/healthz"
+	wait_for 20 timeout 10 curl -sf -m 5 -o /dev/null "http://127.0.0.1:$port/healthz"
 	expect "/healthz answers 200 from the container" 200 \
 		"$(curl -sS -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz" 2>&1)"
 }

@@ -47,12 +47,16 @@ expect_has() {
 	esac
 }
 
-# wait_for SECONDS CMD...: run CMD every 0.2 s until it succeeds; fail after SECONDS.
+# wait_for SECONDS CMD...: run CMD every 0.2 s until it succeeds; fail after SECONDS, or
+# at once when CMD exits 2 (it cannot succeed any more). CMD must bound itself.
 wait_for() {
-	local deadline=$((SECONDS + $1))
+	local deadline=$((SECONDS + $1)) rc
 	shift
-	until timeout 30 "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$deadline" ] || return 1
+	while :; do
+		"$@" >/dev/null 2>&1
+		rc=$?
+		[ "$rc" != 0 ] || return 0
+		[ "$rc" != 2 ] && [ "$SECONDS" -lt "$deadline" ] || return 1
 		sleep 0.2
 	done
 }
@@ -69,17 +73,26 @@ run_job() {
 	done
 	shift
 	[ $# -gt 0 ] || set -- sleep infinity
-	timeout 120 podman run -d --name "$name" --label "$LABEL" -e JOBSSHD_ENABLE=1 \
+	timeout 120 podman run -d --name "$name" --label "$LABEL" -e JOBSSHD_ENABLE=1 -e JOBSSHD_REQUIRED=1 \
 		"${opts[@]}" "$IMAGE" "$@" >/dev/null
 }
 
 # wait_listening NAME STATUS: wait (bounded) until jobsshd in container NAME wrote its
-# status.json STATUS, that is, listens. Fails, with the container's log, otherwise.
+# status.json STATUS, that is, listens. Fails, with the container's log, otherwise; at
+# once when the container stopped (run_job sets JOBSSHD_REQUIRED=1).
 wait_listening() {
-	if wait_for 30 podman exec "$1" test -s "$2"; then
+	if wait_for 30 listening "$1" "$2"; then
 		return 0
 	fi
 	fail "$1: jobsshd listening" "$2 written within 30 s" "none; podman logs: $(podman logs "$1" 2>&1 | tail -20)"
+	return 1
+}
+
+# listening NAME STATUS succeeds once STATUS exists in container NAME, and exits the
+# caller's wait_for (status 1 from a subshell is not enough) when NAME is not running.
+listening() {
+	timeout 30 podman exec "$1" test -s "$2" && return 0
+	[ "$(podman inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ] || return 2
 	return 1
 }
 

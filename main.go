@@ -76,6 +76,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			args = args[1:]
 		case "doctor":
 			return doctorCommand(args[1:], getenv, stdout, stderr)
+		case "status":
+			return statusCommand(args[1:], getenv, stdout, stderr) // status_command.go
 		case "proxy":
 			return proxyCommand(args[1:], getenv, os.Stdin, stdout, stderr) // proxy_command.go
 		case "sftp-server":
@@ -83,7 +85,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		case "scp":
 			return scpServer(args[1:], os.Stdin, stdout, stderr)
 		default:
-			fmt.Fprintf(stderr, "jobsshd: unknown command %q: the commands are serve (the default), doctor, proxy, sftp-server, scp and version\n", args[0])
+			fmt.Fprintf(stderr, "jobsshd: unknown command %q: the commands are serve (the default), status, doctor, proxy, sftp-server, scp and version\n", args[0])
 			return exitUsage
 		}
 	}

@@ -108,6 +108,9 @@ func newServer(p *Plan) (*Server, error) {
 		startups: newStartups(cfg.MaxUnauthenticated, cfg.MaxUnauthenticatedPerSource), refusing: make(chan struct{}, maxRefusing),
 		now: cfg.Now, live: newLiveStatus(cfg.StatusRefresh, cfg.Now)}
 	s.copyBuffers.New = func() any { b := make([]byte, copyBufferSize); return &b }
+	if note := p.Account.Unlisted; note != "" {
+		s.log.Info("account not in /etc/passwd: " + note) // internal/account/unlisted.go
+	}
 	descriptors, err := newDescriptorBudget(cfg, s.log)
 	if err != nil {
 		return nil, err

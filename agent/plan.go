@@ -127,6 +127,10 @@ func LookupServed(cfg Config) (*account.Account, error) {
 		lookup = account.Lookup
 	}
 	acct, err := lookup(cfg.User)
+	var advised *account.AdvisedError
+	if errors.As(err, &advised) {
+		return nil, &ConfigError{err} // it names its fix (internal/account/unlisted.go)
+	}
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("%w: pass --user with an account of this container", err)}
 	}

@@ -32,12 +32,12 @@ check_job_example() {
 	expect_rc "status --wait right after start" 0 podman exec $c jobsshd status --wait --timeout 30s
 	local st=$OUT
 	expect_has "status --wait: the port" 2222 "$st"
-	expect_has "status --wait: a host key fingerprint" SHA256: "$st"
 	expect_has "status --wait: the key path" /home/work/id_container "$st"
 	expect_has "status --wait: the ssh command" "ssh -i" "$st"
 	expect_rc "id_container readable right after status --wait" 0 podman exec $c cat /home/work/id_container
 	wait_listening $c $ROOT_STATUS || return
 	listening_time $c "$t0"
+	check_status_figures $c "$st"
 
 	expect "PID 1 is entrypoint.sh" "/bin/sh /usr/local/bin/entrypoint.sh sleep infinity" \
 		"$(timeout 30 podman exec $c sh -c 'tr "\0" " " </proc/1/cmdline' 2>&1 | sed 's/ $//')"
@@ -191,4 +191,52 @@ check_read_only() {
 		return
 	}
 	wait_listening $c /tmp/jobsshd/status.json && check_logins "--read-only" $c work
+}
+
+# check_status_figures NAME TEXT: what `jobsshd status` says about container NAME (TEXT:
+# the output of status --wait) is true: its known_hosts lines let ssh in under strict
+# host key checking, `status --json` has their fingerprints, and the live figures count
+# an open session, then drop back when it ends.
+check_status_figures() {
+	local c=$1 port kh json fp
+	port=$(host_port "$c" 2222)
+	kh=$IT_DIR/known_hosts-status
+	awk -v h="[127.0.0.1]:$port" '/^known_hosts lines/ { on = 1; next }
+		on && /^  \[/ { print h, $2, $3; next } { on = 0 }' <<<"$2" >"$kh"
+	ssh_opts "$kh"
+	expect_rc "status --wait: its known_hosts lines pass strict checking" 0 \
+		ssh "${SSH_OPTS[@]}" -p "$port" work@127.0.0.1 true
+	json=$(timeout 30 podman exec "$c" jobsshd status --json 2>&1)
+	fp=$(ssh-keygen -lf "$kh" 2>&1 | awk '{ print $2 }' | sort | tr '\n' ' ')
+	expect "status --json: the host key fingerprints" "$fp" \
+		"$(python3 -c 'import json, sys; print(" ".join(sorted(k["fingerprint"] for k in json.load(sys.stdin)["host_keys"])) + " ")' <<<"$json" 2>&1)"
+	# One session held open; the figures are rewritten at most every few seconds.
+	timeout 60 ssh "${SSH_OPTS[@]}" -p "$port" work@127.0.0.1 'sleep 50' </dev/null &
+	local holder=$!
+	if wait_for 20 live_is "$c" 'l["connections"] >= 1 and l["sessions"] >= 1 and l.get("last_activity")'; then
+		pass "status: an open session is counted (connections, sessions, last activity)"
+	else
+		fail "status: an open session is counted (connections, sessions, last activity)" \
+			"live.connections >= 1, live.sessions >= 1, live.last_activity within 20 s" "$(live_of "$c")"
+	fi
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+	if wait_for 20 live_is "$c" 'l["connections"] == 0 and l["sessions"] == 0'; then
+		pass "status: the figures drop back to 0 when the client is gone"
+	else
+		fail "status: the figures drop back to 0 when the client is gone" "live 0 connections, 0 sessions within 20 s" "$(live_of "$c")"
+	fi
+}
+
+# live_of NAME prints the live figures of `jobsshd status --json` in container NAME.
+live_of() {
+	timeout 30 podman exec "$1" jobsshd status --json 2>&1 |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["live"])' 2>&1
+}
+
+# live_is NAME EXPR succeeds when the Python expression EXPR holds for l, the live
+# figures of `jobsshd status --json` in container NAME.
+live_is() {
+	timeout 30 podman exec "$1" jobsshd status --json 2>/dev/null |
+		python3 -c 'import json, sys; l = json.load(sys.stdin)["live"]; sys.exit(0 if ('"$2"') else 1)' 2>/dev/null
 }

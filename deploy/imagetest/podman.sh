@@ -41,8 +41,8 @@ driver = "overlay"
 graphroot = "$IT_DIR/storage"
 runroot = "$IT_DIR/run"
 EOF
-	# Short names (debian:bookworm-slim) resolve to local images only: a missing base
-	# image fails the build at once instead of trying a registry that is not there.
+	# No search registries for short names (debian:bookworm-slim): the local image, or
+	# else only Docker Hub's, which is not reachable here and fails at once.
 	cat >"$IT_DIR/registries.conf" <<EOF
 unqualified-search-registries = []
 short-name-mode = "permissive"
@@ -77,11 +77,12 @@ base_debian() {
 	fi
 	if [ ! -s "$tar" ]; then
 		step "mmdebstrap --variant=minbase bookworm"
-		timeout 600 mmdebstrap --quiet --variant=minbase bookworm "$tar.part" ||
+		timeout 600 mmdebstrap --quiet --format=tar --variant=minbase bookworm "$tar.part" ||
 			die "mmdebstrap failed (it needs Debian's package mirror, as apt does)"
 		mv "$tar.part" "$tar"
 	fi
-	podman import --quiet --change 'CMD ["bash"]' "$tar" "$name" >/dev/null
+	podman import --quiet --change 'CMD ["bash"]' "$tar" "$name" >/dev/null ||
+		die "podman import $tar $name failed"
 }
 
 # base_golang makes the image the build stage starts FROM: that Debian with

@@ -22,7 +22,7 @@ declare -A PID PORT
 start() { # NAME BINARY
 	mkdir -p "$W/id-$1"; chown $U: "$W/id-$1"
 	JOBSSHD_AUTHORIZED_KEYS=$(cat "$W/client.pub") "$2" --user $U --bind 127.0.0.1 --port 0 \
-		--state-dir "$W/state-$1" --id-file "$W/id-$1/id_container" 2>"$W/$1.err" & PID[$1]=$!
+		--state-dir "$W/state-$1" --id-file "$W/id-$1/id_container" >/dev/null 2>"$W/$1.err" & PID[$1]=$!
 	for _ in $(seq 100); do [ -s "$W/state-$1/status.json" ] && break; sleep 0.1; done
 	PORT[$1]=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["port"])' "$W/state-$1/status.json")
 }

@@ -72,7 +72,7 @@ func TestStatusCommand(t *testing.T) {
 		wantStderr string
 	}{
 		{"running", []string{"--state-dir", running}, exitOK,
-			[]string{"ssh -i id_container -p 2222 work@job", "[job]:2222 ssh-ed25519 AAAAtest", "2 connections, 1 sessions, last activity 2026-12-06T06:00:00Z"}, ""},
+			[]string{"ssh -i id_container -p 2222 work@job", "[job]:2222 ssh-ed25519 AAAAtest", "connections: 2, sessions: 1, last activity 2026-12-06T06:00:00Z"}, ""},
 		{"json", []string{"--json", "--state-dir", running}, exitOK, []string{`"connections": 2`, `"public_key": "ssh-ed25519 AAAAtest"`}, ""},
 		{"not running", []string{"--state-dir", filepath.Join(t.TempDir(), "none")}, exitFailure, nil, "jobsshd is not running"},
 		{"stale file", []string{"--state-dir", stale}, exitFailure, nil, "is gone: start jobsshd again"},

@@ -68,6 +68,6 @@ func liveSummary(st *agent.Status, now time.Time) string {
 	if t, err := time.Parse(time.RFC3339, st.Live.LastActivity); err == nil {
 		last = fmt.Sprintf("last activity %s (%s ago)", st.Live.LastActivity, now.Sub(t).Truncate(time.Second))
 	}
-	return fmt.Sprintf("jobsshd %s, pid %d, started %s: %d connections, %d sessions, %s.",
+	return fmt.Sprintf("jobsshd %s, pid %d, started %s; connections: %d, sessions: %d, %s.",
 		st.Version, st.PID, st.StartedAt, st.Live.Connections, st.Live.Sessions, last)
 }

@@ -12,8 +12,8 @@ import (
 // StatusLive are status.json's figures about use, so that a platform can tell whether
 // anyone uses a job before it stops an idle one (README "status.json").
 //
-// Activity is what a person or their tools do through the agent: a login, a session
-// opened or closed, and data on a channel the client opened (a session's input or
+// Activity is what a person or their tools do through the agent: a login or a client
+// leaving, a session opened or closed, and data on a channel the client opened (a session's input or
 // output, sftp and scp included, a forwarded connection of ssh -L or -D), in either
 // direction. Keepalives are not activity (ssh's ServerAliveInterval, the agent's own
 // client-alive probes): an idle terminal left open is idle, and Connections and

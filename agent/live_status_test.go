@@ -130,3 +130,12 @@ func TestStatusLiveNoWriteAfterShutdown(t *testing.T) {
 	default:
 	}
 }
+
+// BenchmarkLiveStatusTouch is what each channel read or write pays for the live
+// figures (BENCHMARKS.md, "status.json live figures").
+func BenchmarkLiveStatusTouch(b *testing.B) {
+	l := newLiveStatus(time.Hour, time.Now)
+	for b.Loop() {
+		l.touch()
+	}
+}

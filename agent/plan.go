@@ -128,10 +128,10 @@ func LookupServed(cfg Config) (*account.Account, error) {
 	}
 	acct, err := lookup(cfg.User)
 	var advised *account.AdvisedError
-	if errors.As(err, &advised) {
-		return nil, &ConfigError{err} // it names its fix (internal/account/unlisted.go)
-	}
-	if err != nil {
+	switch {
+	case errors.As(err, &advised) || err != nil && !errors.Is(err, account.ErrNoAccount):
+		return nil, &ConfigError{err} // it names its fix (internal/account)
+	case err != nil:
 		return nil, &ConfigError{fmt.Errorf("%w: pass --user with an account of this container", err)}
 	}
 	return acct, nil

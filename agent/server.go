@@ -146,7 +146,7 @@ func newServer(p *Plan) (*Server, error) {
 func (s *Server) loadHostKeys() error {
 	hostKeys, err := keys.HostKeys(s.stateDir.Root)
 	if err != nil {
-		return fmt.Errorf("host keys: %w", err)
+		return fmt.Errorf("host keys: %w", readOnlyAdvice(err))
 	}
 	s.removeStatus()
 	for _, k := range hostKeys {

@@ -128,7 +128,7 @@ func (s *Server) writeStatus(st Status) error {
 		return err
 	}
 	if err := atomicfile.Replace(s.stateDir.Root, StatusFileName, append(b, '\n'), 0o644, nil); err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Join(s.cfg.StateDir, StatusFileName), err)
+		return fmt.Errorf("write %s: %w", filepath.Join(s.cfg.StateDir, StatusFileName), readOnlyAdvice(err))
 	}
 	return nil
 }

@@ -171,12 +171,33 @@ check_arbitrary_uid() {
 	}
 	expect "no /etc/passwd entry for the uid" "" "$(timeout 30 podman exec $c grep :1000680000: /etc/passwd 2>&1)"
 	wait_listening $c /home/anyuid/.local/state/jobsshd/status.json && check_logins "--user 1000680000:0" $c 1000680000
+
+	# The same uid under the login name the platform gives (a notebook's jovyan).
+	c=jt-jovyan
+	run_job $c --user 1000680000:0 --passwd=false -e HOME=/home/anyuid -e JOBSSHD_USER=jovyan \
+		-e JOBSSHD_STATE_DIR=/tmp/jobsshd -v "$home:/home/anyuid" -p 127.0.0.1::2222 -- || {
+		fail "$c: podman run" "a running container" "podman run failed"
+		return
+	}
+	wait_listening $c /tmp/jobsshd/status.json || return
+	local port
+	port=$(host_port $c 2222)
+	ssh_opts "$(known_hosts $c "$port")"
+	expect_rc "--user 1000680000:0 with JOBSSHD_USER=jovyan: ssh as jovyan" 0 \
+		ssh "${SSH_OPTS[@]}" -p "$port" jovyan@127.0.0.1 'id -u; pwd'
+	expect "--user 1000680000:0 with JOBSSHD_USER=jovyan: the uid and home" "1000680000,/home/anyuid," "$(tr '\n' , <<<"$OUT")"
 }
 
 # check_read_only: a read-only root filesystem, a tmpfs on /tmp, the home on a volume.
+# Without a state directory jobsshd cannot start there; its error must name the fix,
+# and the fix must work.
 check_read_only() {
 	step "--read-only, tmpfs /tmp, the home on a volume"
 	local c=jt-ro
+	expect_rc "--read-only without a state directory: jobsshd stops the job" 1 \
+		podman run --rm --label "$LABEL" --read-only --tmpfs /tmp -e JOBSSHD_ENABLE=1 \
+		-e JOBSSHD_REQUIRED=1 "$IMAGE" true
+	expect_has "--read-only without a state directory: the error names JOBSSHD_STATE_DIR" JOBSSHD_STATE_DIR "$OUT"
 	timeout 30 podman volume create --label "$LABEL" "$VOLUME" >/dev/null
 	# The volume starts with the image's /home/work (podman copies it up); the key goes in
 	# before the container starts, as a platform's volume would hold it.

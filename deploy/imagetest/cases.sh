@@ -1,4 +1,5 @@
-# Sourced by .ci/image-test: the checks, one function per part of issue 13's "The test".
+# shellcheck shell=bash
+# Sourced by .ci/image-test: the checks, one function per way the image is used.
 # Each container is labelled $LABEL and removed by the script's cleanup.
 
 ROOT_STATUS=/var/lib/jobsshd/status.json # jobsshd's state directory as root

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by .ci/image-test: reporting checks, bounded waits, and logging in to a
 # running container with OpenSSH's ssh, sftp and scp under strict host key checking.
 #

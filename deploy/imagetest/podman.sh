@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by .ci/image-test: a podman of the test's own (configuration, storage and
 # networks under $IT_DIR, nothing in /etc/containers), and the base images the
 # Dockerfile's FROM lines name, made locally since no container registry is reachable.

@@ -26,7 +26,7 @@ check_job_example() {
 	local c=jt-main t0
 	t0=$(date +%s.%N)
 	run_job $c -p 127.0.0.1::2222 -v "$KEY.pub:/home/work/.ssh/authorized_keys:ro" -- || {
-		fail "$c: podman run" "a running container" "podman run failed"
+		fail "$c: podman run" "a running container" "podman run failed: $RUN_ERR"
 		return
 	}
 	# Straight after `run -d`, as the README does: status --wait must not race the key.
@@ -109,7 +109,7 @@ check_workers() {
 	for w in w0 w1; do
 		run_job jt-$w --network "$NETWORK" --network-alias $w --hostname $w \
 			-e JOBSSHD_JOB_SECRET="$secret" -e VC_WORKER_HOSTS=w0,w1 -- ||
-			fail "jt-$w: podman run" "a running container" "podman run failed"
+			fail "jt-$w: podman run" "a running container" "podman run failed: $RUN_ERR"
 	done
 	wait_listening jt-w0 $ROOT_STATUS && wait_listening jt-w1 $ROOT_STATUS || return
 	expect_rc "ssh w1 from w0 without a prompt" 0 podman exec --user work -w /home/work \
@@ -129,7 +129,7 @@ check_pod_yaml_and_web() {
 	run_job $c -p 127.0.0.1::2222 -p 127.0.0.1::8022 -e JOBSSHD_PORT=2222 -e JOBSSHD_USER=work \
 		-e JOBSSHD_AUTHORIZED_KEYS="$(cat "$KEY.pub")" -e JOBSSHD_WEB=0.0.0.0:8022 \
 		-e JOBSSHD_WEB_TOKEN="$(head -c 32 /dev/urandom | base64)" -- || {
-		fail "$c: podman run" "a running container" "podman run failed"
+		fail "$c: podman run" "a running container" "podman run failed: $RUN_ERR"
 		return
 	}
 	wait_listening $c $ROOT_STATUS || return
@@ -147,7 +147,7 @@ check_as_image_user() {
 	step "--user work"
 	local c=jt-user
 	run_job $c --user work -p 127.0.0.1::2222 -v "$KEY.pub:/home/work/.ssh/authorized_keys:ro" -- || {
-		fail "$c: podman run" "a running container" "podman run failed"
+		fail "$c: podman run" "a running container" "podman run failed: $RUN_ERR"
 		return
 	}
 	wait_listening $c /home/work/.local/state/jobsshd/status.json && check_logins "--user work" $c work
@@ -167,7 +167,7 @@ check_arbitrary_uid() {
 	chown -R 1000680000:0 "$home"
 	run_job $c --user 1000680000:0 --passwd=false -e HOME=/home/anyuid -v "$home:/home/anyuid" \
 		-p 127.0.0.1::2222 -- || {
-		fail "$c: podman run" "a running container" "podman run failed"
+		fail "$c: podman run" "a running container" "podman run failed: $RUN_ERR"
 		return
 	}
 	expect "no /etc/passwd entry for the uid" "" "$(timeout 30 podman exec $c grep :1000680000: /etc/passwd 2>&1)"
@@ -177,7 +177,7 @@ check_arbitrary_uid() {
 	c=jt-jovyan
 	run_job $c --user 1000680000:0 --passwd=false -e HOME=/home/anyuid -e JOBSSHD_USER=jovyan \
 		-e JOBSSHD_STATE_DIR=/tmp/jobsshd -v "$home:/home/anyuid" -p 127.0.0.1::2222 -- || {
-		fail "$c: podman run" "a running container" "podman run failed"
+		fail "$c: podman run" "a running container" "podman run failed: $RUN_ERR"
 		return
 	}
 	wait_listening $c /tmp/jobsshd/status.json || return
@@ -209,7 +209,7 @@ check_read_only() {
 	# --state-dir, and a platform does (a tmpfs here; a volume keeps the host keys).
 	run_job $c --read-only --tmpfs /tmp -v "$VOLUME:/home/work" -e JOBSSHD_STATE_DIR=/tmp/jobsshd \
 		-p 127.0.0.1::2222 -- || {
-		fail "$c: podman run" "a running container" "podman run failed"
+		fail "$c: podman run" "a running container" "podman run failed: $RUN_ERR"
 		return
 	}
 	wait_listening $c /tmp/jobsshd/status.json && check_logins "--read-only" $c work

@@ -74,8 +74,13 @@ run_job() {
 	done
 	shift
 	[ $# -gt 0 ] || set -- sleep infinity
+	# Its stderr goes to a file (RUN_ERR on failure): aardvark-dns, started by the first
+	# container of a network, keeps it and writes "failed to connect to syslog" there.
 	timeout 120 podman run -d --name "$name" --label "$LABEL" -e JOBSSHD_ENABLE=1 -e JOBSSHD_REQUIRED=1 \
-		"${opts[@]}" "$IMAGE" "$@" >/dev/null
+		"${opts[@]}" "$IMAGE" "$@" >/dev/null 2>"$IT_DIR/run-$name.err" && return 0
+	# shellcheck disable=SC2034 # cases.sh reports it
+	RUN_ERR=$(cat "$IT_DIR/run-$name.err")
+	return 1
 }
 
 # wait_listening NAME STATUS: wait (bounded) until jobsshd in container NAME wrote its

@@ -125,9 +125,15 @@ check_workers() {
 # settings, and web access as deploy/web-ingress.yaml turns it on: /healthz answers.
 check_pod_yaml_and_web() {
 	step "deploy/pod.yaml's settings, with web access"
-	local c=jt-pod port
-	run_job $c -p 127.0.0.1::2222 -p 127.0.0.1::8022 -e JOBSSHD_PORT=2222 -e JOBSSHD_USER=work \
-		-e JOBSSHD_AUTHORIZED_KEYS="$(cat "$KEY.pub")" -e JOBSSHD_WEB=0.0.0.0:8022 \
+	local c=jt-pod port env=() line
+	# The container's environment as deploy/pod.yaml writes it, with the ConfigMap's key
+	# lines being our key.
+	while IFS= read -r line; do
+		env+=(-e "$line")
+	done < <(pod_yaml_env "$(cat "$KEY.pub")")
+	expect_has "deploy/pod.yaml passes the key as JOBSSHD_AUTHORIZED_KEYS" \
+		"JOBSSHD_AUTHORIZED_KEYS=$(cat "$KEY.pub")" "${env[*]}"
+	run_job $c -p 127.0.0.1::2222 -p 127.0.0.1::8022 "${env[@]}" -e JOBSSHD_WEB=0.0.0.0:8022 \
 		-e JOBSSHD_WEB_TOKEN="$(head -c 32 /dev/urandom | base64)" -- || {
 		fail "$c: podman run" "a running container" "podman run failed: $RUN_ERR"
 		return
@@ -140,6 +146,23 @@ check_pod_yaml_and_web() {
 	wait_for 20 timeout 10 curl -sf -m 5 -o /dev/null "http://127.0.0.1:$port/healthz"
 	expect "/healthz answers 200 from the container" 200 \
 		"$(curl -sS -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz" 2>&1)"
+}
+
+# pod_yaml_env KEYLINE prints NAME=VALUE for each variable of deploy/pod.yaml's Pod, a
+# ConfigMap reference being KEYLINE (python3-yaml, which .ci/run installs).
+pod_yaml_env() {
+	/usr/bin/python3 - "$ROOT/deploy/pod.yaml" "$1" <<'EOF'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+pod = next(d for d in docs if d["kind"] == "Pod")
+for e in pod["spec"]["containers"][0]["env"]:
+    if "value" in e:
+        print("%s=%s" % (e["name"], e["value"]))
+    elif "configMapKeyRef" in e.get("valueFrom", {}):
+        print("%s=%s" % (e["name"], sys.argv[2]))
+    else:
+        sys.exit("deploy/pod.yaml: %s: the image test knows value and configMapKeyRef only" % e["name"])
+EOF
 }
 
 # check_as_image_user: Kubeflow-style, as the image's non-root user.

@@ -204,9 +204,10 @@ check_arbitrary_uid() {
 		return
 	}
 	wait_listening $c /tmp/jobsshd/status.json || return
+	check_logins "JOBSSHD_USER=jovyan" $c jovyan
 	local port
 	port=$(host_port $c 2222)
-	ssh_opts "$(known_hosts $c "$port")"
+	ssh_opts "$IT_DIR/known_hosts-$c"
 	expect_rc "--user 1000680000:0 with JOBSSHD_USER=jovyan: ssh as jovyan" 0 \
 		ssh "${SSH_OPTS[@]}" -p "$port" jovyan@127.0.0.1 'id -u; pwd'
 	expect "--user 1000680000:0 with JOBSSHD_USER=jovyan: the uid and home" "1000680000,/home/anyuid," "$(tr '\n' , <<<"$OUT")"

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -21,18 +22,37 @@ import (
 // WebSocket: a read or write that runs into one fails, the WebSocket is then unusable,
 // and the SSH server closes the connection, as NetConn's deadlines would have it.
 type messageConn struct {
-	ws  *websocket.Conn
-	tcp net.Conn // under ws
+	ws     *websocket.Conn
+	tcp    net.Conn       // under ws
+	under  *frameWaitConn // what ws reads tcp through
+	frames *bufio.Reader  // ws's reader over under
 
 	readMu  sync.Mutex
 	msg     io.Reader // the message being read; nil between messages
 	readErr error     // once set, every Read returns it
+
+	// closeMu orders Close against Read's look at frames: once closing is set, the
+	// library's close handshake may be reading frames on Close's goroutine.
+	closeMu sync.Mutex
+	closing bool
 }
 
-// newMessageConn takes over ws, which must have been accepted on tcp.
-func newMessageConn(ws *websocket.Conn, tcp net.Conn) *messageConn {
+// newMessageConn takes over ws, which must have been accepted through hj.
+func newMessageConn(ws *websocket.Conn, hj *coalescingHijacker) *messageConn {
 	ws.SetReadLimit(-1) // a message is streamed into SSH, never held whole
-	return &messageConn{ws: ws, tcp: tcp}
+	return &messageConn{ws: ws, tcp: hj.tcp, under: hj.under, frames: hj.frames}
+}
+
+// awaitFrame waits between messages for the peer's next frame outside the library
+// (frame_wait.go), unless a frame has been read ahead into the library's reader
+// already or Close has begun (the library then reads the peer's close frame itself).
+func (c *messageConn) awaitFrame() {
+	c.closeMu.Lock()
+	wait := !c.closing && c.frames.Buffered() == 0
+	c.closeMu.Unlock()
+	if wait {
+		c.under.waitFrame()
+	}
 }
 
 // errTextOnSSH is what Read returns for a text message, after closing the socket with
@@ -44,6 +64,7 @@ func (c *messageConn) Read(p []byte) (int, error) {
 	defer c.readMu.Unlock()
 	for c.readErr == nil {
 		if c.msg == nil {
+			c.awaitFrame()
 			typ, r, err := c.ws.Reader(context.Background())
 			if err != nil {
 				switch websocket.CloseStatus(err) {
@@ -83,7 +104,12 @@ func (c *messageConn) Write(p []byte) (int, error) {
 
 // Close starts the WebSocket close handshake (and waits for it, at most the library's
 // 5 seconds; sshConn.Close bounds that further).
-func (c *messageConn) Close() error { return c.ws.Close(websocket.StatusNormalClosure, "") }
+func (c *messageConn) Close() error {
+	c.closeMu.Lock()
+	c.closing = true
+	c.closeMu.Unlock()
+	return c.ws.Close(websocket.StatusNormalClosure, "")
+}
 
 func (c *messageConn) LocalAddr() net.Addr                { return c.tcp.LocalAddr() }
 func (c *messageConn) RemoteAddr() net.Addr               { return c.tcp.RemoteAddr() }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,9 +33,7 @@ func (s *Server) originAllowed(r *http.Request) bool {
 
 // refuseOrigin answers 403 to an upgrade from a foreign Origin and logs it.
 func (s *Server) refuseOrigin(w http.ResponseWriter, r *http.Request) {
-	if s.failures.shouldLog() {
-		s.log.Warn("web upgrade refused", "event", "web.refuse", "remote", s.clientAddr(r), "path", clipPath(r.URL.Path),
-			"reason", "origin not allowed", "origin", clipPath(r.Header.Get("Origin")))
-	}
+	s.refusals.Log(s.log, slog.LevelWarn, "web upgrade refused", "event", "web.refuse", "remote", s.clientAddr(r),
+		"path", clipPath(r.URL.Path), "reason", "origin not allowed", "origin", clipPath(r.Header.Get("Origin")))
 	http.Error(w, "forbidden: this page's origin may not open the WebSocket; the agent's operator can allow it with --web-allowed-origin", http.StatusForbidden)
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"jobsshd/internal/loglimit"
 )
 
 // HTTP bounds: a client that trickles its request head or idles between requests is
@@ -39,6 +41,7 @@ type Server struct {
 	log       *slog.Logger
 	token     token
 	failures  *failureLimiter
+	refusals  loglimit.Limiter // web.refuse lines
 	http      *http.Server
 	tlsConfig *tls.Config
 	ln        net.Listener
@@ -62,7 +65,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), failures: newFailureLimiter(cfg.Now), onUnixSocket: network == "unix", maxConns: maxHTTPConnections, maxConnsPerSource: maxConnectionsPerSource}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), failures: newFailureLimiter(cfg.Now), refusals: loglimit.Limiter{Now: cfg.Now}, onUnixSocket: network == "unix", maxConns: maxHTTPConnections, maxConnsPerSource: maxConnectionsPerSource}
 	tok, err := loadToken(cfg)
 	if err != nil {
 		return nil, err

@@ -126,6 +126,11 @@ func (c *sshConn) Close() error {
 	return nil
 }
 
+// ReadsAhead tells the agent that the connection reads ahead itself, holding a buffer
+// only while a message is being read (read_ahead.go): the agent then puts none of its
+// own in front of it (agent/buffered_conn.go).
+func (c *sshConn) ReadsAhead() bool { return true }
+
 func (c *sshConn) RemoteAddr() net.Addr { return c.remote }
 func (c *sshConn) LocalAddr() net.Addr  { return c.local }
 

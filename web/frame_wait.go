@@ -25,10 +25,16 @@ type frameWaitConn struct {
 	mu sync.Mutex
 	// pending was read from the connection and not yet by the library: the frames a
 	// client sent with its upgrade request (read by net/http past the request), or
-	// waitFrame's byte, in one.
+	// what waitFrame's read brought, in wait.
 	pending []byte
-	one     [1]byte
+	wait    [waitReadSize]byte
 }
+
+// waitReadSize is what waitFrame reads at most: a small message whole (an SFTP read
+// request in its SSH packet and frame is under 100 bytes, and a download brings one
+// per 32 KiB), so that it costs the one read(2) it cost in the library's own 256-byte
+// reader, not a second one for what follows its first byte.
+const waitReadSize = 256
 
 // newFrameWaitConn reads c, starting with early, the bytes net/http read past the
 // upgrade request.
@@ -53,7 +59,7 @@ func (c *frameWaitConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-// waitFrame returns once a byte from the peer is held for Read, or the connection
+// waitFrame returns once bytes from the peer are held for Read, or the connection
 // failed (closed, reset, past its read deadline). It does not report the failure:
 // the library's next read meets it again and handles it as it always does.
 func (c *frameWaitConn) waitFrame() {
@@ -62,7 +68,7 @@ func (c *frameWaitConn) waitFrame() {
 	if len(c.pending) > 0 {
 		return
 	}
-	if n, _ := c.Conn.Read(c.one[:]); n == 1 {
-		c.pending = c.one[:]
+	if n, _ := c.Conn.Read(c.wait[:]); n > 0 {
+		c.pending = c.wait[:n]
 	}
 }

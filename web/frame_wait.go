@@ -8,8 +8,8 @@ import (
 )
 
 // frameWaitConn is the connection under an /ssh WebSocket's frame reader. Between
-// messages, messageConn waits here for the first byte of the peer's next frame with
-// a plain read (waitFrame) and enters the library's reader only once it has come.
+// messages, messageConn waits here for the peer's next frame with a plain read
+// (waitFrame) and enters the library's reader only once its first bytes have come.
 // An idle connection's reading goroutine then sleeps about 1.4 KiB shallower than it
 // would inside coder/websocket's reader (its Reader, readLoop and readFrameHeader
 // frames), shallow enough for the runtime to shrink its stack to what a goroutine
@@ -20,8 +20,8 @@ type frameWaitConn struct {
 	*coalesce.Conn
 
 	// mu is held by waitFrame while it waits, so that a Read by the library (its close
-	// handshake, started by Close on another goroutine) waits for that byte and gets
-	// it first, and the frame stays whole.
+	// handshake, started by Close on another goroutine) waits for those bytes and gets
+	// them first, and the frame stays whole.
 	mu sync.Mutex
 	// pending was read from the connection and not yet by the library: the frames a
 	// client sent with its upgrade request (read by net/http past the request), or

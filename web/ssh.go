@@ -61,7 +61,7 @@ func (s *Server) handleSSH(w http.ResponseWriter, r *http.Request) {
 // library reads frame headers and control frames through the reader (payloads larger
 // than it go straight to the caller's buffer) and writes frame headers and control
 // frames through the writer (larger payloads go straight to coalesce.Conn, which
-// gathers them anyway). That leaves about 8.5 KiB less per idle connection.
+// gathers them anyway). That leaves about 8 KiB less per idle connection.
 type coalescingHijacker struct {
 	http.ResponseWriter
 	tcp    *coalesce.Conn
@@ -70,9 +70,9 @@ type coalescingHijacker struct {
 }
 
 // frameBufferSize holds a frame header (at most 14 bytes, RFC 6455 §5.2). A control
-// frame's payload (up to 125 bytes, §5.5) then takes a second read or write, which is
-// rare, while every idle connection keeps both buffers: 16 bytes each instead of 256
-// (about 0.5 KiB less per connection).
+// frame's payload (up to 125 bytes, §5.5) then takes a second write, which is rare,
+// while every idle connection keeps both buffers. The reader mostly takes what
+// waitFrame read (frame_wait.go), so it needs no more.
 const frameBufferSize = 16
 
 func (h *coalescingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {

@@ -324,7 +324,7 @@ func (s *Server) serveConn(c net.Conn) {
 		s.refuseEarly(c, disconnectTooManyConnections, full+", try again later")
 		return
 	}
-	s.limits.open.log(log, slog.LevelInfo, "connection opened", "event", "connection.open")
+	s.limits.open.Log(log, slog.LevelInfo, "connection opened", "event", "connection.open")
 	bc := s.watchPreamble(c, place, start)
 	wc, in, unwatch := s.memory.watch(bc, func() { _ = c.Close() }, log) // channel_memory.go
 	defer unwatch()
@@ -335,7 +335,7 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	if err != nil {
 		c.Close()
-		s.limits.loginRefused.log(log, slog.LevelInfo, "login refused", "event", "connection.close",
+		s.limits.loginRefused.Log(log, slog.LevelInfo, "login refused", "event", "connection.close",
 			"reason", clip(refusalReason(err), logTextMax), "duration", time.Since(start))
 		return
 	}

@@ -62,3 +62,26 @@ func benchmarkExec(b *testing.B, command string, drive func(sessionIO) error, by
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkExecShort runs `true` in a new session per operation, on one connection:
+// what a loop of `ssh host cmd` or a busy job scheduler costs. With -benchmem, B/op
+// shows the buffers each session's copy loops take (client and server share the
+// process, so the figure includes the client's side).
+func BenchmarkExecShort(b *testing.B) {
+	srv, signer := startTestServer(b)
+	client, err := dial(b, srv, "tester", signer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := client.NewSession()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Run("true"); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+}

@@ -3,6 +3,7 @@ package gcpolicy
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -79,6 +80,10 @@ func ReturnWhenIdle(ctx context.Context, every time.Duration, log *slog.Logger) 
 		}
 		cur := readHeap(samples)
 		if shouldReturn(prev, cur) {
+			// Two collections: what sync.Pools held (the agent's copy buffers) survives
+			// the first in the pools' victim cache and is freed by the second
+			// (golang/go#22950); FreeOSMemory's own collection is the second.
+			runtime.GC()
 			debug.FreeOSMemory()
 			after := readHeap(samples)
 			log.Debug("returned idle heap to the system", "held_before", cur.held, "held_after", after.held, "live", after.live)

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"io"
+	"net"
 	"strconv"
 	"testing"
 )
@@ -83,5 +84,39 @@ func BenchmarkExecShort(b *testing.B) {
 			b.Fatal(err)
 		}
 		s.Close()
+	}
+}
+
+// BenchmarkForwardUpload pushes data through a direct-tcpip channel (ssh -L) into a
+// socket that discards it: the forward's copy loop on the receive path.
+func BenchmarkForwardUpload(b *testing.B) {
+	srv, signer := startTestServer(b)
+	client := dialClient(b, srv, signer)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	c, err := client.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 256<<10)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Write(buf); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -5,7 +5,7 @@
 # Usage (as root, from the repository root):  bench/memory-burst.sh [JOBSSHD_BINARY]
 #   default: builds . with CGO_ENABLED=0
 # The burst: 30 concurrent `ssh host 'cat > /dev/null'` of 64 MiB each and 30
-# `ssh host true`, aes128-gcm (below the agent's default 64 unauthenticated connections).
+# `ssh host true` a second later, aes128-gcm.
 # Prints the idle RSS 3 s after start, the peak (VmHWM), and VmRSS 0-30 s after the
 # burst. Needs: openssh-client, netcat-openbsd, python3.
 set -u
@@ -27,6 +27,7 @@ O=(-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o L
 head -c $((64<<20)) /dev/urandom > "$W/up"
 pids=()
 for i in $(seq 30); do ssh "${O[@]}" $U@127.0.0.1 'cat > /dev/null' < "$W/up" & pids+=($!); done
+sleep 1   # the uploads log in first: 60 logins at once could meet the 64-startup bound
 for i in $(seq 30); do ssh "${O[@]}" $U@127.0.0.1 true & pids+=($!); done
 wait "${pids[@]}"
 line="peak $(awk '/VmHWM/{printf "%.1f", $2/1024}' /proc/$PJ/status) MiB; after the burst (MiB):"

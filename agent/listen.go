@@ -120,11 +120,14 @@ func (s *Server) Listen() error {
 	}
 	s.log.Info("listening", "addr", ln.Addr().String(), "user", s.account.Name, "version", s.cfg.Version)
 	s.writeJobClientFiles() // before status.json, which tells platforms the agent is ready
-	if err := s.writeStatus(); err != nil {
+	st := s.status()
+	st.Live = s.live.figures()
+	if err := s.writeStatus(st); err != nil {
 		ln.Close()
 		return err
 	}
-	s.printConnectInfo()
+	s.startLiveStatus(st)
+	s.printConnectInfo(st)
 	return nil
 }
 

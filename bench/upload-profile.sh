@@ -4,14 +4,14 @@
 # x/crypto/ssh's copies, our copy loop's writes, the collector, the runtime's sysmon.
 #
 # Usage (as root, from the project root):  bench/upload-profile.sh [WORKLOAD] [SIZE_MB]
-#   WORKLOAD: exec_upload (default), scp_legacy_upload or forward_L
+#   WORKLOAD: exec_upload (default), sftp_upload, scp_legacy_upload or forward_L
 # Env: JOBSSHD=path to a built binary (default: builds .); CIPHER (default aes128-gcm@openssh.com)
 # Needs: perf (linux-perf), openssh-client, socat, netcat-openbsd.
 #
 # It samples the agent and its children with `perf record -g` for the length of one
 # transfer and sorts every sample by the first frame of its stack that names a category
 # (see classify below), per process name: "jobsshd" is the agent, "exe" or "jobsshd" again
-# for the transfer child of scp, which re-executes the binary.
+# for the transfer child of sftp and scp, which re-executes the binary.
 set -u
 WL=${1:-exec_upload}; SIZE_MB=${2:-512}; CIPHER=${CIPHER:-aes128-gcm@openssh.com}
 W=$(mktemp -d /tmp/uprof.XXXX); chmod 755 "$W"; U=work
@@ -33,6 +33,7 @@ O=(-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o L
 H=$U@127.0.0.1
 case $WL in
   exec_upload) run() { ssh "${O[@]}" -p "$P" $H 'cat > /dev/null' < "$SRC"; } ;;
+  sftp_upload) run() { echo "put $SRC /tmp/uprof_$$" | sftp "${O[@]}" -P "$P" -b - $H; rm -f /tmp/uprof_$$; } ;;
   scp_legacy_upload) run() { scp -O "${O[@]}" -P "$P" "$SRC" $H:/tmp/uprof_$$; rm -f /tmp/uprof_$$; } ;;
   forward_L)
     LP=$(freeport); SP=$(freeport)
@@ -40,7 +41,7 @@ case $WL in
     ssh "${O[@]}" -p "$P" -N -L "$LP:127.0.0.1:$SP" $H &
     for _ in $(seq 50); do nc -z 127.0.0.1 "$LP" 2>/dev/null && break; sleep 0.1; done
     run() { nc -N 127.0.0.1 "$LP" < "$SRC"; } ;;
-  *) echo "unknown workload $WL (exec_upload, scp_legacy_upload, forward_L)" >&2; exit 2 ;;
+  *) echo "unknown workload $WL (exec_upload, sftp_upload, scp_legacy_upload, forward_L)" >&2; exit 2 ;;
 esac
 run >/dev/null   # a first transfer warms the page cache and the agent's pools
 perf record -q -g --inherit -p $PID -o "$W/perf.data" >/dev/null 2>&1 & PR=$!
@@ -61,8 +62,8 @@ BEGIN { RS = "" }
   else if (leaf ~ /memmove/ && caller ~ /transport\)\.readPacket$/) c = "x/crypto: copy of each decrypted packet"
   else if (leaf ~ /memmove/ && st ~ /ReadExtended/) c = "x/crypto: channel buffer -> copy loop buffer"
   else if (leaf ~ /memmove/ && st ~ /bufio/) c = "bufio copies of the transport reads"
-  else if (st ~ /syscall\.write|poll\.\(\*FD\)\.Write/) c = "write(2): socket, pipe or file"
-  else if (st ~ /syscall\.read|poll\.\(\*FD\)\.Read/) c = "read(2)"
+  else if (st ~ /syscall\.(write|pwrite)|poll\.\(\*FD\)\.(Write|Pwrite)/) c = "write(2), pwrite(2): socket, pipe or file"
+  else if (st ~ /syscall\.(read|pread)|poll\.\(\*FD\)\.(Read|Pread)/) c = "read(2), pread(2)"
   else if (st ~ /netpoll|findRunnable|park_m|stopm/) c = "Go scheduler, netpoll"
   cnt[comm SUBSEP c]++; tot[comm]++
 }

@@ -318,10 +318,12 @@ func (s *Server) serveConn(c net.Conn) {
 		return
 	}
 	s.limits.open.log(log, slog.LevelInfo, "connection opened", "event", "connection.open")
-	bc := s.watchPreamble(c, place, start)
+	qc, loggedIn := withQuickAck(c) // quickack_linux.go: no delayed ACKs until logged in
+	bc := s.watchPreamble(qc, place, start)
 	wc, in, unwatch := s.memory.watch(bc, func() { _ = c.Close() }, log) // channel_memory.go
 	defer unwatch()
 	conn, chans, reqs, err := ssh.NewServerConn(wc, s.sshConfig)
+	loggedIn()
 	s.startups.release(place)
 	if err != nil && place.wasEvicted(s.startups) {
 		err = fmt.Errorf("evicted: a newcomer took its place before it logged in (startups.go): %w", err)

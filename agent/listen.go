@@ -120,11 +120,12 @@ func (s *Server) Listen() error {
 	}
 	s.log.Info("listening", "addr", ln.Addr().String(), "user", s.account.Name, "version", s.cfg.Version)
 	s.writeJobClientFiles() // before status.json, which tells platforms the agent is ready
-	if err := s.writeStatus(); err != nil {
+	if err := s.writeStatusLocked(); err != nil {
 		ln.Close()
 		return err
 	}
 	s.printConnectInfo()
+	s.createHostKeysLater() // host_keys_later.go: status.json is rewritten as each is added
 	return nil
 }
 

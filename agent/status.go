@@ -101,7 +101,8 @@ func (s *Server) removeStatus() {
 // renamed over it), so a platform polling for it never reads half a file. The temporary
 // file is created with O_EXCL in the opened state directory and its mode is set through
 // its descriptor (fchmod), so nothing planted at a path can be chmodded or written
-// instead.
+// instead. The caller holds s.mu (writeStatusLocked), since a host key created after
+// Listen rewrites the file (host_keys_later.go).
 func (s *Server) writeStatus() error {
 	b, err := json.MarshalIndent(s.status(), "", "  ")
 	if err != nil {
@@ -126,6 +127,15 @@ func (s *Server) connectHost() string {
 	return "127.0.0.1"
 }
 
+// knownHostsName is the agent's name in a known_hosts line: the connect host, with the
+// port when it is not 22.
+func (s *Server) knownHostsName() string {
+	if port := s.Port(); port != 22 {
+		return "[" + s.connectHost() + "]:" + strconv.Itoa(port)
+	}
+	return s.connectHost()
+}
+
 // printConnectInfo tells a person how to connect: the ssh command, a ~/.ssh/config block
 // (what VS Code Remote-SSH reads) and the known_hosts lines, so that nobody needs
 // StrictHostKeyChecking=no.
@@ -135,10 +145,7 @@ func (s *Server) printConnectInfo() {
 		return
 	}
 	host, port, user := s.connectHost(), s.Port(), s.account.Name
-	hostPort := host
-	if port != 22 {
-		hostPort = "[" + host + "]:" + strconv.Itoa(port)
-	}
+	hostPort := s.knownHostsName()
 	var b strings.Builder
 	fmt.Fprintf(&b, "jobsshd is serving %s on port %d.\n\n", user, port)
 	if s.userKey.Unavailable != nil {
@@ -154,7 +161,7 @@ func (s *Server) printConnectInfo() {
 	fmt.Fprintf(&b, "~/.ssh/config block (VS Code Remote-SSH reads it):\n")
 	fmt.Fprintf(&b, "  Host %s\n    HostName %s\n    Port %d\n    User %s\n    IdentityFile ~/.ssh/%s\n\n", host, host, port, user, identity)
 	fmt.Fprintf(&b, "known_hosts lines (replace host and port if your platform relays the connection):\n")
-	for _, k := range s.hostKeys {
+	for _, k := range s.currentHostKeys() {
 		fmt.Fprintf(&b, "  %s %s", hostPort, ssh.MarshalAuthorizedKey(k.PublicKey()))
 	}
 	s.printWebInfo(&b)

@@ -155,6 +155,8 @@ func (o serveOptions) config(getenv func(string) string) (agent.Config, error) {
 		GatewayPorts:           o.gatewayPorts,
 
 		DisableJobTrust: !o.jobTrust,
+
+		LookupAccount: account.LookupFor(os.Geteuid(), func() account.Self { return account.SelfOf(getenv) }),
 	}
 	o.access.apply(&cfg, getenv(inlineKeysVariable))
 	if !o.jobTrust {

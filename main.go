@@ -76,6 +76,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			args = args[1:]
 		case "doctor":
 			return doctorCommand(args[1:], getenv, stdout, stderr)
+		case "status":
+			return statusCommand(args[1:], getenv, stdout, stderr) // status_command.go
 		case "proxy":
 			return proxyCommand(args[1:], getenv, os.Stdin, stdout, stderr) // proxy_command.go
 		case "sftp-server":
@@ -83,7 +85,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		case "scp":
 			return scpServer(args[1:], os.Stdin, stdout, stderr)
 		default:
-			fmt.Fprintf(stderr, "jobsshd: unknown command %q: the commands are serve (the default), doctor, proxy, sftp-server, scp and version\n", args[0])
+			fmt.Fprintf(stderr, "jobsshd: unknown command %q: the commands are serve (the default), status, doctor, proxy, sftp-server, scp and version\n", args[0])
 			return exitUsage
 		}
 	}
@@ -95,10 +97,13 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
 		return exitUsage
 	}
-	return serve(opts, getenv, stdout, stderr)
+	return serve(opts, getenv, stderr) // never stdout: under entrypoint.sh it is the job's
 }
 
-func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writer) int {
+// serve runs the SSH server until SIGTERM or SIGINT. It has no stdout to write to: as
+// entrypoint.sh starts it beside the job, its stdout is the job's (issue 13, finding 2),
+// so its start-up text and logs go to stderr.
+func serve(opts serveOptions, getenv func(string) string, stderr io.Writer) int {
 	// From the start, so that a SIGHUP while the agent starts up cannot kill it; the
 	// loop below handles it once the server exists.
 	hangups := make(chan os.Signal, 1)
@@ -120,7 +125,8 @@ func serve(opts serveOptions, getenv func(string) string, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "jobsshd: %v\n", err)
 		return exitUsage
 	}
-	cfg.Logger, cfg.ConnectInfo, cfg.Version = logger, stdout, version
+	cfg.Logger, cfg.Version = logger, version
+	cfg.ConnectInfo = connectInfoWriter(opts, stderr) // connect_info.go
 
 	srv, err := agent.New(cfg)
 	if err != nil {

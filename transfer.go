@@ -166,7 +166,7 @@ func homeDir(getenv func(string) string) (string, error) {
 	}
 	name, err := account.NameByUID(os.Getuid())
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: set HOME to the home directory", err)
 	}
 	acct, err := account.Lookup(name)
 	if err != nil {

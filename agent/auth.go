@@ -124,13 +124,13 @@ func (s *Server) checkKeyLine(ak keys.AuthorizedKey, from netip.Addr) error {
 }
 
 // keySourceNames lists where keys are looked up, for the refusal message.
-func (s *Server) keySourceNames() string {
-	names := s.authorizedKeysPath
-	for _, p := range s.cfg.AuthorizedKeysFiles {
-		names += ", " + p
-	}
+func (s *Server) keySourceNames() string { return strings.Join(s.keySourceList(), ", ") }
+
+// keySourceList is where keys are looked up besides id_container, in order.
+func (s *Server) keySourceList() []string {
+	names := append([]string{s.authorizedKeysPath}, s.cfg.AuthorizedKeysFiles...)
 	if s.cfg.AuthorizedKeys != "" {
-		names += ", " + InlineKeysVariable
+		names = append(names, InlineKeysVariable)
 	}
 	return names
 }

@@ -110,6 +110,10 @@ type Config struct {
 	JobSecret       jobtrust.Secret   // secret every worker has (16 bytes or more); nil means none
 	JobResolver     jobtrust.Resolver // resolves job hostnames; nil means the system resolver
 
+	// StatusRefresh is the least time between two writes of status.json's live figures
+	// (live_status.go); zero means DefaultStatusRefresh.
+	StatusRefresh time.Duration
+
 	Logger        *slog.Logger       // nil means discard
 	ConnectInfo   io.Writer          // where the "how to connect" text goes; nil means none
 	LookupAccount account.LookupFunc // nil means account.Lookup (/etc/passwd)
@@ -130,6 +134,7 @@ const (
 	DefaultClientAliveInterval = 60 * time.Second
 	DefaultClientAliveCountMax = 3
 	DefaultKeyType             = "ed25519"
+	DefaultStatusRefresh       = 5 * time.Second // live_status.go says why
 	defaultIDFileName          = "id_container"
 )
 
@@ -173,6 +178,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.KeyType == "" {
 		c.KeyType = DefaultKeyType
+	}
+	if c.StatusRefresh == 0 {
+		c.StatusRefresh = DefaultStatusRefresh
 	}
 	if c.Version == "" {
 		c.Version = "dev"

@@ -171,6 +171,7 @@ func (c *connection) spawnChannel(nc ssh.NewChannel, class int, fn func(nc ssh.N
 	if c.inbound != nil {
 		nc = countedNewChannel{NewChannel: nc, in: c.inbound}
 	}
+	nc = activeNewChannel{NewChannel: nc, live: c.srv.live} // live_status.go
 	// fn may give the channel's place in --max-channels back early (releaseChannel), once
 	// the channel is closed and nothing it buffered is held any more: a session whose
 	// program ignores the hangup lingers after its channel (lingering.go).

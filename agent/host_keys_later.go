@@ -3,6 +3,8 @@ package agent
 import (
 	"crypto"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"golang.org/x/crypto/ssh"
@@ -45,20 +47,22 @@ func (s *Server) createHostKeysLater() {
 	later.done = make(chan struct{})
 	go func() {
 		defer close(later.done)
-		for _, spec := range later.files {
+		for i, spec := range later.files {
+			pending := i < len(later.files)-1
 			key, err := generate(spec)
 			if err == nil {
-				err = s.storeHostKey(spec, key)
+				err = s.storeHostKey(spec, key, pending)
 			}
 			if err != nil {
 				s.log.Error("host key not created; serving without it until the next start", "file", spec.Name, "err", err)
+				s.updateHostKeys(nil, pending)
 			}
 		}
 	}()
 }
 
 // storeHostKey writes key as spec's file and serves it, unless Shutdown has begun.
-func (s *Server) storeHostKey(spec keys.HostKeyFile, key crypto.Signer) error {
+func (s *Server) storeHostKey(spec keys.HostKeyFile, key crypto.Signer, pending bool) error {
 	s.keysLater.mu.Lock()
 	defer s.keysLater.mu.Unlock()
 	if s.keysLater.stopped {
@@ -68,7 +72,7 @@ func (s *Server) storeHostKey(spec keys.HostKeyFile, key crypto.Signer) error {
 	if err != nil {
 		return err
 	}
-	return s.addHostKey(signer)
+	return s.updateHostKeys(signer, pending)
 }
 
 // stopHostKeysLater waits for a host key being written, and drops the ones still being
@@ -79,42 +83,60 @@ func (s *Server) stopHostKeysLater() {
 	s.keysLater.mu.Unlock()
 }
 
-// addHostKey adds k to the keys the agent serves (for the connections that start from
-// now on) and to status.json, unless the agent is shutting down.
-func (s *Server) addHostKey(k ssh.Signer) error {
-	signer, err := hostKeySigner(k)
-	if err != nil {
-		return err
+// updateHostKeys adds k, when not nil, to the keys the agent serves (for the
+// connections that start from now on), to status.json and to the known_hosts lines
+// printed at start, and rewrites status.json with host_keys_pending set to pending,
+// unless the agent is shutting down. s.mu is held throughout, so that Shutdown, which
+// removes status.json under it, cannot come between the check and the write.
+func (s *Server) updateHostKeys(k ssh.Signer, pending bool) error {
+	var signer ssh.Signer
+	if k != nil {
+		var err error
+		if signer, err = hostKeySigner(k); err != nil {
+			return err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutdown {
 		return nil // the key is on disk for the next start; status.json is gone
 	}
-	s.hostKeys = append(s.hostKeys, signer)
-	s.sshConfig.Store(s.newSSHConfig())
-	s.log.Info("host key created", "type", k.PublicKey().Type(), "fingerprint", ssh.FingerprintSHA256(k.PublicKey()))
-	if err := s.writeStatus(); err != nil {
+	s.statusBase.mu.Lock()
+	defer s.statusBase.mu.Unlock()
+	st := &s.statusBase.st
+	st.HostKeysPending = pending
+	var entry StatusHostKey
+	if signer != nil {
+		s.hostKeys = append(s.hostKeys, signer)
+		s.sshConfig.Store(s.newSSHConfig())
+		pub := k.PublicKey()
+		s.log.Info("host key created", "type", pub.Type(), "fingerprint", ssh.FingerprintSHA256(pub))
+		entry = StatusHostKey{Type: pub.Type(), Fingerprint: ssh.FingerprintSHA256(pub),
+			PublicKey: strings.TrimSuffix(string(ssh.MarshalAuthorizedKey(pub)), "\n")}
+		st.HostKeys = append(slices.Clone(st.HostKeys), entry) // the live writer may hold the old slice
+	}
+	next := *st
+	next.Live = s.live.figures()
+	if err := s.writeStatus(next); err != nil {
 		// The key is served; status.json still names the keys it had.
 		s.log.Error("status.json not rewritten with the new host key", "err", err)
 	}
-	if w := s.cfg.ConnectInfo; w != nil {
-		fmt.Fprintf(w, "\nknown_hosts line of the %s host key, created since:\n  %s %s", k.PublicKey().Type(),
-			s.knownHostsName(), ssh.MarshalAuthorizedKey(k.PublicKey()))
+	if w := s.cfg.ConnectInfo; w != nil && signer != nil {
+		fmt.Fprintf(w, "\nknown_hosts line of the %s host key, created since:\n  %s %s\n", entry.Type, knownHostsName(st), entry.PublicKey)
 	}
 	return nil
 }
 
-// writeStatusLocked is writeStatus with s.mu held.
-func (s *Server) writeStatusLocked() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.writeStatus()
+// statusBase is status.json as Listen wrote it, without the live figures, and with the
+// host keys created since: what the live figures' writer (live_status.go) and
+// addHostKey each rewrite the file from, one at a time.
+type statusBase struct {
+	mu sync.Mutex
+	st Status
 }
 
-// currentHostKeys are the host keys served now.
-func (s *Server) currentHostKeys() []ssh.Signer {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]ssh.Signer(nil), s.hostKeys...)
+func (b *statusBase) set(st Status) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.st = st
 }

@@ -27,7 +27,8 @@ func startServerKeysLater(t *testing.T, generate func(keys.HostKeyFile) (crypto.
 	home := t.TempDir()
 	acct := &Account{Name: "tester", UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Home: home, Shell: "/bin/sh"}
 	srv, err := New(Config{User: "tester", Bind: "127.0.0.1", StateDir: filepath.Join(t.TempDir(), "state"),
-		LookupAccount: func(string) (*Account, error) { return acct, nil }, Logger: slog.New(slog.DiscardHandler)})
+		LookupAccount: func(string) (*Account, error) { return acct, nil }, Logger: slog.New(slog.DiscardHandler),
+		StatusRefresh: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,8 +59,8 @@ func startServerKeysLater(t *testing.T, generate func(keys.HostKeyFile) (crypto.
 	return srv, signer
 }
 
-// statusHostKeys reads the host key types status.json lists.
-func statusHostKeys(t *testing.T, srv *Server) []string {
+// readStatus reads status.json.
+func readStatus(t *testing.T, srv *Server) Status {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(srv.cfg.StateDir, StatusFileName))
 	if err != nil {
@@ -69,6 +70,13 @@ func statusHostKeys(t *testing.T, srv *Server) []string {
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+// statusHostKeys reads the host key types status.json lists.
+func statusHostKeys(t *testing.T, srv *Server) []string {
+	t.Helper()
+	st := readStatus(t, srv)
 	var types []string
 	for _, k := range st.HostKeys {
 		types = append(types, k.Type)
@@ -104,6 +112,9 @@ func TestServesBeforeTheRSAHostKeyExists(t *testing.T) {
 	if got := statusHostKeys(t, srv); len(got) != 1 || got[0] != ssh.KeyAlgoED25519 {
 		t.Fatalf("status.json host keys while the RSA key is made: got %v, want [ssh-ed25519]", got)
 	}
+	if !readStatus(t, srv).HostKeysPending {
+		t.Error("status.json host_keys_pending while the RSA key is made: got false, want true")
+	}
 	if _, err := loginWithHostKey(srv, signer, ssh.KeyAlgoED25519); err != nil {
 		t.Fatalf("login with the ed25519 host key before the RSA key exists: %v", err)
 	}
@@ -112,6 +123,9 @@ func TestServesBeforeTheRSAHostKeyExists(t *testing.T) {
 	}
 	released()
 	testwait.For(t, 10*time.Second, "status.json to list the RSA host key", func() bool { return len(statusHostKeys(t, srv)) == 2 })
+	if readStatus(t, srv).HostKeysPending {
+		t.Error("status.json host_keys_pending with both keys: got true, want false")
+	}
 	presented, err := loginWithHostKey(srv, signer, ssh.KeyAlgoRSASHA512)
 	if err != nil {
 		t.Fatalf("login with the RSA host key once it exists: %v", err)
@@ -124,6 +138,18 @@ func TestServesBeforeTheRSAHostKeyExists(t *testing.T) {
 	if err != nil || !bytes.Equal(onDisk.Marshal(), presented.Marshal()) {
 		t.Errorf("the RSA host key served is not ssh_host_rsa_key (%v)", err)
 	}
+	// A connection held open changes the live figures: their next write keeps the key.
+	c, err := dial(t, srv, "tester", signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	testwait.For(t, 10*time.Second, "status.json's live figures to count the open connection", func() bool {
+		return readStatus(t, srv).Live.Connections == 1
+	})
+	if got := statusHostKeys(t, srv); len(got) != 2 {
+		t.Errorf("status.json host keys after a live figures write: got %v, want both", got)
+	}
 }
 
 func TestServesOnWhenTheRSAHostKeyFails(t *testing.T) {
@@ -132,8 +158,8 @@ func TestServesOnWhenTheRSAHostKeyFails(t *testing.T) {
 		return nil, errors.New("no entropy")
 	})
 	<-srv.keysLater.done
-	if got := statusHostKeys(t, srv); len(got) != 1 {
-		t.Errorf("status.json host keys after the RSA key failed: got %v, want [ssh-ed25519]", got)
+	if st := readStatus(t, srv); len(st.HostKeys) != 1 || st.HostKeysPending {
+		t.Errorf("status.json after the RSA key failed: %d host keys, host_keys_pending %v; want the ed25519 key and nothing pending", len(st.HostKeys), st.HostKeysPending)
 	}
 	if _, err := loginWithHostKey(srv, signer, ssh.KeyAlgoED25519); err != nil {
 		t.Errorf("login after the RSA key failed: %v", err)

@@ -120,11 +120,14 @@ func (s *Server) Listen() error {
 	}
 	s.log.Info("listening", "addr", ln.Addr().String(), "user", s.account.Name, "version", s.cfg.Version)
 	s.writeJobClientFiles() // before status.json, which tells platforms the agent is ready
-	if err := s.writeStatusLocked(); err != nil {
+	st := s.status()
+	st.Live = s.live.figures()
+	if err := s.writeStatus(st); err != nil {
 		ln.Close()
 		return err
 	}
-	s.printConnectInfo()
+	s.startLiveStatus(st)
+	s.printConnectInfo(st)
 	s.createHostKeysLater() // host_keys_later.go: status.json is rewritten as each is added
 	return nil
 }

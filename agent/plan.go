@@ -127,7 +127,11 @@ func LookupServed(cfg Config) (*account.Account, error) {
 		lookup = account.Lookup
 	}
 	acct, err := lookup(cfg.User)
-	if err != nil {
+	var advised *account.AdvisedError
+	switch {
+	case errors.As(err, &advised) || err != nil && !errors.Is(err, account.ErrNoAccount):
+		return nil, &ConfigError{err} // it names its fix (internal/account)
+	case err != nil:
 		return nil, &ConfigError{fmt.Errorf("%w: pass --user with an account of this container", err)}
 	}
 	return acct, nil

@@ -86,6 +86,10 @@ type Server struct {
 
 	accepting atomic.Bool // Serve's loop runs and is not backing off (web_bridge.go)
 	web       *StatusWeb  // the web server, when there is one (web_bridge.go)
+
+	live        *liveStatus // status.json's live figures (live_status.go)
+	liveStarted bool        // Listen started live.run; guarded by mu
+	statusBase  statusBase  // status.json without its live figures, once Listen wrote it (host_keys_later.go)
 }
 
 // New resolves cfg (Resolve, which changes nothing) and acts on the plan: it opens (or
@@ -105,8 +109,11 @@ func newServer(p *Plan) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, account: p.Account, credential: p.Credential, environ: p.Environ, port: p.Port,
 		conns: map[net.Conn]struct{}{}, open: map[net.Conn]struct{}{}, startedAt: time.Now(),
 		startups: newStartups(cfg.MaxUnauthenticated, cfg.MaxUnauthenticatedPerSource), refusing: make(chan struct{}, maxRefusing),
-		now: cfg.Now}
+		now: cfg.Now, live: newLiveStatus(cfg.StatusRefresh, cfg.Now)}
 	s.copyBuffers.New = func() any { b := make([]byte, copyBufferSize); return &b }
+	if note := p.Account.Unlisted; note != "" {
+		s.log.Info("account not in /etc/passwd: " + note) // internal/account/unlisted.go
+	}
 	descriptors, err := newDescriptorBudget(cfg, s.log)
 	if err != nil {
 		return nil, err
@@ -143,7 +150,7 @@ func newServer(p *Plan) (*Server, error) {
 func (s *Server) loadHostKeys() error {
 	hostKeys, later, err := keys.HostKeysReady(s.stateDir.Root) // the rest: host_keys_later.go
 	if err != nil {
-		return fmt.Errorf("host keys: %w", err)
+		return fmt.Errorf("host keys: %w", readOnlyAdvice(err))
 	}
 	s.keysLater.files = later
 	s.removeStatus()
@@ -261,6 +268,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdown = true
 	if s.ln != nil {
 		s.ln.Close()
+		s.live.halt(s.liveStarted) // no rewrite after the removal below
 		s.removeStatus()
 	}
 	s.mu.Unlock()
@@ -347,10 +355,11 @@ func (s *Server) serveConn(c net.Conn) {
 		attrs = append(attrs, "certificate", g.certificate)
 	}
 	log.Info("login", attrs...)
+	s.live.add(&s.live.connections, 1)
 
 	lc := newConnection(s, conn, log)
 	lc.inbound = in
-	lc.transportEnded = func() { s.transportEnded(c) }
+	lc.transportEnded = func() { s.transportEnded(c); s.live.add(&s.live.connections, -1) }
 	lc.serve(chans, reqs)
 	_ = conn.Close() // already closed by the client in the usual case
 	log.Info("connection closed", append([]any{"event", "connection.close", "duration", time.Since(start)}, lc.noiseAttrs()...)...)

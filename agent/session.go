@@ -60,6 +60,7 @@ func (s *Server) handleSession(c *connection, nc ssh.NewChannel, releaseChannel 
 	}
 	sess := &session{srv: s, conn: c, ends: endpointsOf(c.conn.RemoteAddr(), c.conn.LocalAddr()), ch: ch, log: c.log, done: make(chan struct{}),
 		grant: grantOf(c.conn.Permissions)}
+	s.live.add(&s.live.sessions, 1)
 	for req := range reqs {
 		ok := sess.handleRequest(req)
 		if req.WantReply {
@@ -69,6 +70,7 @@ func (s *Server) handleSession(c *connection, nc ssh.NewChannel, releaseChannel 
 		}
 		sess.afterReply()
 	}
+	s.live.add(&s.live.sessions, -1)
 	c.wakeAfterChannelClose() // the client's CLOSE arrived: see close_wake.go
 	// The channel is closed: by us after the program ended, or by the client (or the
 	// connection) while it still runs. In the second case the program is hung up.

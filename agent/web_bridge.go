@@ -89,17 +89,17 @@ type StatusWeb struct {
 // Listen.
 func (s *Server) SetWeb(w StatusWeb) { s.web = &w }
 
-// printWebInfo adds the web server to the start-up text: the page's address and where
-// the token is, never the token itself.
-func (s *Server) printWebInfo(b *strings.Builder) {
-	if s.web == nil {
+// writeWebInfo adds the web server w (nil without --web) to the start-up text: the
+// page's address and where the token is, never the token itself.
+func writeWebInfo(b *strings.Builder, w *StatusWeb, user string) {
+	if w == nil {
 		return
 	}
-	fmt.Fprintf(b, "\nWeb terminal and SSH over WebSocket on %s:\n  open %s?token=TOKEN\n", s.web.Addr, s.web.URL)
-	if s.web.TokenFile != "" {
-		fmt.Fprintf(b, "  TOKEN is in %s (cat it as root)\n", s.web.TokenFile)
+	fmt.Fprintf(b, "\nWeb terminal and SSH over WebSocket on %s:\n  open %s?token=TOKEN\n", w.Addr, w.URL)
+	if w.TokenFile != "" {
+		fmt.Fprintf(b, "  TOKEN is in %s (cat it as root)\n", w.TokenFile)
 	} else {
 		fmt.Fprintf(b, "  TOKEN is the value of JOBSSHD_WEB_TOKEN\n")
 	}
-	fmt.Fprintf(b, "  ssh -o ProxyCommand='jobsshd proxy --token-file FILE %sssh' %s@job\n", strings.Replace(s.web.URL, "http", "ws", 1), s.account.Name)
+	fmt.Fprintf(b, "  ssh -o ProxyCommand='jobsshd proxy --token-file FILE %sssh' %s@job\n", strings.Replace(w.URL, "http", "ws", 1), user)
 }

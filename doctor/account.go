@@ -21,12 +21,19 @@ func checkAccount(r *Report, in Input) *account.Account {
 	name := in.Config.User
 	a, err := agent.LookupServed(in.Config)
 	if err != nil {
-		r.fail(fmt.Sprintf("create the account (useradd -m %s) or pass --user with an account of this container", name),
-			"account %q: %v", name, err)
+		fix := fmt.Sprintf("create the account (useradd -m %s) or pass --user with an account of this container", name)
+		var advised *account.AdvisedError
+		if errors.As(err, &advised) {
+			fix = "do what the error says"
+		}
+		r.fail(fix, "account %q: %v", name, err)
 		return nil
 	}
 	r.ok("account %q (uid %d, gid %d, home %s, shell %s), %s", a.Name, a.UID, a.GID, a.Home, a.Shell,
 		accountChoice(in))
+	if a.Unlisted != "" {
+		r.info("not in /etc/passwd, which jobsshd handles: %s", a.Unlisted)
+	}
 	return a
 }
 

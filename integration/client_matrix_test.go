@@ -168,7 +168,7 @@ func agentKnownHosts(t *testing.T, a *agent) string {
 	// harness copies its stdout in a goroutine: wait for the lines, not for luck.
 	testwait.Until(statusTimeout, func() bool {
 		lines = lines[:0]
-		for _, l := range strings.Split(a.Stdout(), "\n") {
+		for _, l := range strings.Split(a.Logs(), "\n") {
 			if l = strings.TrimSpace(l); strings.HasPrefix(l, prefix) {
 				lines = append(lines, l)
 			}
@@ -176,7 +176,7 @@ func agentKnownHosts(t *testing.T, a *agent) string {
 		return len(lines) == len(a.Status.HostKeys)
 	})
 	if len(lines) != len(a.Status.HostKeys) {
-		t.Fatalf("agent printed %d known_hosts lines starting %q, want one per host key (%d):\n%s", len(lines), prefix, len(a.Status.HostKeys), a.Stdout())
+		t.Fatalf("agent printed %d known_hosts lines starting %q, want one per host key (%d):\n%s", len(lines), prefix, len(a.Status.HostKeys), a.Logs())
 	}
 	path := filepath.Join(t.TempDir(), "known_hosts")
 	writeFile(t, path, strings.Join(lines, "\n")+"\n", 0o644)

@@ -328,10 +328,12 @@ func (a *agent) Restart() {
 	a.start()
 }
 
-// Logs is what the agent wrote to stderr so far.
+// Logs is what the agent wrote to stderr so far: its logs and the "how to connect"
+// text.
 func (a *agent) Logs() string { return a.stderr.String() }
 
-// Stdout is what the agent wrote to stdout so far (the "how to connect" text).
+// Stdout is what the agent wrote to stdout so far: nothing, since under entrypoint.sh
+// its stdout is the job's.
 func (a *agent) Stdout() string { return a.stdout.String() }
 
 // runBinary runs jobsshd with args and env (over the test's own, JOBSSHD_* removed) and

@@ -153,7 +153,7 @@ func checkIDContainerReport(t *testing.T, a *agent, idFile, wantReason string) {
 		if n := strings.Count(logs, "no id_container"); n != 1 {
 			t.Errorf("got %d warnings about id_container, want 1:\n%s", n, logs)
 		}
-		if out := a.Stdout(); !strings.Contains(out, "There is no id_container key") || strings.Contains(out, "ssh -i id_container") {
+		if out := a.Logs(); !strings.Contains(out, "There is no id_container key") || strings.Contains(out, "ssh -i id_container") {
 			t.Errorf("connect info: want it to say there is no id_container and not offer it:\n%s", out)
 		}
 		for _, derived := range []string{idFile + ".ppk"} {

@@ -63,17 +63,21 @@ func keyFingerprint(t *testing.T, path string) string {
 	return f[1]
 }
 
-// TestConnectInfo: the agent prints how to connect, and the known_hosts line it prints
+// TestConnectInfo: the agent prints how to connect on stderr, never stdout, and the known_hosts line it prints
 // lets OpenSSH connect with strict host key checking.
 func TestConnectInfo(t *testing.T) {
 	t.Parallel()
 	a := startAgent(t, agentOptions{})
 	port := strconv.Itoa(a.Port)
 	knownHosts := regexp.MustCompile(`\[127\.0\.0\.1\]:` + port + ` ssh-ed25519 AAAA[0-9A-Za-z+/=]+`)
-	if !testwait.Until(5*time.Second, func() bool { return knownHosts.MatchString(a.Stdout()) }) {
-		t.Fatalf("stdout has no known_hosts line matching %q:\n%s", knownHosts, a.Stdout())
+	if !testwait.Until(5*time.Second, func() bool { return knownHosts.MatchString(a.Logs()) }) {
+		t.Fatalf("stderr has no known_hosts line matching %q:\n%s", knownHosts, a.Logs())
 	}
-	out := a.Stdout()
+	out := a.Logs()
+	// stdout is the job's under entrypoint.sh (issue 13, finding 2)
+	if s := a.Stdout(); s != "" {
+		t.Errorf("the agent wrote to stdout, which belongs to the job: %q", s)
+	}
 	for _, want := range []string{
 		`ssh -i \S+ -p ` + port + ` ` + a.Account.Name + `@\S+`,
 		`(?m)^\s*Host\s+\S+`,
@@ -82,7 +86,7 @@ func TestConnectInfo(t *testing.T) {
 		`(?m)^\s*IdentityFile\s+\S+`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {
-			t.Errorf("stdout does not match %q:\n%s", want, out)
+			t.Errorf("stderr does not match %q:\n%s", want, out)
 		}
 	}
 

@@ -188,8 +188,8 @@ func TestUnwritableHomeServes(t *testing.T) {
 		t.Errorf("got %d files in the directory the account cannot write, want none", len(entries))
 	}
 	// The connect text may reach the harness's copy of stdout after status.json.
-	testwait.Until(statusTimeout, func() bool { return strings.Contains(a.Stdout(), "known_hosts lines") })
-	if out := a.Stdout(); !strings.Contains(out, "There is no id_container key") || strings.Contains(out, "ssh -i id_container") {
+	testwait.Until(statusTimeout, func() bool { return strings.Contains(a.Logs(), "known_hosts lines") })
+	if out := a.Logs(); !strings.Contains(out, "There is no id_container key") || strings.Contains(out, "ssh -i id_container") {
 		t.Errorf("connect info: want it to say there is no id_container and not offer it:\n%s", out)
 	}
 

@@ -17,6 +17,9 @@ type Account struct {
 	Groups []uint32 // supplementary groups, the primary group first
 	Home   string
 	Shell  string // the login shell; /bin/sh when the database names none
+	// Unlisted, when not "", says that the account is not from /etc/passwd but the
+	// agent's own identity (unlisted.go), with what was chosen and why.
+	Unlisted string
 }
 
 // ErrNoAccount reports that the user database has no entry for the requested name.
@@ -50,7 +53,7 @@ func lookupIn(passwdPath, groupPath, name string) (*Account, error) {
 		acct = &Account{Name: name, UID: uint32(uid), GID: uint32(gid), Home: fields[5], Shell: fields[6]}
 		return false
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) { // no file lists no one (a minimal image)
 		return nil, err
 	}
 	if acct == nil {
@@ -87,11 +90,16 @@ func lookupIn(passwdPath, groupPath, name string) (*Account, error) {
 }
 
 // DefaultName picks the account to serve when --user is not given: the account
-// jobsshd runs as, but when that is root, `work`, else `ma-user` if present. Serving root
-// is only ever explicit (--user root).
+// jobsshd runs as (its uid's number when /etc/passwd does not list it: see Unlisted),
+// but when that is root, `work`, else `ma-user` if present. Serving root is only ever
+// explicit (--user root).
 func DefaultName(currentUID int, lookupUID func(uid int) (string, error), lookup LookupFunc) (string, error) {
 	if currentUID != 0 {
-		return lookupUID(currentUID)
+		name, err := lookupUID(currentUID)
+		if errors.Is(err, ErrNoAccount) {
+			return uidName(currentUID), nil
+		}
+		return name, err
 	}
 	for _, name := range []string{"work", "ma-user"} {
 		if _, err := lookup(name); err == nil {
@@ -111,11 +119,11 @@ func NameByUID(uid int) (string, error) {
 		}
 		return true
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) { // no file lists no one (a minimal image)
 		return "", err
 	}
 	if name == "" {
-		return "", fmt.Errorf("uid %d, which jobsshd runs as, has no entry in /etc/passwd: add one or pass --user", uid)
+		return "", fmt.Errorf("uid %d has no entry in /etc/passwd: %w", uid, ErrNoAccount)
 	}
 	return name, nil
 }

@@ -2,8 +2,10 @@ package account
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -17,6 +19,9 @@ const maxDatabaseBytes = 16 << 20
 // passwd-style file until fn returns false.
 func eachLine(path string, fn func(fields []string) bool) error {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("read user database: %w: it must be readable by everyone (chmod 644 %s)", err, path)
+	}
 	if err != nil {
 		return fmt.Errorf("read user database: %w", err)
 	}

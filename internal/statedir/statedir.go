@@ -51,6 +51,9 @@ func open(path string, euid int, hooks raceHooks) (*Dir, error) {
 		if IsUnsafe(err) {
 			return nil, err
 		}
+		if errors.Is(err, syscall.EROFS) {
+			return nil, fmt.Errorf("create state directory %q: %w: %s", path, err, ReadOnlyFix)
+		}
 		return nil, fmt.Errorf("create state directory %q: %w: pass --state-dir with a directory jobsshd can create", path, err)
 	}
 	if hooks.beforeOpen != nil {
@@ -118,6 +121,11 @@ func checkSymlink(path string, euid int) error {
 		}
 	}
 }
+
+// ReadOnlyFix is the advice for a state directory on a read-only file system: a
+// container run with --read-only has its image read-only, /var/lib/jobsshd included,
+// and only the mounts it is given (a tmpfs on /tmp, volumes) writable.
+const ReadOnlyFix = "the file system is read-only (a container run with --read-only?): pass --state-dir (or set JOBSSHD_STATE_DIR) with a directory on a writable mount, such as /tmp/jobsshd on a tmpfs or a volume"
 
 // UnsafeError is a state directory jobsshd refuses, with the reason and the fix.
 type UnsafeError struct {

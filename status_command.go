@@ -1,0 +1,93 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"jobsshd/agent"
+)
+
+// statusOptions are the flags of `jobsshd status`.
+type statusOptions struct {
+	wait     bool
+	timeout  time.Duration
+	json     bool
+	stateDir string
+}
+
+// defaultStatusTimeout bounds `status --wait`: the agent listens within a second or
+// two, key generation included; 30 s leaves room for a loaded machine.
+const defaultStatusTimeout = 30 * time.Second
+
+// statusCommand prints what a running agent says in status.json: how to connect (the
+// start-up text, again) and the live figures, or with --json the file itself. It exits
+// 0 when an agent runs, 1 when none does (or none did within --timeout with --wait),
+// 2 on bad flags (README "Command line").
+func statusCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	o, err := parseStatusFlags(args, getenv, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "jobsshd status: %v\n", err)
+		return exitUsage
+	}
+	st, err := awaitStatus(o, os.Geteuid(), time.Now)
+	if err != nil {
+		fmt.Fprintf(stderr, "jobsshd status: %v\n", err)
+		return exitFailure
+	}
+	if o.json {
+		b, err := json.MarshalIndent(st, "", "  ")
+		if err != nil {
+			fmt.Fprintf(stderr, "jobsshd status: %v\n", err)
+			return exitFailure
+		}
+		_, err = stdout.Write(append(b, '\n'))
+		return exitIf(err)
+	}
+	agent.WriteConnectInfo(stdout, st)
+	_, err = fmt.Fprintf(stdout, "\n%s\n", liveSummary(st, time.Now()))
+	return exitIf(err)
+}
+
+// exitIf is exitFailure when writing the output failed (a closed pipe).
+func exitIf(err error) int {
+	if err != nil {
+		return exitFailure
+	}
+	return exitOK
+}
+
+func parseStatusFlags(args []string, getenv func(string) string, stderr io.Writer) (statusOptions, error) {
+	o := statusOptions{timeout: defaultStatusTimeout}
+	fs := flag.NewFlagSet("jobsshd status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&o.wait, "wait", false, "wait until an agent listens and id_container exists, up to --timeout")
+	fs.DurationVar(&o.timeout, "timeout", o.timeout, "how long --wait waits")
+	fs.BoolVar(&o.json, "json", false, "print status.json (checked to be a running agent's) instead of the text")
+	fs.StringVar(&o.stateDir, "state-dir", "", "the state directory jobsshd serve uses (default: $JOBSSHD_STATE_DIR, else serve's default)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q: status takes only flags (jobsshd status --help)", fs.Arg(0))
+	}
+	if o.timeout <= 0 {
+		return o, fmt.Errorf("--timeout %v: give a positive duration such as 30s", o.timeout)
+	}
+	if o.stateDir == "" {
+		o.stateDir = getenv("JOBSSHD_STATE_DIR")
+	}
+	if o.stateDir == "" {
+		o.stateDir = defaultStateDir(os.Geteuid(), getenv)
+	}
+	return o, nil
+}

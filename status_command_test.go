@@ -1,0 +1,121 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"jobsshd/agent"
+)
+
+// selfStartTime is field 22 of /proc/self/stat: a status.json naming this process
+// names a running "agent".
+func selfStartTime(t *testing.T) uint64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	n, err := strconv.ParseUint(f[22-3], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// writeTestStatus writes a status.json into a fresh state dir, for this process, with
+// its id_container in dir when withID; it returns the state dir.
+func writeTestStatus(t *testing.T, pid int, withID bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	id := filepath.Join(dir, "id_container")
+	if withID {
+		if err := os.WriteFile(id, []byte("key\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := agent.Status{PID: pid, Port: 2222, User: "work", ConnectHost: "job", IDFile: id, IDFilePPK: id + ".ppk",
+		StartTime: selfStartTime(t), Version: "test",
+		HostKeys: []agent.StatusHostKey{{Type: "ssh-ed25519", Fingerprint: "SHA256:x", PublicKey: "ssh-ed25519 AAAAtest"}},
+		Live:     agent.StatusLive{Connections: 2, Sessions: 1, LastActivity: "2026-12-06T06:00:00Z"}}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(state, agent.StatusFileName), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return state
+}
+
+func TestStatusCommand(t *testing.T) {
+	t.Parallel()
+	running := writeTestStatus(t, os.Getpid(), true)
+	noKey := writeTestStatus(t, os.Getpid(), false)
+	stale := writeTestStatus(t, 1<<30, true) // no such pid
+	tests := []struct {
+		name       string
+		args       []string
+		want       int
+		wantStdout []string
+		wantStderr string
+	}{
+		{"running", []string{"--state-dir", running}, exitOK,
+			[]string{"ssh -i id_container -p 2222 work@job", "[job]:2222 ssh-ed25519 AAAAtest", "connections: 2, sessions: 1, last activity 2026-12-06T06:00:00Z"}, ""},
+		{"json", []string{"--json", "--state-dir", running}, exitOK, []string{`"connections": 2`, `"public_key": "ssh-ed25519 AAAAtest"`}, ""},
+		{"not running", []string{"--state-dir", filepath.Join(t.TempDir(), "none")}, exitFailure, nil, "jobsshd is not running"},
+		{"stale file", []string{"--state-dir", stale}, exitFailure, nil, "is gone: start jobsshd again"},
+		{"no key yet, without --wait", []string{"--state-dir", noKey}, exitOK, []string{"ssh -i id_container"}, ""},
+		{"no key, --wait times out", []string{"--wait", "--timeout", "50ms", "--state-dir", noKey}, exitFailure, nil, "waited 50ms: jobsshd runs, but its key"},
+		{"extra argument", []string{"now"}, exitUsage, nil, `unexpected argument "now"`},
+		{"zero timeout", []string{"--timeout", "0s"}, exitUsage, nil, "--timeout 0s: give a positive duration"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			got := run(append([]string{"status"}, tt.args...), func(string) string { return "" }, &stdout, &stderr)
+			if got != tt.want {
+				t.Errorf("exit %d, want %d\nstderr: %s", got, tt.want, stderr.String())
+			}
+			for _, w := range tt.wantStdout {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
+				}
+			}
+			if !strings.Contains(stderr.String(), tt.wantStderr) {
+				t.Errorf("stderr %q, want %q in it", stderr.String(), tt.wantStderr)
+			}
+		})
+	}
+}
+
+// TestStatusWaitsForTheFile: status --wait started before status.json exists returns
+// once it appears.
+func TestStatusWaitsForTheFile(t *testing.T) {
+	t.Parallel()
+	ready := writeTestStatus(t, os.Getpid(), true)
+	state := filepath.Join(t.TempDir(), "state") // not there yet
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- run([]string{"status", "--wait", "--timeout", "30s", "--state-dir", state}, func(string) string { return "" }, new(bytes.Buffer), &stderr)
+	}()
+	if err := os.Rename(ready, state); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-done; got != exitOK {
+		t.Errorf("status --wait: exit %d, want 0\n%s", got, stderr.String())
+	}
+}

@@ -22,6 +22,7 @@ import (
 
 	"jobsshd/agent"
 	"jobsshd/internal/closeonexec"
+	"jobsshd/internal/gcpolicy"
 	"jobsshd/internal/reaper"
 )
 
@@ -57,6 +58,7 @@ func main() {
 		// agent sharing a container with a training job should not exceed anyway.
 		runtime.GOMAXPROCS(1)
 	}
+	gcpolicy.Apply(os.Getenv) // the agent and the transfer programs alike (internal/gcpolicy)
 	nameProcess()
 	if filepath.Base(os.Args[0]) == "scp" {
 		// Started as "scp" through a link an image provides (README): a client such as
@@ -158,6 +160,7 @@ func serve(opts serveOptions, getenv func(string) string, stderr io.Writer) int 
 	reapCtx, stopReaping := context.WithCancel(context.Background())
 	var reaping sync.WaitGroup
 	reaping.Go(func() { reaper.ReapOrphans(reapCtx, logger) })
+	reaping.Go(func() { gcpolicy.ReturnWhenIdle(reapCtx, gcpolicy.ReturnInterval, logger) })
 	defer func() { stopReaping(); reaping.Wait() }()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()

@@ -54,7 +54,7 @@ func proxyCommand(args []string, getenv func(string) string, stdin io.Reader, st
 		fmt.Fprintf(stderr, "jobsshd proxy: %v\n", err)
 		return exitUsage
 	}
-	if w := plaintextTokenWarning(opts.URL, opts.Token); w != "" {
+	if w := plaintextWarning(opts.URL, opts.Token, opts.Header); w != "" {
 		fmt.Fprintln(stderr, w)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

@@ -46,7 +46,7 @@ func (k inlineKeys) KeysAndRejected() ([]keys.AuthorizedKey, []*keys.LineError, 
 func (s *Server) authenticate(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 	g, err := s.authorize(meta, key)
 	if err != nil {
-		s.limits.authReject.log(s.log, slog.LevelInfo, "key refused", "event", "auth.reject", "remote", meta.RemoteAddr().String(),
+		s.limits.authReject.Log(s.log, slog.LevelInfo, "key refused", "event", "auth.reject", "remote", meta.RemoteAddr().String(),
 			"user", clip(meta.User(), logNameMax), "key", keyFingerprint(key), "reason", clipErr(err))
 		return nil, err
 	}

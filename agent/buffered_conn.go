@@ -97,8 +97,18 @@ func (w *preambleWatch) feed(p []byte) (done bool, after int) {
 	return false, 0
 }
 
+// readsAhead is a connection that reads ahead itself, holding a buffer only while
+// bytes wait in it (web's /ssh connections, web/read_ahead.go). bufferedConn puts only
+// bufio's smallest buffer in front of it, which reads of 4 KiB bypass: the 64 KiB one
+// would stay with the connection while it idles, its largest cost.
+type readsAhead interface{ ReadsAhead() bool }
+
 func newBufferedConn(c net.Conn) *bufferedConn {
-	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, connReadBuffer)}
+	size := connReadBuffer
+	if ra, ok := c.(readsAhead); ok && ra.ReadsAhead() {
+		size = 16 // bufio's minimum
+	}
+	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, size)}
 }
 
 const versionPrefix = "SSH-"

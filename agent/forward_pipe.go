@@ -1,21 +1,12 @@
 package agent
 
 import (
-	"errors"
-	"io"
 	"net"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 )
-
-// A forwarded connection reads through a small buffer until one read fills it, the sign
-// of a bulk transfer, and then through a pooled copyBufferSize one: hundreds of idle or
-// interactive tunnels then hold little memory, while a bulk one moves in large writes
-// (one write of 256 KiB to the channel goes out as eight packets in a row; one write to
-// the socket carries several packets' worth). copyBufferSize is process.go's.
-const smallCopyBufferSize = 32 << 10
 
 // localStream is the agent's end of a forwarded connection: a TCP or unix socket, both of
 // which can be half-closed.
@@ -47,13 +38,13 @@ func (s *Server) pipe(ch ssh.Channel, reqs <-chan *ssh.Request, local localStrea
 	copies.Add(2)
 	go func() {
 		defer copies.Done()
-		fromClient, _ = s.copyStream(local, ch) // ends at the client's EOF or a gone socket, either way the end of this direction
-		_ = local.CloseWrite()                  // the socket may already be closed
+		fromClient, _ = s.copyBuffers.copyStream(local, ch) // ends at the client's EOF or a gone socket, either way the end of this direction
+		_ = local.CloseWrite()                              // the socket may already be closed
 	}()
 	go func() {
 		defer copies.Done()
-		toClient, _ = s.copyStream(ch, local) // ends at the socket's EOF, a closed channel, or the deadline below
-		_ = ch.CloseWrite()                   // the channel may already be closed
+		toClient, _ = s.copyBuffers.copyStream(ch, local) // ends at the socket's EOF, a closed channel, or the deadline below
+		_ = ch.CloseWrite()                               // the channel may already be closed
 	}()
 	closed := make(chan struct{})
 	go func() {
@@ -101,38 +92,4 @@ func addrString(a net.Addr) string {
 		return ""
 	}
 	return a.String()
-}
-
-// copyStream copies src to dst until src ends (nil) or either fails, and returns how
-// many bytes it wrote. It does its own loop rather than io.CopyBuffer, which would hand
-// the copy to *net.TCPConn's ReadFrom or WriteTo and their 32 KiB buffers (see
-// onlyWriter in process.go).
-func (s *Server) copyStream(dst io.Writer, src io.Reader) (written int64, err error) {
-	buf := make([]byte, smallCopyBufferSize)
-	var large *[]byte
-	defer func() {
-		if large != nil {
-			s.copyBuffers.Put(large)
-		}
-	}()
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			w, werr := dst.Write(buf[:n])
-			written += int64(w)
-			if werr != nil {
-				return written, werr
-			}
-			if n == len(buf) && large == nil {
-				large = s.copyBuffers.Get().(*[]byte)
-				buf = *large
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			return written, nil
-		}
-		if err != nil {
-			return written, err
-		}
-	}
 }

@@ -205,16 +205,15 @@ func TestRefusalLogIsRateLimited(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	s := &Server{}
+	now := time.Now()
+	s := &Server{refusals: logLimiter{Now: func() time.Time { return now }}}
 	for range 3 * logBurst {
 		s.logRefusal(log, "connection refused: test")
 	}
 	if got := strings.Count(buf.String(), "connection refused: test"); got != logBurst {
 		t.Fatalf("logged %d refusals of %d in a burst, want %d", got, 3*logBurst, logBurst)
 	}
-	s.refusals.mu.Lock()
-	s.refusals.windowEnds = time.Now().Add(-time.Millisecond) // the second has passed
-	s.refusals.mu.Unlock()
+	now = now.Add(1100 * time.Millisecond) // the second has passed
 	s.logRefusal(log, "connection refused: test")
 	if !strings.Contains(buf.String(), fmt.Sprintf("not_logged_before=%d", 2*logBurst)) {
 		t.Errorf("the line after the burst does not count the %d refusals not logged:\n%s", 2*logBurst, buf.String())

@@ -50,7 +50,7 @@ func (c *connection) logNoise(kind noiseKind, level slog.Level, msg string, args
 	n := c.noise.counts[kind]
 	c.noise.mu.Unlock()
 	if n <= noiseLinesPerConnection {
-		c.srv.limits.noise[kind].log(c.log, level, msg, args...)
+		c.srv.limits.noise[kind].Log(c.log, level, msg, args...)
 	}
 }
 

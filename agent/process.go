@@ -53,11 +53,9 @@ type exitResult struct {
 
 // copyInput moves the client's stdin to the program. On the client's EOF a pipe is
 // closed so the program sees EOF; a terminal cannot be half-closed and stays open.
-func copyInput(dst *os.File, ch ssh.Channel, closeOnEOF bool) {
-	buf := make([]byte, copyBufferSize)
-	// onlyWriter hides *os.File's ReadFrom, which would copy through its own 32 KiB
-	// buffer: with ours, one write to the pipe carries several SSH packets.
-	_, _ = io.CopyBuffer(onlyWriter{dst}, ch, buf) // ends at EOF, a closed channel, or a gone program
+func copyInput(pools *copyPools, dst *os.File, ch ssh.Channel, closeOnEOF bool) {
+	// With a large buffer, one write to the pipe carries several SSH packets.
+	_, _ = pools.copyStream(dst, ch) // ends at EOF, a closed channel, or a gone program
 	if closeOnEOF {
 		dst.Close()
 	}
@@ -66,21 +64,16 @@ func copyInput(dst *os.File, ch ssh.Channel, closeOnEOF bool) {
 // copyOutput moves one output pipe to the channel until every writer of the pipe is
 // gone (as OpenSSH does, a background job that keeps stdout open keeps the session open)
 // or hangUp closes the pipe.
-func copyOutput(dst io.Writer, src *os.File) {
-	buf := make([]byte, copyBufferSize)
-	_, _ = io.CopyBuffer(dst, onlyReader{src}, buf) // a write error means the client is gone
+func copyOutput(pools *copyPools, dst io.Writer, src *os.File) {
+	_, _ = pools.copyStream(dst, src) // a write error means the client is gone
 	src.Close()
 }
 
-// onlyWriter and onlyReader hide the io.ReaderFrom and io.WriterTo of an *os.File, so
-// that io.CopyBuffer uses the buffer it is given.
-type onlyWriter struct{ io.Writer }
-type onlyReader struct{ io.Reader }
-
 // copyTerminalOutput moves the terminal's output to the channel, byte for byte: the
 // kernel's line discipline already did whatever output processing the program asked for.
-func (p *process) copyTerminalOutput(ch ssh.Channel) {
-	buf := make([]byte, copyBufferSize)
+func (p *process) copyTerminalOutput(pools *copyPools, ch ssh.Channel) {
+	buf := pools.buffer()
+	defer buf.release()
 	for {
 		if p.exited.Load() {
 			now := time.Now()
@@ -89,11 +82,12 @@ func (p *process) copyTerminalOutput(ch ssh.Channel) {
 			}
 			_ = p.tty.master.SetReadDeadline(now.Add(ptyDrainIdle))
 		}
-		n, err := p.tty.master.Read(buf)
+		n, err := p.tty.master.Read(buf.bytes())
 		if n > 0 {
-			if _, werr := ch.Write(buf[:n]); werr != nil {
+			if _, werr := ch.Write(buf.bytes()[:n]); werr != nil {
 				return
 			}
+			buf.filled(n)
 		}
 		if err != nil {
 			return // EIO once no process holds the terminal (creack/pty#100), or the drain deadline

@@ -41,9 +41,9 @@ func (s *Server) startOnTerminal(sess *session, prog program) (*process, error) 
 	tty.closeSlave()
 	p := &process{cmd: cmd, tty: tty}
 	sess.copiers.Add(1)
-	go func() { defer sess.copiers.Done(); copyInput(tty.master, sess.ch, false) }()
+	go func() { defer sess.copiers.Done(); copyInput(&s.copyBuffers, tty.master, sess.ch, false) }()
 	p.outDone.Add(1)
-	go func() { defer p.outDone.Done(); p.copyTerminalOutput(sess.ch) }()
+	go func() { defer p.outDone.Done(); p.copyTerminalOutput(&s.copyBuffers, sess.ch) }()
 	return p, nil
 }
 
@@ -91,10 +91,10 @@ func (s *Server) startOnPipes(sess *session, prog program) (*process, error) {
 		go func() { defer p.outDone.Done(); logProgramLines(pp.logR, log) }()
 	}
 	sess.copiers.Add(1)
-	go func() { defer sess.copiers.Done(); copyInput(pp.stdinW, sess.ch, true) }()
+	go func() { defer sess.copiers.Done(); copyInput(&s.copyBuffers, pp.stdinW, sess.ch, true) }()
 	p.outDone.Add(2)
-	go func() { defer p.outDone.Done(); copyOutput(sess.ch, pp.stdoutR) }()
-	go func() { defer p.outDone.Done(); copyOutput(sess.ch.Stderr(), pp.stderrR) }()
+	go func() { defer p.outDone.Done(); copyOutput(&s.copyBuffers, sess.ch, pp.stdoutR) }()
+	go func() { defer p.outDone.Done(); copyOutput(&s.copyBuffers, sess.ch.Stderr(), pp.stderrR) }()
 	return p, nil
 }
 

@@ -79,5 +79,5 @@ func cleartextPacket(payload []byte) []byte {
 // logRefusal logs a refused connection as connection.refuse, rate-limited (logLimiter):
 // the next line logged says how many were not.
 func (s *Server) logRefusal(log *slog.Logger, msg string, args ...any) {
-	s.refusals.log(log, slog.LevelWarn, msg, append(args, "event", "connection.refuse")...)
+	s.refusals.Log(log, slog.LevelWarn, msg, append(args, "event", "connection.refuse")...)
 }

@@ -56,9 +56,9 @@ type Server struct {
 	userCAs            caSet       // replaced by Reload
 	now                func() time.Time
 
-	// copyBuffers holds *[]byte of copyBufferSize for forwarded connections in a bulk
-	// transfer (forward_pipe.go): a SOCKS proxy opens and closes many of them.
-	copyBuffers sync.Pool
+	// copyBuffers holds the buffers of every session's and forward's copy loops
+	// (copy_buffer.go): a SOCKS proxy or a loop of `ssh host cmd` opens many.
+	copyBuffers copyPools
 
 	startups *startups     // the connections not logged in yet (startups.go)
 	refusing chan struct{} // one token per connection being told why it is refused
@@ -110,7 +110,6 @@ func newServer(p *Plan) (*Server, error) {
 		conns: map[net.Conn]struct{}{}, open: map[net.Conn]struct{}{}, startedAt: time.Now(),
 		startups: newStartups(cfg.MaxUnauthenticated, cfg.MaxUnauthenticatedPerSource), refusing: make(chan struct{}, maxRefusing),
 		now: cfg.Now, live: newLiveStatus(cfg.StatusRefresh, cfg.Now)}
-	s.copyBuffers.New = func() any { b := make([]byte, copyBufferSize); return &b }
 	if note := p.Account.Unlisted; note != "" {
 		s.log.Info("account not in /etc/passwd: " + note) // internal/account/unlisted.go
 	}
@@ -330,7 +329,7 @@ func (s *Server) serveConn(c net.Conn) {
 		s.refuseEarly(c, disconnectTooManyConnections, full+", try again later")
 		return
 	}
-	s.limits.open.log(log, slog.LevelInfo, "connection opened", "event", "connection.open")
+	s.limits.open.Log(log, slog.LevelInfo, "connection opened", "event", "connection.open")
 	qc, loggedIn := withQuickAck(c) // quickack_linux.go: no delayed ACKs until logged in
 	bc := s.watchPreamble(qc, place, start)
 	wc, in, unwatch := s.memory.watch(bc, func() { _ = c.Close() }, log) // channel_memory.go
@@ -343,7 +342,7 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	if err != nil {
 		c.Close()
-		s.limits.loginRefused.log(log, slog.LevelInfo, "login refused", "event", "connection.close",
+		s.limits.loginRefused.Log(log, slog.LevelInfo, "login refused", "event", "connection.close",
 			"reason", clip(refusalReason(err), logTextMax), "duration", time.Since(start))
 		return
 	}

@@ -53,8 +53,10 @@ for i in $(seq 100); do nc -z 127.0.0.1 $P_OSSH 2>/dev/null && nc -z 127.0.0.1 $
 
 O=(-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -o IdentitiesOnly=yes -i "$W/client")
 [ -n "$CIPHER" ] && O+=(-c "$CIPHER")
-SRC="$HOMEDIR/bench.src"
-[ -f "$SRC" ] && [ "$(stat -c %s "$SRC")" -eq $((SIZE_MB*1048576)) ] || head -c $((SIZE_MB*1048576)) /dev/urandom > "$SRC"
+# One source file per size, written aside and renamed: runs of other sizes at the same time
+# (the machine is shared) must not truncate the file under a transfer.
+SRC="$HOMEDIR/bench-${SIZE_MB}M.src"
+[ -f "$SRC" ] && [ "$(stat -c %s "$SRC")" -eq $((SIZE_MB*1048576)) ] || { head -c $((SIZE_MB*1048576)) /dev/urandom > "$SRC.$$" && mv "$SRC.$$" "$SRC"; }
 chown $U: "$SRC"
 
 cpu() { # seconds of CPU used by the server with pid $1 and all its children

@@ -151,26 +151,29 @@ func (s *Server) handleRead(id uint32, r *reader) error {
 	if n > maxReadWrite {
 		n = maxReadWrite
 	}
-	if s.data == nil {
-		s.data = make([]byte, maxReadWrite)
+	// The DATA reply's room is taken in the reply buffer and the file read straight
+	// into it: no copy from a read buffer into the reply.
+	s.w.start(fxpData, id)
+	s.w.uint32(0) // the data's length, once known
+	hdr := len(s.w.b)
+	pkt, err := s.out.reserve(hdr + int(n))
+	if err != nil {
+		return fmt.Errorf("sftp: write reply: %w", err)
 	}
-	got, err := h.f.ReadAt(s.data[:n], int64(off))
+	got, err := h.f.ReadAt(pkt[hdr:], int64(off))
 	h.bytesRead += int64(got)
+	s.out.unreserve(int(n) - got)
 	if got == 0 {
+		s.out.unreserve(hdr)
 		if err == nil || errors.Is(err, io.EOF) {
 			return s.sendStatus(id, fxEOF, "EOF")
 		}
 		return s.sendError(id, err)
 	}
-	// DATA header then the bytes straight from the read buffer: no copy into a packet.
-	s.w.start(fxpData, id)
-	s.w.uint32(uint32(got))
-	hdr := s.w.b
-	putLength(hdr, len(hdr)-4+got)
-	if sendErr := s.send(hdr); sendErr != nil {
-		return sendErr
-	}
-	return s.send(s.data[:got])
+	copy(pkt, s.w.b)
+	putLength(pkt, hdr-4+got)
+	putUint32(pkt[hdr-4:], uint32(got))
+	return nil
 }
 
 func (s *Server) handleWrite(id uint32, r *reader) error {

@@ -27,12 +27,11 @@ const (
 // Server is one SFTP session. Its zero value is not usable; use NewServer.
 type Server struct {
 	in      *bufio.Reader
-	out     *bufio.Writer
+	out     *replyBuffer
 	home    string // start directory: relative paths are resolved against it
 	handles map[string]*handle
 	next    uint64
 	packet  []byte // the current request; reused
-	data    []byte // READ buffer; reused
 	w       writer
 	names   idNames
 	now     func() time.Time
@@ -46,7 +45,7 @@ type Server struct {
 func NewServer(in io.Reader, out io.Writer, home string, opts Options) *Server {
 	return &Server{
 		in:      bufio.NewReaderSize(in, ioBufferSize),
-		out:     bufio.NewWriterSize(out, ioBufferSize),
+		out:     newReplyBuffer(out, ioBufferSize),
 		home:    home,
 		handles: map[string]*handle{},
 		packet:  make([]byte, maxMessage),

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -15,10 +16,8 @@ func (s *Server) requireAllowedSource(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		client := s.clientTCPAddr(r)
 		if !s.cfg.Agent.AllowsClient(netipOf(client)) {
-			if s.failures.shouldLog() {
-				s.log.Warn("web request refused", "event", "web.refuse", "remote", client.String(), "path", clipPath(r.URL.Path),
-					"reason", "source not in --allow-cidr")
-			}
+			s.refusals.Log(s.log, slog.LevelWarn, "web request refused", "event", "web.refuse", "remote", client.String(),
+				"path", clipPath(r.URL.Path), "reason", "source not in --allow-cidr")
 			http.Error(w, "forbidden: this client's address is not in the agent's --allow-cidr", http.StatusForbidden)
 			return
 		}

@@ -3,8 +3,11 @@ package web
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"log/slog"
 	"net/http"
 	"strings"
+
+	"jobsshd/internal/logclip"
 )
 
 // cookieName is the cookie the page's ?token= sets, so that the token leaves the
@@ -99,17 +102,10 @@ func (s *Server) setCookieAndRedirect(w http.ResponseWriter, r *http.Request) {
 // wrong but never what was sent.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, client, why string) {
 	s.failures.record(client)
-	if s.failures.shouldLog() {
-		s.log.Warn("web request refused", "event", "web.refuse", "remote", client, "path", clipPath(r.URL.Path), "reason", why)
-	}
+	s.refusals.Log(s.log, slog.LevelWarn, "web request refused", "event", "web.refuse", "remote", client, "path", clipPath(r.URL.Path), "reason", why)
 	w.Header().Set("WWW-Authenticate", `Bearer realm="jobsshd"`)
 	http.Error(w, "unauthorized: open the page as URL?token=TOKEN (the token is in the agent's web-token file), or send Authorization: Bearer TOKEN", http.StatusUnauthorized)
 }
 
-// clipPath bounds a request path for the log.
-func clipPath(p string) string {
-	if len(p) > 128 {
-		return p[:128] + "..."
-	}
-	return p
-}
+// clipPath bounds a request path (or an Origin) for the log.
+func clipPath(p string) string { return logclip.Clip(p, 128) }

@@ -15,7 +15,6 @@ const (
 	failureBurst      = 20
 	failureRefill     = time.Second
 	maxFailureSources = 4096
-	failureLogBurst   = 10 // refusal log lines a second, at most
 )
 
 type failureLimiter struct {
@@ -24,8 +23,6 @@ type failureLimiter struct {
 	mu       sync.Mutex
 	buckets  map[string]*failureBucket
 	overflow failureBucket
-	logSec   int64
-	logCount int
 }
 
 type failureBucket struct {
@@ -96,16 +93,4 @@ func (l *failureLimiter) record(client string) {
 	defer l.mu.Unlock()
 	b := l.bucket(failureSource(client))
 	b.tokens = max(0, b.tokens-1)
-}
-
-// shouldLog reports whether one more refusal may be logged this second.
-func (l *failureLimiter) shouldLog() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	sec := l.now().Unix()
-	if sec != l.logSec {
-		l.logSec, l.logCount = sec, 0
-	}
-	l.logCount++
-	return l.logCount <= failureLogBurst
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"jobsshd/internal/loglimit"
 )
 
 // HTTP bounds: a client that trickles its request head or idles between requests is
@@ -35,13 +37,16 @@ const (
 // Server is the agent's web server. Create it with New, then Listen and Serve;
 // Shutdown stops it.
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	token     token
-	failures  *failureLimiter
-	http      *http.Server
-	tlsConfig *tls.Config
-	ln        net.Listener
+	cfg      Config
+	log      *slog.Logger
+	token    token
+	failures *failureLimiter
+	refusals loglimit.Limiter // web.refuse lines
+	// allowedOrigins is Config.AllowedOrigins, parsed (origin.go).
+	allowedOrigins []origin
+	http           *http.Server
+	tlsConfig      *tls.Config
+	ln             net.Listener
 	// onUnixSocket: --web unix:/path, whose peer is a sidecar (client_addr.go).
 	onUnixSocket bool
 	maxConns     int64 // maxHTTPConnections; tests lower it (conn_limit.go)
@@ -62,12 +67,15 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), failures: newFailureLimiter(cfg.Now), onUnixSocket: network == "unix", maxConns: maxHTTPConnections, maxConnsPerSource: maxConnectionsPerSource}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), failures: newFailureLimiter(cfg.Now), refusals: loglimit.Limiter{Now: cfg.Now}, onUnixSocket: network == "unix", maxConns: maxHTTPConnections, maxConnsPerSource: maxConnectionsPerSource}
 	tok, err := loadToken(cfg)
 	if err != nil {
 		return nil, err
 	}
 	s.token = tok
+	if s.allowedOrigins, err = parseAllowedOrigins(cfg.AllowedOrigins); err != nil {
+		return nil, err
+	}
 	if cfg.Terminals != nil {
 		s.terminals = newTerminals(cfg.Terminals.StartTerminal, cfg.Reconnect, s.log)
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"jobsshd/internal/loglimit"
 )
 
 // fakeAgent records what the web server asks of the SSH server.
@@ -247,8 +249,12 @@ func TestFailuresAreLimited(t *testing.T) {
 	if resp := ts.get(t, "/id_container", bearer(testToken)); resp.StatusCode != http.StatusOK {
 		t.Errorf("after the bucket refilled: got %d, want 200", resp.StatusCode)
 	}
-	if n := strings.Count(ts.logs.String(), "web request refused"); n > failureLogBurst {
-		t.Errorf("%d refusal lines within one second, want at most %d", n, failureLogBurst)
+	if n := strings.Count(ts.logs.String(), "web request refused"); n > loglimit.Burst {
+		t.Errorf("%d refusal lines within one second, want at most %d", n, loglimit.Burst)
+	}
+	ts.get(t, "/id_container", bearer("guess-after-the-refill"))
+	if want := fmt.Sprintf("not_logged_before=%d", failureBurst-loglimit.Burst); !strings.Contains(ts.logs.String(), want) {
+		t.Errorf("the refusal line after a second does not count the ones not logged (%s):\n%s", want, ts.logs.String())
 	}
 }
 

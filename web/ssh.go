@@ -2,8 +2,6 @@ package web
 
 import (
 	"bufio"
-	"bytes"
-	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -41,7 +39,7 @@ func (s *Server) handleSSH(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request with the reason
 	}
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	msgs := &coalesce.MessageConn{Conn: newMessageConn(ws, hj.tcp), TCP: hj.tcp} // ssh_message_conn.go
+	msgs := &coalesce.MessageConn{Conn: newMessageConn(ws, hj), TCP: hj.tcp} // ssh_message_conn.go
 	c := &sshConn{Conn: msgs, tcp: hj.tcp, remote: s.clientTCPAddr(r), local: tcpLocal(local), closed: make(chan struct{})}
 	// The handler returns now, so that net/http lets go of what it holds for the
 	// request (its connection's write buffer, the request and response, and a
@@ -66,13 +64,16 @@ func (s *Server) handleSSH(w http.ResponseWriter, r *http.Request) {
 // gathers them anyway). That leaves about 8 KiB less per idle connection.
 type coalescingHijacker struct {
 	http.ResponseWriter
-	tcp *coalesce.Conn
+	tcp    *coalesce.Conn
+	under  *frameWaitConn // the library reads tcp through it (frame_wait.go)
+	frames *bufio.Reader  // the library's reader
 }
 
-// frameBufferSize holds a frame header (at most 14 bytes) with the largest control
-// frame payload (125 bytes, RFC 6455 §5.5), so that a pong or a close frame is one
-// write.
-const frameBufferSize = 256
+// frameBufferSize holds a frame header (at most 14 bytes, RFC 6455 §5.2). A control
+// frame's payload (up to 125 bytes, §5.5) then takes a second write, which is rare,
+// while every idle connection keeps both buffers. The reader mostly takes what
+// waitFrame read (frame_wait.go), so it needs no more.
+const frameBufferSize = 16
 
 func (h *coalescingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
@@ -84,21 +85,12 @@ func (h *coalescingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.tcp = &coalesce.Conn{Conn: c}
-	return h.tcp, bufio.NewReadWriter(carryOver(brw.Reader, c), bufio.NewWriterSize(h.tcp, frameBufferSize)), nil
-}
-
-// carryOver is a small reader on c that starts with what net/http had read from c
-// past the request (frames a client sent without waiting for the 101), buffered in
-// it: the WebSocket library keeps what the reader it is given has buffered, and then
-// reads c.
-func carryOver(httpReader *bufio.Reader, c net.Conn) *bufio.Reader {
-	early, _ := httpReader.Peek(httpReader.Buffered()) // Buffered bytes: cannot fail
-	if len(early) == 0 {
-		return bufio.NewReaderSize(c, frameBufferSize)
-	}
-	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), c), max(frameBufferSize, len(early)))
-	_, _ = br.Peek(len(early)) // moves them into br's buffer: a bytes.Reader's Read, no I/O
-	return br
+	// What net/http read past the request (frames a client sent without waiting for
+	// the 101) is kept by under: the library reads under through a small reader.
+	early, _ := brw.Reader.Peek(brw.Reader.Buffered()) // Buffered bytes: cannot fail
+	h.under = newFrameWaitConn(h.tcp, early)
+	h.frames = bufio.NewReaderSize(h.under, frameBufferSize)
+	return h.under, bufio.NewReadWriter(h.frames, bufio.NewWriterSize(h.tcp, frameBufferSize)), nil
 }
 
 // sshConn is a WebSocket as the net.Conn the SSH server serves, with the addresses the
@@ -133,6 +125,11 @@ func (c *sshConn) Close() error {
 	})
 	return nil
 }
+
+// ReadsAhead tells the agent that the connection reads ahead itself, holding a buffer
+// only while a message is being read (read_ahead.go): the agent then puts none of its
+// own in front of it (agent/buffered_conn.go).
+func (c *sshConn) ReadsAhead() bool { return true }
 
 func (c *sshConn) RemoteAddr() net.Addr { return c.remote }
 func (c *sshConn) LocalAddr() net.Addr  { return c.local }

@@ -14,7 +14,7 @@ import (
 // TestSSHFramesSentWithTheUpgrade: frames a client sends in the same packet as its
 // upgrade request, before the 101, reach the SSH server: they were read by net/http
 // past the request, and the small reader that replaces net/http's must start with them
-// (carryOver).
+// (newFrameWaitConn).
 func TestSSHFramesSentWithTheUpgrade(t *testing.T) {
 	ts := newTestServer(t, Config{})
 	c, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))

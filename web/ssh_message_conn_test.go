@@ -26,7 +26,7 @@ func TestMessageConnReadsAcrossMessagesThenEOF(t *testing.T) {
 		if err != nil {
 			return
 		}
-		c := newMessageConn(ws, hj.tcp)
+		c := newMessageConn(ws, hj)
 		b, err := io.ReadAll(c) // ReadAll stops at io.EOF only
 		got <- b
 		readErr <- err
@@ -72,7 +72,7 @@ func TestMessageConnDeadline(t *testing.T) {
 		if err != nil {
 			return
 		}
-		c := newMessageConn(ws, hj.tcp)
+		c := newMessageConn(ws, hj)
 		_ = c.SetDeadline(time.Now().Add(100 * time.Millisecond))
 		_, err = c.Read(make([]byte, 10))
 		readErr <- err

@@ -8,6 +8,8 @@ import (
 	"net/http"
 
 	"github.com/coder/websocket"
+
+	"jobsshd/internal/logclip"
 )
 
 // handleTerminal serves the /terminal WebSocket (the protocol is in
@@ -68,11 +70,10 @@ func (s *Server) terminalFor(r *http.Request, p terminalParams, owner [32]byte) 
 	return s.terminals.open(owner, TerminalRequest{Remote: s.clientTCPAddr(r), Local: tcpLocal(local), Cols: p.cols, Rows: p.rows})
 }
 
-// clipReason fits a close reason into a close frame (RFC 6455 §5.5: 125 bytes with the
-// code).
-func clipReason(s string) string {
-	if len(s) > 123 {
-		return s[:120] + "..."
-	}
-	return s
-}
+// maxCloseReason is the longest close reason: a close frame's payload is at most 125
+// bytes, the 2-byte code included (RFC 6455 §5.5).
+const maxCloseReason = 123
+
+// clipReason fits a close reason into a close frame, as valid UTF-8 (RFC 6455 §5.5.1:
+// a browser fails the connection on an invalid reason, and the page would never see it).
+func clipReason(s string) string { return logclip.Clip(s, maxCloseReason-logclip.MarkMax) }

@@ -61,10 +61,12 @@
   let connects = 0;    // attaches, for tests
   let ended = false;
   let retryTimer = 0;
+  let dropped = '';    // the agent's reason for dropping input (4413), until the next keystroke
+  let lastClose = null; // the last socket's close code and reason, for tests
   const encoder = new TextEncoder();
 
   // A hook for the browser tests and for debugging from the console.
-  window.jobsshd = { term, state: () => ({ session, received, processed, connects, ended }) };
+  window.jobsshd = { term, state: () => ({ session, received, processed, connects, ended, lastClose }) };
 
   function send(type, payload) {
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
@@ -91,7 +93,14 @@
     if (send(MSG_ACK, p)) acked = processed;
   }
 
-  term.onData((s) => sendData(encoder.encode(s)));
+  // The status bar says input was dropped until the user types again: a reconnect
+  // would otherwise replace the reason within a second, before anyone read it.
+  function typed() {
+    if (!dropped) return;
+    dropped = '';
+    if (ws && ws.readyState === WebSocket.OPEN) setStatus('connected', 'connected');
+  }
+  term.onData((s) => { typed(); sendData(encoder.encode(s)); });
   term.onBinary((s) => sendData(Uint8Array.from(s, (c) => c.charCodeAt(0) & 255)));
   term.onResize(({ cols, rows }) => sendResize(cols, rows));
   new ResizeObserver(() => fit.fit()).observe(document.getElementById('terminal'));
@@ -130,7 +139,7 @@
       acked = e.offset;
       attempts = 0;
       connects++;
-      setStatus('connected', 'connected');
+      setStatus('connected', dropped ? 'connected — ' + dropped : 'connected');
     } else if (e.type === 'exit') {
       ended = true;
       const how = e.signal ? 'signal ' + e.signal : 'exit status ' + e.status;
@@ -140,6 +149,7 @@
 
   function onClose(ev) {
     ws = null;
+    lastClose = { code: ev.code, reason: ev.reason };
     if (ended) return;
     if (FINAL[ev.code]) {
       setStatus('disconnected', FINAL[ev.code] + (ev.reason ? ': ' + ev.reason : ''));
@@ -148,8 +158,11 @@
     const delay = Math.min(10000, 500 * 2 ** attempts);
     attempts++;
     const hint = session ? '' : ' (if this persists, open the page again with ?token=TOKEN)';
-    // 4413: the program did not read the input, and the last of it was dropped (web/terminal_input.go).
-    const why = ev.code === 4413 ? ev.reason + '; ' : '';
+    // 4413: the program did not read the input, and the message that crossed the
+    // agent's bound was dropped (web/terminal_input.go): say so, and keep saying it
+    // once reconnected, so that the user knows to type it again.
+    if (ev.code === 4413) dropped = (ev.reason || 'input dropped: the program in the terminal did not read it') + ' — type it again once it reads';
+    const why = dropped ? dropped + '; ' : '';
     setStatus('disconnected', why + 'disconnected — reconnecting in ' + Math.ceil(delay / 1000) + ' s' + hint);
     retryTimer = setTimeout(connect, delay);
   }

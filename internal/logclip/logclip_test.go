@@ -1,4 +1,4 @@
-package agent
+package logclip
 
 import (
 	"strings"
@@ -25,12 +25,12 @@ func TestClip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := clip(tt.in, tt.max)
+			got := Clip(tt.in, tt.max)
 			if got != tt.want {
-				t.Errorf("clip(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
+				t.Errorf("Clip(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
 			}
 			if !utf8.ValidString(got) {
-				t.Errorf("clip(%q, %d) = %q is not valid UTF-8", tt.in, tt.max, got)
+				t.Errorf("Clip(%q, %d) = %q is not valid UTF-8", tt.in, tt.max, got)
 			}
 		})
 	}
@@ -44,12 +44,12 @@ func FuzzClip(f *testing.F) {
 		if max < 0 || max > 1<<16 {
 			return
 		}
-		got := clip(s, max)
+		got := Clip(s, max)
 		if !utf8.ValidString(got) {
-			t.Fatalf("clip(%q, %d) = %q is not valid UTF-8", s, max, got)
+			t.Fatalf("Clip(%q, %d) = %q is not valid UTF-8", s, max, got)
 		}
-		if len(got) > max+len("…[clipped: ")+20+len(" bytes]") {
-			t.Fatalf("clip(%q, %d) = %q: %d bytes, longer than the bound", s, max, got, len(got))
+		if len(got) > max+MarkMax {
+			t.Fatalf("Clip(%q, %d) = %q: %d bytes, longer than the bound", s, max, got, len(got))
 		}
 	})
 }

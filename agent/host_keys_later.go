@@ -15,10 +15,11 @@ import (
 // hostKeysLater are the host keys the agent creates once it listens rather than before:
 // a new RSA-3072 host key takes from a few hundred milliseconds to seconds to generate
 // (keys.HostKeysReady), and a container whose state directory is not kept generates one
-// at every start. Until it exists the agent serves with its ed25519 key, which every
-// client of the last ten years accepts (OpenSSH 6.5, PuTTY 0.68, Dropbear 2020.79,
-// libssh2 1.9, paramiko 2.2); status.json and the ssh configuration gain the RSA key as
-// soon as it is written (BENCHMARKS.md, "Logins and start-up").
+// at every start. Until it exists the agent serves with its ed25519 key, which OpenSSH
+// since 6.5, PuTTY since 0.68, Dropbear since 2020.79, libssh2 since 1.9 and paramiko
+// since 2.2 accept; status.json (with host_keys_pending until then) and the ssh
+// configuration gain the RSA key as soon as it is written (BENCHMARKS.md, "logins and
+// start-up").
 type hostKeysLater struct {
 	files []keys.HostKeyFile // what keys.HostKeysReady left for later
 	// generate generates one of files: keys.GenerateHostKey, or a test's stand-in, set
@@ -55,7 +56,7 @@ func (s *Server) createHostKeysLater() {
 			}
 			if err != nil {
 				s.log.Error("host key not created; serving without it until the next start", "file", spec.Name, "err", err)
-				s.updateHostKeys(nil, pending)
+				_ = s.updateHostKeys(nil, pending) // without a key it cannot fail
 			}
 		}
 	}()

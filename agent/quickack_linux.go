@@ -18,7 +18,7 @@ import (
 // ACK timer), and twice in a login the agent has nothing to answer with: after the
 // client's KEXINIT (the client's next packet, its key exchange init, waits for that
 // ACK) and after its NEWKEYS (its service request waits). Those two waits were about
-// two thirds of `ssh host true` (BENCHMARKS.md, "Logins").
+// two thirds of `ssh host true` (BENCHMARKS.md, "logins and start-up").
 //
 // Setting TCP_QUICKACK after a read sends the ACK the kernel is holding at once and
 // leaves delayed-ACK mode, but the kernel clears the flag again by itself (tcp(7):

@@ -236,6 +236,31 @@ check_podman_passwd_entry() {
 	expect_rc "podman's entry: id_container is in \$HOME" 0 podman exec $c test -s /home/anyuid/id_container
 }
 
+# check_openshift_home: OpenShift's usual home, made in the image for whatever uid runs
+# it: root's, group 0, mode 0775. authorized_keys there is refused, as OpenSSH refuses
+# it (StrictModes: a directory others may write), with a message saying who can fix
+# it; id_container, a file of the uid's own, still logs in.
+check_openshift_home() {
+	step "--user 1000680000:0, a home of root's that group 0 may write"
+	local c=jt-oshome home=$IT_DIR/home-openshift port kh
+	make_uid_home "$home"
+	chown 0:0 "$home"
+	chmod 775 "$home"
+	run_job $c --user 1000680000:0 --passwd=false -e HOME=/home/os -v "$home:/home/os" -p 127.0.0.1::2222 -- || {
+		fail "$c: podman run" "a running container" "podman run failed: $RUN_ERR"
+		return
+	}
+	wait_listening $c /home/os/.local/state/jobsshd/status.json || return
+	port=$(host_port $c 2222)
+	kh=$(known_hosts $c "$port")
+	ssh_opts "$kh"
+	expect_rc "group-writable home: authorized_keys is refused" 255 ssh "${SSH_OPTS[@]}" -p "$port" 1000680000@127.0.0.1 true
+	expect_has "group-writable home: the log names who can fix it" "chmod go-w /home/os as its owner, uid 0" "$(podman logs $c 2>&1)"
+	timeout 30 podman exec $c cat /home/os/id_container >"$IT_DIR/id_container-$c" 2>&1
+	chmod 600 "$IT_DIR/id_container-$c"
+	check_logins "group-writable home, id_container" $c 1000680000 "$IT_DIR/id_container-$c"
+}
+
 # make_uid_home DIR makes DIR a home of uid 1000680000 with the client's key.
 make_uid_home() {
 	rm -rf "$1"

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"jobsshd/agent"
 )
@@ -117,5 +118,56 @@ func TestStatusWaitsForTheFile(t *testing.T) {
 	}
 	if got := <-done; got != exitOK {
 		t.Errorf("status --wait: exit %d, want 0\n%s", got, stderr.String())
+	}
+}
+
+// TestStatusTextHasNoControlCharacters: status.json may be written by the account the
+// agent runs as (an agent run as the user), and root may read it with `jobsshd status`;
+// a terminal escape sequence in one of its strings must not reach root's terminal.
+func TestStatusTextHasNoControlCharacters(t *testing.T) {
+	t.Parallel()
+	state := writeTestStatus(t, os.Getpid(), true)
+	path := filepath.Join(state, agent.StatusFileName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st agent.Status
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	evil := "work\x1b]0;owned\x07\x1b[2J\r\u009b31m\x7f"
+	st.User, st.Version, st.ConnectHost = evil, evil, evil
+	st.HostKeys[0].PublicKey = evil
+	if b, err = json.Marshal(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if got := run([]string{"status", "--state-dir", state}, func(string) string { return "" }, &stdout, &stderr); got != exitOK {
+		t.Fatalf("exit %d, want 0\n%s", got, stderr.String())
+	}
+	for _, r := range stdout.String() {
+		if r != '\n' && unicode.IsControl(r) {
+			t.Fatalf("stdout holds control character %U:\n%q", r, stdout.String())
+		}
+	}
+	if !strings.Contains(stdout.String(), "work?]0;owned?") {
+		t.Errorf("stdout %q: want the user name with its control characters replaced by '?'", stdout.String())
+	}
+	stdout.Reset()
+	if got := run([]string{"status", "--json", "--state-dir", state}, func(string) string { return "" }, &stdout, &stderr); got != exitOK {
+		t.Fatalf("--json: exit %d, want 0\n%s", got, stderr.String())
+	}
+	for _, r := range stdout.String() {
+		if r != '\n' && unicode.IsControl(r) {
+			t.Fatalf("--json: stdout holds control character %U:\n%q", r, stdout.String())
+		}
+	}
+	var back agent.Status
+	if err := json.Unmarshal(stdout.Bytes(), &back); err != nil || back.User != evil {
+		t.Errorf("--json: user %q (%v), want %q back: escaped, not changed", back.User, err, evil)
 	}
 }

@@ -60,7 +60,7 @@ func runningStatus(stateDir string, euid int, ready bool) (*agent.Status, error)
 	}
 	if ready && !st.IDFileMissing {
 		if fi, err := os.Lstat(st.IDFile); err != nil || !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("jobsshd runs, but its key %s is not there (removed since it started?): restart jobsshd to create it again", st.IDFile)
+			return nil, fmt.Errorf("jobsshd runs, but its key %q is not there (removed since it started?): restart jobsshd to create it again", st.IDFile)
 		}
 	}
 	return st, nil

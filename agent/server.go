@@ -113,6 +113,9 @@ func newServer(p *Plan) (*Server, error) {
 	if note := p.Account.Unlisted; note != "" {
 		s.log.Info("account not in /etc/passwd: " + note) // internal/account/unlisted.go
 	}
+	if note := p.Account.HomeNote; note != "" {
+		s.log.Info("home: " + note) // internal/account/usable_home.go
+	}
 	descriptors, err := newDescriptorBudget(cfg, s.log)
 	if err != nil {
 		return nil, err

@@ -55,6 +55,9 @@ type Status struct {
 	BootID    string `json:"boot_id,omitempty"`    // /proc/sys/kernel/random/boot_id
 	// Live are the figures that change while the agent serves (live_status.go).
 	Live StatusLive `json:"live"`
+	// dirOwner is the uid that owns the state directory ReadStatus read the file from:
+	// the agent runs as that uid (statedir.Check), so Running requires it of the pid.
+	dirOwner int
 }
 
 // StatusJobTrust is job trust as status.json reports it; the job host key is the

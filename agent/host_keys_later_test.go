@@ -33,30 +33,7 @@ func startServerKeysLater(t *testing.T, generate func(keys.HostKeyFile) (crypto.
 		t.Fatal(err)
 	}
 	srv.keysLater.generate = generate
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	pem, err := os.ReadFile(srv.userKey.PrivatePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(pem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, signer
+	return serveTestServer(t, srv)
 }
 
 // readStatus reads status.json.

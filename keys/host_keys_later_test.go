@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -54,5 +56,55 @@ func TestHostKeysReadyRefusesABadRSAFile(t *testing.T) {
 	// A file that is there is loaded now, and refused now: only a missing key waits.
 	if _, later, err := HostKeysReady(root); err == nil || !strings.Contains(err.Error(), "ssh_host_rsa_key") {
 		t.Fatalf("got later %+v, error %v; want an error naming ssh_host_rsa_key", later, err)
+	}
+}
+
+// TestHostKeysReadyRefusesASpecialRSAFile: an RSA key file that is a symlink (to a
+// key, or dangling) or a FIFO is there, so it is not left for later: it is refused at
+// once, as HostKeys refuses it, without following the link or waiting on the FIFO.
+func TestHostKeysReadyRefusesASpecialRSAFile(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		prepare func(t *testing.T, path string)
+	}{
+		{"symlink to a key", func(t *testing.T, path string) {
+			other := filepath.Join(t.TempDir(), "key")
+			if _, _, err := HostKeysReady(openDir(t, other)); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(filepath.Join(other, "ssh_host_ed25519_key"), path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"dangling symlink", func(t *testing.T, path string) {
+			// To a name in the directory, where whoever can write there may create a
+			// file later: following it would find nothing and leave it for later.
+			if err := os.Symlink("ssh_host_rsa_key.new", path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"FIFO", func(t *testing.T, path string) {
+			if err := syscall.Mkfifo(path, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "state")
+			root := openDir(t, dir)
+			tt.prepare(t, filepath.Join(dir, "ssh_host_rsa_key"))
+			done := make(chan error, 1)
+			go func() { _, _, err := HostKeysReady(root); done <- err }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "ssh_host_rsa_key") {
+					t.Errorf("HostKeysReady: %v, want ssh_host_rsa_key refused", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("HostKeysReady still blocked after 10s")
+			}
+		})
 	}
 }

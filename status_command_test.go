@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"jobsshd/agent"
+	"jobsshd/internal/testenv"
 )
 
 // selfStartTime is field 22 of /proc/self/stat: a status.json naming this process
@@ -169,5 +170,23 @@ func TestStatusTextHasNoControlCharacters(t *testing.T) {
 	var back agent.Status
 	if err := json.Unmarshal(stdout.Bytes(), &back); err != nil || back.User != evil {
 		t.Errorf("--json: user %q (%v), want %q back: escaped, not changed", back.User, err, evil)
+	}
+}
+
+// TestStatusRefusesAnotherUsersPid: as root, a status.json in a state directory of
+// another uid (an agent run as that user, who may write any pid there) that names a
+// root process, with its true start time, is no running agent: that user's agent
+// would run as its uid.
+func TestStatusRefusesAnotherUsersPid(t *testing.T) {
+	t.Parallel()
+	testenv.RequireRoot(t, "a state directory of another uid")
+	state := writeTestStatus(t, os.Getpid(), true)
+	if err := os.Chown(state, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	got := run([]string{"status", "--state-dir", state}, func(string) string { return "" }, &stdout, &stderr)
+	if got != exitFailure || !strings.Contains(stderr.String(), "runs as uid 0, not as uid 65534") {
+		t.Errorf("status on a user's directory naming a root pid: exit %d, stderr %q; want exit %d naming both uids", got, stderr.String(), exitFailure)
 	}
 }

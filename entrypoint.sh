@@ -122,6 +122,11 @@ status_names() {
 # poll_start PID FILE, run in the background: exits 0 once FILE names PID, 1 once PID is
 # gone, 2 after START_TIMEOUT. It runs apart from this shell so that this shell stays in
 # `wait`, which collects jobsshd (and orphans) the moment they exit.
+# `jobsshd status --wait` is for the platform and users, not for here: it does not know
+# which pid this script started, so it would neither tell this jobsshd's file from
+# another's nor stop waiting when this jobsshd exits before listening (it would sit out
+# its timeout, and JOBSSHD_REQUIRED would stop the container that much later); and it
+# also waits for id_container, which the job does not need.
 poll_start() {
 	ticks=0
 	while [ "$ticks" -lt $((START_TIMEOUT * 10)) ]; do

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
+	"unicode"
 
 	"jobsshd/agent"
 )
@@ -50,12 +52,44 @@ func statusCommand(args []string, getenv func(string) string, stdout, stderr io.
 			fmt.Fprintf(stderr, "jobsshd status: %v\n", err)
 			return exitFailure
 		}
-		_, err = stdout.Write(append(b, '\n'))
+		_, err = io.WriteString(stdout, escapeJSONControls(string(b))+"\n")
 		return exitIf(err)
 	}
-	agent.WriteConnectInfo(stdout, st)
-	_, err = fmt.Fprintf(stdout, "\n%s\n", liveSummary(st, time.Now()))
+	var text strings.Builder
+	agent.WriteConnectInfo(&text, st)
+	fmt.Fprintf(&text, "\n%s\n", liveSummary(st, time.Now()))
+	_, err = io.WriteString(stdout, printable(text.String()))
 	return exitIf(err)
+}
+
+// printable is s with every control character but newline replaced by '?'. The
+// strings in status.json are the writer's: an agent run as the user writes it in a
+// directory of the user's, and root may run `jobsshd status` on it, so an escape
+// sequence there must not reach root's terminal (window titles, cursor moves,
+// answerback).
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r != '\n' && unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// escapeJSONControls escapes, in JSON text js, the control characters encoding/json
+// leaves as they are (DEL and the C1 range, U+0080 to U+009F, which some terminals
+// take as escape sequences); it escapes the others (below U+0020) itself. Outside
+// strings JSON text is ASCII without controls, so every one found is inside a string.
+func escapeJSONControls(js string) string {
+	var b strings.Builder
+	for _, r := range js {
+		if r >= 0x7f && unicode.IsControl(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // exitIf is exitFailure when writing the output failed (a closed pipe).

@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"jobsshd/agent"
+	"jobsshd/internal/testenv"
 )
 
 // selfStartTime is field 22 of /proc/self/stat: a status.json naming this process
@@ -117,5 +119,74 @@ func TestStatusWaitsForTheFile(t *testing.T) {
 	}
 	if got := <-done; got != exitOK {
 		t.Errorf("status --wait: exit %d, want 0\n%s", got, stderr.String())
+	}
+}
+
+// TestStatusTextHasNoControlCharacters: status.json may be written by the account the
+// agent runs as (an agent run as the user), and root may read it with `jobsshd status`;
+// a terminal escape sequence in one of its strings must not reach root's terminal.
+func TestStatusTextHasNoControlCharacters(t *testing.T) {
+	t.Parallel()
+	state := writeTestStatus(t, os.Getpid(), true)
+	path := filepath.Join(state, agent.StatusFileName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st agent.Status
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	evil := "work\x1b]0;owned\x07\x1b[2J\r\u009b31m\x7f"
+	st.User, st.Version, st.ConnectHost = evil, evil, evil
+	st.HostKeys[0].PublicKey = evil
+	if b, err = json.Marshal(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if got := run([]string{"status", "--state-dir", state}, func(string) string { return "" }, &stdout, &stderr); got != exitOK {
+		t.Fatalf("exit %d, want 0\n%s", got, stderr.String())
+	}
+	for _, r := range stdout.String() {
+		if r != '\n' && unicode.IsControl(r) {
+			t.Fatalf("stdout holds control character %U:\n%q", r, stdout.String())
+		}
+	}
+	if !strings.Contains(stdout.String(), "work?]0;owned?") {
+		t.Errorf("stdout %q: want the user name with its control characters replaced by '?'", stdout.String())
+	}
+	stdout.Reset()
+	if got := run([]string{"status", "--json", "--state-dir", state}, func(string) string { return "" }, &stdout, &stderr); got != exitOK {
+		t.Fatalf("--json: exit %d, want 0\n%s", got, stderr.String())
+	}
+	for _, r := range stdout.String() {
+		if r != '\n' && unicode.IsControl(r) {
+			t.Fatalf("--json: stdout holds control character %U:\n%q", r, stdout.String())
+		}
+	}
+	var back agent.Status
+	if err := json.Unmarshal(stdout.Bytes(), &back); err != nil || back.User != evil {
+		t.Errorf("--json: user %q (%v), want %q back: escaped, not changed", back.User, err, evil)
+	}
+}
+
+// TestStatusRefusesAnotherUsersPid: as root, a status.json in a state directory of
+// another uid (an agent run as that user, who may write any pid there) that names a
+// root process, with its true start time, is no running agent: that user's agent
+// would run as its uid.
+func TestStatusRefusesAnotherUsersPid(t *testing.T) {
+	t.Parallel()
+	testenv.RequireRoot(t, "a state directory of another uid")
+	state := writeTestStatus(t, os.Getpid(), true)
+	if err := os.Chown(state, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	got := run([]string{"status", "--state-dir", state}, func(string) string { return "" }, &stdout, &stderr)
+	if got != exitFailure || !strings.Contains(stderr.String(), "runs as uid 0, not as uid 65534") {
+		t.Errorf("status on a user's directory naming a root pid: exit %d, stderr %q; want exit %d naming both uids", got, stderr.String(), exitFailure)
 	}
 }

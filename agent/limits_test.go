@@ -116,7 +116,9 @@ func TestMaxSessions(t *testing.T) {
 // dropped after ClientAliveCountMax of them; one that answers stays.
 func TestClientAliveDropsSilentClient(t *testing.T) {
 	t.Parallel()
-	const interval, countMax = 50 * time.Millisecond, 2
+	// Generous enough that a loaded machine running the race detector answers within
+	// countMax intervals: the answering client must never be dropped by a slow reply.
+	const interval, countMax = 200 * time.Millisecond, 3
 	acct := &Account{Name: "tester", UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Home: t.TempDir(), Shell: "/bin/sh"}
 	srv, signer := startTestServerFor(t, acct, func(c *Config) {
 		c.ClientAliveInterval, c.ClientAliveCountMax = interval, countMax
@@ -128,7 +130,7 @@ func TestClientAliveDropsSilentClient(t *testing.T) {
 	select {
 	case <-ended:
 	case <-time.After(10 * time.Second):
-		t.Fatal("a client that never answers probes is still connected after 10 s (interval 50 ms, 2 probes)")
+		t.Fatalf("a client that never answers probes is still connected after 10 s (interval %v, %d probes)", interval, countMax)
 	}
 	// The event that proves the point, instead of a sleep: the answering client has
 	// answered more probes since than the silent one was allowed to miss.

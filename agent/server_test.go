@@ -45,6 +45,13 @@ func startTestServerFor(t testing.TB, acct *Account, configure func(*Config)) (*
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveTestServer(t, srv)
+}
+
+// serveTestServer has srv, made by New, listen and serve until the test ends, and
+// returns it with a client signer its id_container key accepts.
+func serveTestServer(t testing.TB, srv *Server) (*Server, ssh.Signer) {
+	t.Helper()
 	if err := srv.Listen(); err != nil {
 		t.Fatal(err)
 	}

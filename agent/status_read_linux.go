@@ -67,6 +67,7 @@ func ReadStatus(stateDir string, euid int) (*Status, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("parse %s: %w (jobsshd replaces it atomically: remove it and restart jobsshd)", path, err)
 	}
+	st.dirOwner = int(fi.Sys().(*syscall.Stat_t).Uid) // checkStatusDir found a Stat_t
 	return &st, nil
 }
 

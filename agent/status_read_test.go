@@ -2,12 +2,15 @@ package agent
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"jobsshd/internal/testenv"
 )
 
 // TestReadStatusRefuses: what ReadStatus finds in place of status.json, or around it,
@@ -84,20 +87,56 @@ func TestStatusRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	euid := os.Geteuid()
 	tests := []struct {
 		name string
 		st   Status
 		want bool
 	}{
-		{"this process", Status{PID: os.Getpid(), StartTime: start, BootID: bootID()}, true},
-		{"pid reused", Status{PID: os.Getpid(), StartTime: start + 1, BootID: bootID()}, false},
-		{"before a reboot", Status{PID: os.Getpid(), StartTime: start, BootID: "another-boot"}, false},
-		{"no start time", Status{PID: os.Getpid()}, false},
-		{"no such pid", Status{PID: 1 << 30, StartTime: start}, false},
+		{"this process", Status{PID: os.Getpid(), StartTime: start, BootID: bootID(), dirOwner: euid}, true},
+		{"pid reused", Status{PID: os.Getpid(), StartTime: start + 1, BootID: bootID(), dirOwner: euid}, false},
+		{"before a reboot", Status{PID: os.Getpid(), StartTime: start, BootID: "another-boot", dirOwner: euid}, false},
+		{"no start time", Status{PID: os.Getpid(), dirOwner: euid}, false},
+		{"no such pid", Status{PID: 1 << 30, StartTime: start, dirOwner: euid}, false},
+		{"another uid's directory", Status{PID: os.Getpid(), StartTime: start, BootID: bootID(), dirOwner: euid + 1}, false},
 	}
 	for _, tt := range tests {
 		if got, why := tt.st.Running(); got != tt.want {
 			t.Errorf("%s: Running() = %v (%s), want %v", tt.name, got, why, tt.want)
+		}
+	}
+}
+
+// TestReadStatusPidOfAnotherUser: root reads the status.json of an agent run as a
+// user, in that user's state directory, where the user may name any live process. A
+// root process (this test) named there with its true start time is not taken for the
+// agent; the same file in a directory of root's is.
+func TestReadStatusPidOfAnotherUser(t *testing.T) {
+	t.Parallel()
+	testenv.RequireRoot(t, "a state directory that belongs to another uid")
+	start, err := processStartTime("self")
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := fmt.Sprintf(`{"pid": %d, "start_time": %d, "boot_id": %q}`, os.Getpid(), start, bootID())
+	for _, tt := range []struct {
+		owner int
+		want  bool
+	}{{65534, false}, {0, true}} {
+		dir := filepath.Join(t.TempDir(), "state")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		writeTestFile(t, filepath.Join(dir, StatusFileName), content, 0o644)
+		if err := os.Chown(dir, tt.owner, tt.owner); err != nil {
+			t.Fatal(err)
+		}
+		st, err := ReadStatus(dir, 0)
+		if err != nil {
+			t.Fatalf("ReadStatus, directory of uid %d: %v", tt.owner, err)
+		}
+		if got, why := st.Running(); got != tt.want {
+			t.Errorf("directory of uid %d naming a root process: Running() = %v (%s), want %v", tt.owner, got, why, tt.want)
 		}
 	}
 }

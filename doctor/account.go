@@ -34,6 +34,9 @@ func checkAccount(r *Report, in Input) *account.Account {
 	if a.Unlisted != "" {
 		r.info("not in /etc/passwd, which jobsshd handles: %s", a.Unlisted)
 	}
+	if a.HomeNote != "" {
+		r.info("home: %s", a.HomeNote)
+	}
 	return a
 }
 

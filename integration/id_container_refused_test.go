@@ -150,7 +150,7 @@ func checkIDContainerReport(t *testing.T, a *agent, idFile, wantReason string) {
 		if !st.IDFileMissing || !strings.Contains(st.IDFileProblem, wantReason) || !strings.Contains(st.IDFileProblem, idFile) || st.IDFile != idFile {
 			t.Errorf("status.json: got %s, want id_file_missing and a reason with %q", b, wantReason)
 		}
-		if n := strings.Count(logs, "no id_container"); n != 1 {
+		if n := strings.Count(logs, `msg="no id_container"`); n != 1 {
 			t.Errorf("got %d warnings about id_container, want 1:\n%s", n, logs)
 		}
 		if out := a.Logs(); !strings.Contains(out, "There is no id_container key") || strings.Contains(out, "ssh -i id_container") {

@@ -178,7 +178,7 @@ func TestUnwritableHomeServes(t *testing.T) {
 	if !st.IDFileMissing || !strings.Contains(st.IDFileProblem, "permission denied") || st.IDFile != idFile || st.Port == 0 {
 		t.Errorf("status.json: got %s, want id_file kept, id_file_missing true and the reason", b)
 	}
-	if n := strings.Count(a.Logs(), "no id_container"); n != 1 {
+	if n := strings.Count(a.Logs(), `msg="no id_container"`); n != 1 {
 		t.Errorf("got %d warnings about the missing id_container, want 1:\n%s", n, a.Logs())
 	}
 	if !strings.Contains(a.Logs(), "--id-file") {

@@ -128,8 +128,17 @@ func checkOwnerAndMode(what, path string, st *syscall.Stat_t, uid int) error {
 			ErrStrictModes, what, st.Uid, uid, uid, shellQuote(path))
 	}
 	if st.Mode&022 != 0 {
-		return fmt.Errorf("%w: %s is writable by group or others (mode %04o): chmod go-w %s",
-			ErrStrictModes, what, st.Mode&07777, shellQuote(path))
+		fix := "chmod go-w " + shellQuote(path)
+		if int(st.Uid) != uid {
+			// A root-owned home with group write permission (OpenShift's usual one, for an
+			// arbitrary uid in group 0): only its owner can fix the mode, and the keys can
+			// come another way, as the keys from the environment or id_container, which is
+			// checked as a file of the account's own (user_key_file.go).
+			fix += fmt.Sprintf(" as its owner, uid %d, which uid %d is not (in the image, a RUN line), or pass the keys in JOBSSHD_AUTHORIZED_KEYS, or log in with the id_container key",
+				st.Uid, uid)
+		}
+		return fmt.Errorf("%w: %s is writable by group or others (mode %04o): %s",
+			ErrStrictModes, what, st.Mode&07777, fix)
 	}
 	return nil
 }

@@ -63,7 +63,16 @@ var strictModesTests = []struct {
 	{name: "home 0777", setup: func(tr *strictModesTree) { chmod(tr.t, tr.home, 0o777) },
 		wantMsg: `directory "<home>" is writable by group or others (mode 0777)`},
 	{name: "home 0775", setup: func(tr *strictModesTree) { chmod(tr.t, tr.home, 0o775) },
-		wantMsg: "writable by group or others (mode 0775)"},
+		wantMsg: "writable by group or others (mode 0775): chmod go-w <home>"},
+	// OpenShift's usual home: made in the image, root's, group 0 with write permission
+	// for whatever uid the platform picks. Refused, as OpenSSH refuses it (Debian's
+	// exception for a group whose only member is the owner does not apply: root is in
+	// group 0); the uid cannot chmod it, so the message says who can and what else works.
+	{name: "home of root group-writable for OpenShift", needsRoot: true, setup: func(tr *strictModesTree) {
+		chown(tr.t, tr.home, 0, 0)
+		chmod(tr.t, tr.home, 0o775)
+		tr.gids = append(tr.gids, 0)
+	}, wantMsg: `directory "<home>" is writable by group or others (mode 0775): chmod go-w <home> as its owner, uid 0, which uid 4242 is not (in the image, a RUN line), or pass the keys in JOBSSHD_AUTHORIZED_KEYS, or log in with the id_container key`},
 	// safe_path stops at the home directory: what is above it is the system's.
 	{name: "above home not checked for modes", setup: func(tr *strictModesTree) { chmod(tr.t, tr.base, 0o777) }},
 	{name: "above home not searchable", needsRoot: true, setup: func(tr *strictModesTree) { chmod(tr.t, tr.base, 0o700) },

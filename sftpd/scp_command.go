@@ -90,106 +90,142 @@ func splitShellWords(s string) (words []shellWord, ok bool) {
 	if strings.IndexByte(s, 0) >= 0 {
 		return nil, false // no shell word, and no path, can hold one
 	}
-	var text, pat strings.Builder
-	inWord, glob := false, false
-	// quoted adds a character that must match itself, also in the pattern.
-	quoted := func(c byte) {
-		text.WriteByte(c)
-		if strings.IndexByte(`*?[]\`, c) >= 0 {
-			pat.WriteByte('\\')
-		}
-		pat.WriteByte(c)
-		inWord = true
-	}
-	// unquoted adds a character that keeps its glob meaning, if any.
-	unquoted := func(c byte) {
-		text.WriteByte(c)
-		pat.WriteByte(c)
-		inWord = true
-	}
-	endWord := func() {
-		if inWord {
-			w := shellWord{text: text.String()}
-			if glob {
-				w.pattern = pat.String()
-			}
-			words = append(words, w)
-		}
-		text.Reset()
-		pat.Reset()
-		inWord, glob = false, false
-	}
+	w := wordSplitter{s: s}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t':
-			endWord()
-		case c == '\\':
-			if i+1 == len(s) {
-				return nil, false
-			}
-			i++
-			if s[i] == '\n' {
-				continue // a line continuation vanishes
-			}
-			quoted(s[i])
-		case c == '\'':
-			end := strings.IndexByte(s[i+1:], '\'')
-			if end < 0 {
-				return nil, false
-			}
-			for _, q := range []byte(s[i+1 : i+1+end]) {
-				quoted(q)
-			}
-			inWord = true // '' is an empty word
-			i += end + 1
-		case c == '"':
-			inWord = true
-			j := i + 1
-			for ; j < len(s) && s[j] != '"'; j++ {
-				switch d := s[j]; {
-				case d == '$' || d == '`':
-					return nil, false
-				case d == '\\' && j+1 < len(s) && strings.IndexByte("$`\"\\\n", s[j+1]) >= 0:
-					j++
-					if s[j] != '\n' {
-						quoted(s[j])
-					}
-				default:
-					quoted(d)
-				}
-			}
-			if j == len(s) {
-				return nil, false
-			}
-			i = j
-		case strings.IndexByte("|&;<>()$`{\n", c) >= 0:
+		if i, ok = w.step(i); !ok {
 			return nil, false
-		case c == '#' && !inWord:
-			return nil, false // a comment
-		case c == '~' && !inWord:
-			// "~" and "~/..." are the home directory, which relative paths resolve
-			// against anyway; "~user" and the like are left to a real shell.
-			if i+1 < len(s) && strings.IndexByte("/ \t", s[i+1]) < 0 {
-				return nil, false
-			}
-			unquoted('.')
-		case c == '*' || c == '?':
-			unquoted(c)
-			glob = true
-		case c == '[':
-			unquoted(c)
-			glob = true
-			if i+1 < len(s) && s[i+1] == '!' {
-				// sh's negated class [!...] is path.Match's [^...].
-				i++
-				text.WriteByte('!')
-				pat.WriteByte('^')
+		}
+	}
+	w.endWord()
+	return w.words, true
+}
+
+// wordSplitter is splitShellWords's state: the words so far and the one being read,
+// as text (quoting removed) and as a path.Match pattern.
+type wordSplitter struct {
+	s         string
+	words     []shellWord
+	text, pat strings.Builder
+	inWord    bool // a word has begun, maybe empty ('')
+	glob      bool // the word has an unquoted glob character
+}
+
+// step reads the character at s[i] and what it quotes, and returns the index of the
+// last byte it read; ok is false when the line is more than a plain command.
+func (w *wordSplitter) step(i int) (last int, ok bool) {
+	s := w.s
+	switch c := s[i]; {
+	case c == ' ' || c == '\t':
+		w.endWord()
+	case c == '\\':
+		return w.backslash(i)
+	case c == '\'':
+		return w.singleQuoted(i)
+	case c == '"':
+		return w.doubleQuoted(i)
+	case strings.IndexByte("|&;<>()$`{\n", c) >= 0:
+		return i, false
+	case c == '#' && !w.inWord:
+		return i, false // a comment
+	case c == '~' && !w.inWord:
+		// "~" and "~/..." are the home directory, which relative paths resolve
+		// against anyway; "~user" and the like are left to a real shell.
+		if i+1 < len(s) && strings.IndexByte("/ \t", s[i+1]) < 0 {
+			return i, false
+		}
+		w.unquoted('.')
+	case c == '*' || c == '?':
+		w.unquoted(c)
+		w.glob = true
+	case c == '[':
+		w.unquoted(c)
+		w.glob = true
+		if i+1 < len(s) && s[i+1] == '!' {
+			// sh's negated class [!...] is path.Match's [^...].
+			i++
+			w.text.WriteByte('!')
+			w.pat.WriteByte('^')
+		}
+	default:
+		w.unquoted(c)
+	}
+	return i, true
+}
+
+// backslash reads the unquoted backslash at s[i] and the character it quotes.
+func (w *wordSplitter) backslash(i int) (last int, ok bool) {
+	if i+1 == len(w.s) {
+		return i, false
+	}
+	i++
+	if w.s[i] != '\n' { // a line continuation vanishes
+		w.quoted(w.s[i])
+	}
+	return i, true
+}
+
+// singleQuoted reads the single-quoted string that starts at s[i].
+func (w *wordSplitter) singleQuoted(i int) (last int, ok bool) {
+	end := strings.IndexByte(w.s[i+1:], '\'')
+	if end < 0 {
+		return i, false
+	}
+	for _, q := range []byte(w.s[i+1 : i+1+end]) {
+		w.quoted(q)
+	}
+	w.inWord = true // '' is an empty word
+	return i + end + 1, true
+}
+
+// doubleQuoted reads the double-quoted string that starts at s[i]: "$" and "`" would
+// expand, a backslash quotes only the characters sh's does there.
+func (w *wordSplitter) doubleQuoted(i int) (last int, ok bool) {
+	s := w.s
+	w.inWord = true
+	j := i + 1
+	for ; j < len(s) && s[j] != '"'; j++ {
+		switch d := s[j]; {
+		case d == '$' || d == '`':
+			return j, false
+		case d == '\\' && j+1 < len(s) && strings.IndexByte("$`\"\\\n", s[j+1]) >= 0:
+			j++
+			if s[j] != '\n' {
+				w.quoted(s[j])
 			}
 		default:
-			unquoted(c)
+			w.quoted(d)
 		}
 	}
-	endWord()
-	return words, true
+	return j, j < len(s)
+}
+
+// quoted adds a character that must match itself, also in the pattern.
+func (w *wordSplitter) quoted(c byte) {
+	w.text.WriteByte(c)
+	if strings.IndexByte(`*?[]\`, c) >= 0 {
+		w.pat.WriteByte('\\')
+	}
+	w.pat.WriteByte(c)
+	w.inWord = true
+}
+
+// unquoted adds a character that keeps its glob meaning, if any.
+func (w *wordSplitter) unquoted(c byte) {
+	w.text.WriteByte(c)
+	w.pat.WriteByte(c)
+	w.inWord = true
+}
+
+// endWord ends the word being read, if one has begun.
+func (w *wordSplitter) endWord() {
+	if w.inWord {
+		word := shellWord{text: w.text.String()}
+		if w.glob {
+			word.pattern = w.pat.String()
+		}
+		w.words = append(w.words, word)
+	}
+	w.text.Reset()
+	w.pat.Reset()
+	w.inWord, w.glob = false, false
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -75,25 +74,11 @@ func TestSSHIdleReaderPingAndClose(t *testing.T) {
 func TestMessageConnCloseWhileWaiting(t *testing.T) {
 	closeErr := make(chan error, 1)
 	readErr := make(chan error, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hj := &coalescingHijacker{ResponseWriter: w}
-		ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
-		if err != nil {
-			return
-		}
-		c := newMessageConn(ws, hj)
+	ws, ctx := dialMessageConn(t, func(c *messageConn) {
 		go func() { _, err := c.Read(make([]byte, 10)); readErr <- err }()
 		testwait.For(t, 5*time.Second, "the reader waiting outside the library", waitingForFrames)
 		closeErr <- c.Close()
-	}))
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+srv.URL[len("http"):], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
+	})
 	if _, _, err := ws.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Fatalf("client read: %v, want the server's normal closure", err) // the library answers it
 	}

@@ -2,9 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -20,13 +17,7 @@ import (
 func TestMessageConnReadAheadOnlyWhileReading(t *testing.T) {
 	waits := make(chan bool, 64)
 	got := make(chan []byte, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hj := &coalescingHijacker{ResponseWriter: w}
-		ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
-		if err != nil {
-			return
-		}
-		c := newMessageConn(ws, hj)
+	ws, ctx := dialMessageConn(t, func(c *messageConn) {
 		c.onWait = func(holding bool) { waits <- holding }
 		var all []byte
 		p := make([]byte, 4096)
@@ -38,15 +29,7 @@ func TestMessageConnReadAheadOnlyWhileReading(t *testing.T) {
 			}
 		}
 		got <- all
-	}))
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+srv.URL[len("http"):], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
+	})
 	var want []byte
 	for i, size := range []int{1, 4096, 5000, readAheadSize, readAheadSize + 3, 200_000} {
 		msg := bytes.Repeat([]byte{byte('a' + i)}, size)

@@ -1,11 +1,7 @@
 package web
 
 import (
-	"bufio"
 	"io"
-	"net"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 )
@@ -17,21 +13,7 @@ func TestSSHCloseDoesNotWaitForThePeer(t *testing.T) {
 	ts := newTestServer(t, Config{})
 	ts.agent.echo = false
 	ts.agent.closeTook = make(chan time.Duration, 1)
-	c, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	req := "GET /ssh HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
-		"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer " + testToken + "\r\n\r\n"
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %v %v", resp, err)
-	}
+	c, br := upgradeRaw(t, ts)
 	select {
 	case took := <-ts.agent.closeTook:
 		if took > 200*time.Millisecond {

@@ -20,24 +20,11 @@ import (
 func TestMessageConnReadsAcrossMessagesThenEOF(t *testing.T) {
 	got := make(chan []byte, 1)
 	readErr := make(chan error, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hj := &coalescingHijacker{ResponseWriter: w}
-		ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
-		if err != nil {
-			return
-		}
-		c := newMessageConn(ws, hj)
+	ws, ctx := dialMessageConn(t, func(c *messageConn) {
 		b, err := io.ReadAll(c) // ReadAll stops at io.EOF only
 		got <- b
 		readErr <- err
-	}))
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+srv.URL[len("http"):], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	var want []byte
 	for i, size := range []int{1, 0, 300, 70_000, 5} { // an empty message too
 		msg := bytes.Repeat([]byte{byte('a' + i)}, size)
@@ -66,26 +53,12 @@ func TestMessageConnReadsAcrossMessagesThenEOF(t *testing.T) {
 // login timeout) ends a read that waits for the peer.
 func TestMessageConnDeadline(t *testing.T) {
 	readErr := make(chan error, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hj := &coalescingHijacker{ResponseWriter: w}
-		ws, err := websocket.Accept(hj, r, nil)
-		if err != nil {
-			return
-		}
-		c := newMessageConn(ws, hj)
+	_, ctx := dialMessageConn(t, func(c *messageConn) {
 		_ = c.SetDeadline(time.Now().Add(100 * time.Millisecond))
-		_, err = c.Read(make([]byte, 10))
+		_, err := c.Read(make([]byte, 10))
 		readErr <- err
 		_ = c.tcp.Close()
-	}))
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+srv.URL[len("http"):], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
+	})
 	select {
 	case err := <-readErr:
 		var ne net.Error
@@ -95,4 +68,28 @@ func TestMessageConnDeadline(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the deadline did not end the read")
 	}
+}
+
+// dialMessageConn serves one WebSocket, handing its server end as a messageConn to
+// serve (on the server's goroutine), and returns the client's end, connected, with a
+// context that bounds the test: 10 s, or the test's end. Both close with the test.
+func dialMessageConn(t *testing.T, serve func(c *messageConn)) (*websocket.Conn, context.Context) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hj := &coalescingHijacker{ResponseWriter: w}
+		ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+		if err != nil {
+			return
+		}
+		serve(newMessageConn(ws, hj))
+	}))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	ws, _, err := websocket.Dial(ctx, "ws"+srv.URL[len("http"):], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ws.CloseNow() }) // closed already when the test closed it
+	return ws, ctx
 }

@@ -17,6 +17,11 @@ check_image_files() {
 		"755 root:root /usr/local/bin/jobsshd,755 root:root /usr/local/bin/entrypoint.sh," \
 		"$(timeout 60 podman run --rm --label "$LABEL" --entrypoint stat "$IMAGE" -c '%a %U:%G %n' \
 			/usr/local/bin/jobsshd /usr/local/bin/entrypoint.sh 2>&1 | tr '\n' ,)"
+	# The apt layer cleans up itself: the base image made here has no docker-clean
+	# setting to do it (with the lists and the package cache left, it was 99 MB, not 15).
+	expect "job-example: no apt lists or package cache left in the image" "" \
+		"$(timeout 60 podman run --rm --label "$LABEL" --entrypoint find "$IMAGE" \
+			/var/lib/apt/lists /var/cache/apt -type f ! -name lock 2>&1)"
 }
 
 # check_job_example: job-example as a platform runs it, a client key mounted as
@@ -182,12 +187,7 @@ check_as_image_user() {
 check_arbitrary_uid() {
 	step "--user 1000680000:0, no /etc/passwd entry"
 	local c=jt-anyuid home=$IT_DIR/home-anyuid
-	rm -rf "$home"
-	mkdir -p "$home/.ssh"
-	cp "$KEY.pub" "$home/.ssh/authorized_keys"
-	chmod 700 "$home" "$home/.ssh"
-	chmod 600 "$home/.ssh/authorized_keys"
-	chown -R 1000680000:0 "$home"
+	make_uid_home "$home"
 	run_job $c --user 1000680000:0 --passwd=false -e HOME=/home/anyuid -v "$home:/home/anyuid" \
 		-p 127.0.0.1::2222 -- || {
 		fail "$c: podman run" "a running container" "podman run failed: $RUN_ERR"
@@ -211,6 +211,64 @@ check_arbitrary_uid() {
 	expect_rc "--user 1000680000:0 with JOBSSHD_USER=jovyan: ssh as jovyan" 0 \
 		ssh "${SSH_OPTS[@]}" -p "$port" jovyan@127.0.0.1 'id -u; pwd'
 	expect "--user 1000680000:0 with JOBSSHD_USER=jovyan: the uid and home" "1000680000,/home/anyuid," "$(tr '\n' , <<<"$OUT")"
+}
+
+# check_podman_passwd_entry: --user 1000680000:0 without --passwd=false, as most people
+# type it: podman then adds an /etc/passwd entry for the uid whose home is the working
+# directory, "/". Without a usable $HOME jobsshd cannot keep its state: the error must
+# name HOME; with one (a volume), jobsshd uses it and ssh, sftp and scp get in.
+check_podman_passwd_entry() {
+	step "--user 1000680000:0 with podman's /etc/passwd entry (home /)"
+	local c=jt-pwuid home=$IT_DIR/home-pwuid
+	expect_rc "podman's entry, no usable HOME: jobsshd stops the job" 1 \
+		podman run --rm --label "$LABEL" --user 1000680000:0 -e JOBSSHD_ENABLE=1 -e JOBSSHD_REQUIRED=1 "$IMAGE" true
+	expect_has "podman's entry, no usable HOME: the error names HOME" "set HOME to a directory uid 1000680000 may write" "$OUT"
+	make_uid_home "$home"
+	run_job $c --user 1000680000:0 -e HOME=/home/anyuid -v "$home:/home/anyuid" -p 127.0.0.1::2222 -- || {
+		fail "$c: podman run" "a running container" "podman run failed: $RUN_ERR"
+		return
+	}
+	expect "podman's entry for the uid, home /" "1000680000:*:1000680000:0:container user:/:/bin/sh" \
+		"$(timeout 30 podman exec $c grep :1000680000: /etc/passwd 2>&1)"
+	wait_listening $c /home/anyuid/.local/state/jobsshd/status.json || return
+	expect_has "podman's entry: jobsshd says it uses \$HOME" "uses \$HOME, /home/anyuid" "$(podman logs $c 2>&1)"
+	check_logins "podman's entry, HOME on a volume" $c 1000680000
+	expect_rc "podman's entry: id_container is in \$HOME" 0 podman exec $c test -s /home/anyuid/id_container
+}
+
+# check_openshift_home: OpenShift's usual home, made in the image for whatever uid runs
+# it: root's, group 0, mode 0775. authorized_keys there is refused, as OpenSSH refuses
+# it (StrictModes: a directory others may write), with a message saying who can fix
+# it; id_container, a file of the uid's own, still logs in.
+check_openshift_home() {
+	step "--user 1000680000:0, a home of root's that group 0 may write"
+	local c=jt-oshome home=$IT_DIR/home-openshift port kh
+	make_uid_home "$home"
+	chown 0:0 "$home"
+	chmod 775 "$home"
+	run_job $c --user 1000680000:0 --passwd=false -e HOME=/home/os -v "$home:/home/os" -p 127.0.0.1::2222 -- || {
+		fail "$c: podman run" "a running container" "podman run failed: $RUN_ERR"
+		return
+	}
+	wait_listening $c /home/os/.local/state/jobsshd/status.json || return
+	port=$(host_port $c 2222)
+	kh=$(known_hosts $c "$port")
+	ssh_opts "$kh"
+	expect_rc "group-writable home: authorized_keys is refused" 255 ssh "${SSH_OPTS[@]}" -p "$port" 1000680000@127.0.0.1 true
+	expect_has "group-writable home: the log names who can fix it" "chmod go-w /home/os as its owner, uid 0" "$(podman logs $c 2>&1)"
+	timeout 30 podman exec $c cat /home/os/id_container >"$IT_DIR/id_container-$c" 2>&1
+	chmod 600 "$IT_DIR/id_container-$c"
+	check_logins "group-writable home, id_container" $c 1000680000 "$IT_DIR/id_container-$c"
+}
+
+# make_uid_home DIR makes DIR a home of uid 1000680000 with the client's key.
+make_uid_home() {
+	rm -rf "$1"
+	mkdir -p "$1/.ssh"
+	cp "$KEY.pub" "$1/.ssh/authorized_keys"
+	chmod 700 "$1" "$1/.ssh"
+	chmod 600 "$1/.ssh/authorized_keys"
+	chown -R 1000680000:0 "$1"
 }
 
 # check_read_only: a read-only root filesystem, a tmpfs on /tmp, the home on a volume.

@@ -20,6 +20,9 @@ type Account struct {
 	// Unlisted, when not "", says that the account is not from /etc/passwd but the
 	// agent's own identity (unlisted.go), with what was chosen and why.
 	Unlisted string
+	// HomeNote, when not "", says that Home is $HOME rather than the home /etc/passwd
+	// names, and why (usable_home.go).
+	HomeNote string
 }
 
 // ErrNoAccount reports that the user database has no entry for the requested name.

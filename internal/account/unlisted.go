@@ -45,6 +45,9 @@ func SelfOf(getenv func(string) string) Self {
 func LookupFor(euid int, self func() Self) LookupFunc {
 	return func(name string) (*Account, error) {
 		a, err := Lookup(name)
+		if err == nil && euid != 0 {
+			preferUsableHome(a, euid, self)
+		}
 		if err == nil || euid == 0 || !errors.Is(err, ErrNoAccount) {
 			return a, err
 		}

@@ -54,7 +54,7 @@ func open(path string, euid int, hooks raceHooks) (*Dir, error) {
 		if errors.Is(err, syscall.EROFS) {
 			return nil, fmt.Errorf("create state directory %q: %w: %s", path, err, ReadOnlyFix)
 		}
-		return nil, fmt.Errorf("create state directory %q: %w: pass --state-dir with a directory jobsshd can create", path, err)
+		return nil, fmt.Errorf("create state directory %q: %w: %s", path, err, createFix(err, euid))
 	}
 	if hooks.beforeOpen != nil {
 		hooks.beforeOpen()
@@ -120,6 +120,18 @@ func checkSymlink(path string, euid int) error {
 			return nil
 		}
 	}
+}
+
+// createFix is the advice for a state directory that could not be created. Under
+// entrypoint.sh there is no command line to pass --state-dir on, hence the variable;
+// not as root the default is under $HOME, which a container run as an arbitrary uid
+// may have set to "/" (podman's and CRI-O's added /etc/passwd entry), hence HOME.
+func createFix(err error, euid int) string {
+	fix := "pass --state-dir (or set JOBSSHD_STATE_DIR) with a directory jobsshd can create"
+	if euid != 0 && errors.Is(err, fs.ErrPermission) {
+		fix += fmt.Sprintf(", or set HOME to a directory uid %d may write (a volume, or -e HOME=... on a writable mount), under which jobsshd keeps its state by default", euid)
+	}
+	return fix
 }
 
 // ReadOnlyFix is the advice for a state directory on a read-only file system: a

@@ -41,8 +41,9 @@ func awaitStatus(o statusOptions, euid int, now func() time.Time) (*agent.Status
 }
 
 // runningStatus is status.json when the agent it names runs; with ready, also only
-// once its id_container exists (the agent writes it before status.json, so this holds
-// unless the file was removed since).
+// once every host key is there (a new state directory's RSA key comes after the first
+// status.json, agent/host_keys_later.go) and its id_container exists (the agent writes
+// it before status.json, so this holds unless the file was removed since).
 func runningStatus(stateDir string, euid int, ready bool) (*agent.Status, error) {
 	st, err := agent.ReadStatus(stateDir, euid)
 	if errors.Is(err, agent.ErrNoStatus) {
@@ -53,6 +54,9 @@ func runningStatus(stateDir string, euid int, ready bool) (*agent.Status, error)
 	}
 	if ok, why := st.Running(); !ok {
 		return nil, fmt.Errorf("jobsshd is not running: %s/status.json names pid %d, but %s: start jobsshd again (it replaces the file)", stateDir, st.PID, why)
+	}
+	if ready && st.HostKeysPending {
+		return nil, fmt.Errorf("jobsshd runs, but is still creating its RSA host key (a new state directory): wait a few seconds more")
 	}
 	if ready && !st.IDFileMissing {
 		if fi, err := os.Lstat(st.IDFile); err != nil || !fi.Mode().IsRegular() {

@@ -115,7 +115,7 @@ type Config struct {
 	StatusRefresh time.Duration
 
 	Logger        *slog.Logger       // nil means discard
-	ConnectInfo   io.Writer          // where the "how to connect" text goes; nil means none
+	ConnectInfo   io.Writer          // where the "how to connect" text goes (also from another goroutine, host_keys_later.go); nil means none
 	LookupAccount account.LookupFunc // nil means account.Lookup (/etc/passwd)
 	// Environ is the container environment sessions inherit; nil means the agent's own
 	// environment merged over PID 1's (see environ.Container).

@@ -7,6 +7,15 @@ import (
 	"strings"
 )
 
+// knownHostsName is the agent's name in a known_hosts line: the connect host, with the
+// port when it is not 22.
+func knownHostsName(st *Status) string {
+	if st.Port != 22 {
+		return "[" + st.ConnectHost + "]:" + strconv.Itoa(st.Port)
+	}
+	return st.ConnectHost
+}
+
 // WriteConnectInfo tells a person how to connect to the agent st describes: the ssh
 // command, a ~/.ssh/config block (what VS Code Remote-SSH reads) and the known_hosts
 // lines, so that nobody needs StrictHostKeyChecking=no. The agent prints it at start
@@ -14,10 +23,7 @@ import (
 // implementation.
 func WriteConnectInfo(w io.Writer, st *Status) {
 	host, port, user := st.ConnectHost, st.Port, st.User
-	hostPort := host
-	if port != 22 {
-		hostPort = "[" + host + "]:" + strconv.Itoa(port)
-	}
+	hostPort := knownHostsName(st)
 	var b strings.Builder
 	fmt.Fprintf(&b, "jobsshd is serving %s on port %d.\n\n", user, port)
 	identity := "id_container"

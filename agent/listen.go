@@ -128,6 +128,7 @@ func (s *Server) Listen() error {
 	}
 	s.startLiveStatus(st)
 	s.printConnectInfo(st)
+	s.createHostKeysLater() // host_keys_later.go: status.json is rewritten as each is added
 	return nil
 }
 

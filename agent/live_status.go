@@ -184,8 +184,11 @@ func (s activeStream) Write(p []byte) (int, error) {
 // startLiveStatus starts rewriting status.json, whose first version st Listen wrote,
 // as the live figures change; Shutdown stops it.
 func (s *Server) startLiveStatus(st Status) {
+	s.statusBase.set(st)
 	s.live.write = func(f StatusLive) {
-		next := st
+		s.statusBase.mu.Lock()
+		defer s.statusBase.mu.Unlock()
+		next := s.statusBase.st // with the host keys added since (host_keys_later.go)
 		next.Live = f
 		if err := s.writeStatus(next); err != nil {
 			s.log.Warn("update status.json's live figures", "err", err)

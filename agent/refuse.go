@@ -39,7 +39,7 @@ func (s *Server) refuseEarly(c net.Conn, reason uint32, message string) {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(refusalDrain))
-	msg := append([]byte(s.sshConfig.ServerVersion+"\r\n"), disconnectPacket(reason, message)...)
+	msg := append([]byte(s.sshConfig.Load().ServerVersion+"\r\n"), disconnectPacket(reason, message)...)
 	if _, err := c.Write(msg); err != nil {
 		return
 	}

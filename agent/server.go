@@ -39,11 +39,13 @@ type Server struct {
 	environ    []string            // the container environment sessions start from
 	port       PortPolicy          // where Listen listens
 	selfExe    string              // this binary, which serves sftp-server and scp
-	hostKeys   []ssh.Signer
+	hostKeys   []ssh.Signer        // guarded by mu once Listen returned: more may be added (host_keys_later.go)
 	userKey    *keys.UserKey
-	jobTrust   *jobtrust.Trust // nil when job trust is off
-	jobKeyFile string          // the job key file the ssh client uses, when there is one
-	sshConfig  *ssh.ServerConfig
+	jobTrust   *jobtrust.Trust                  // nil when job trust is off
+	jobKeyFile string                           // the job key file the ssh client uses, when there is one
+	sshConfig  atomic.Pointer[ssh.ServerConfig] // replaced when a host key is added
+	algorithms ssh.Config                       // the plan's algorithm profile, for sshConfig
+	keysLater  hostKeysLater                    // host_keys_later.go
 	startedAt  time.Time
 
 	stateDir  *statedir.Dir     // the state directory as opened and checked (state_dir.go)
@@ -87,6 +89,7 @@ type Server struct {
 
 	live        *liveStatus // status.json's live figures (live_status.go)
 	liveStarted bool        // Listen started live.run; guarded by mu
+	statusBase  statusBase  // status.json without its live figures, once Listen wrote it (host_keys_later.go)
 }
 
 // New resolves cfg (Resolve, which changes nothing) and acts on the plan: it opens (or
@@ -136,17 +139,19 @@ func newServer(p *Plan) (*Server, error) {
 		cas[i] = trustedCA{key: ca.Key, source: ca.Source}
 	}
 	s.userCAs.set(cas)
-	s.sshConfig = s.newSSHConfig(p.Algorithms)
+	s.algorithms = p.Algorithms
+	s.sshConfig.Store(s.newSSHConfig())
 	return s, nil
 }
 
 // loadHostKeys loads (or creates) the host keys in the state directory; under job trust
 // the job host key replaces the ed25519 one.
 func (s *Server) loadHostKeys() error {
-	hostKeys, err := keys.HostKeys(s.stateDir.Root)
+	hostKeys, later, err := keys.HostKeysReady(s.stateDir.Root) // the rest: host_keys_later.go
 	if err != nil {
 		return fmt.Errorf("host keys: %w", readOnlyAdvice(err))
 	}
+	s.keysLater.files = later
 	s.removeStatus()
 	for _, k := range hostKeys {
 		if s.jobTrust != nil && k.PublicKey().Type() == ssh.KeyAlgoED25519 {
@@ -179,9 +184,9 @@ func (s *Server) setKeySources(p *Plan) {
 	}
 }
 
-func (s *Server) newSSHConfig(algorithms ssh.Config) *ssh.ServerConfig {
+func (s *Server) newSSHConfig() *ssh.ServerConfig {
 	c := &ssh.ServerConfig{
-		Config:                  algorithms,
+		Config:                  s.algorithms,
 		PublicKeyAuthAlgorithms: slices.Clone(publicKeyAuthAlgorithms),
 		PublicKeyCallback:       s.authenticate,
 		MaxAuthTries:            s.cfg.MaxAuthTries,
@@ -266,6 +271,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.removeStatus()
 	}
 	s.mu.Unlock()
+	s.stopHostKeysLater() // host_keys_later.go
 	idle := make(chan struct{})
 	go func() { s.connWG.Wait(); close(idle) }()
 	select {
@@ -324,10 +330,12 @@ func (s *Server) serveConn(c net.Conn) {
 		return
 	}
 	s.limits.open.Log(log, slog.LevelInfo, "connection opened", "event", "connection.open")
-	bc := s.watchPreamble(c, place, start)
+	qc, loggedIn := withQuickAck(c) // quickack_linux.go: no delayed ACKs until logged in
+	bc := s.watchPreamble(qc, place, start)
 	wc, in, unwatch := s.memory.watch(bc, func() { _ = c.Close() }, log) // channel_memory.go
 	defer unwatch()
-	conn, chans, reqs, err := ssh.NewServerConn(wc, s.sshConfig)
+	conn, chans, reqs, err := ssh.NewServerConn(wc, s.sshConfig.Load())
+	loggedIn()
 	s.startups.release(place)
 	if err != nil && place.wasEvicted(s.startups) {
 		err = fmt.Errorf("evicted: a newcomer took its place before it logged in (startups.go): %w", err)

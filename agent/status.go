@@ -25,7 +25,10 @@ type Status struct {
 	Bind     string          `json:"bind"`
 	User     string          `json:"user"`
 	HostKeys []StatusHostKey `json:"host_keys"`
-	IDFile   string          `json:"id_file"`
+	// HostKeysPending says that a host key is still being created (a new state
+	// directory's RSA key, host_keys_later.go); the file is rewritten when it is there.
+	HostKeysPending bool   `json:"host_keys_pending,omitempty"`
+	IDFile          string `json:"id_file"`
 	// IDFilePPK is id_container's PuTTY form, "" when there is no id_container.
 	IDFilePPK string `json:"id_file_ppk,omitempty"`
 	// IDFileMissing says that there was no usable id_container when the agent started
@@ -87,6 +90,8 @@ func (s *Server) status() Status {
 		StartedAt:   s.startedAt.UTC().Format(time.RFC3339),
 		Version:     s.cfg.Version,
 		Web:         s.web,
+
+		HostKeysPending: len(s.keysLater.files) > 0, // host_keys_later.go
 	}
 	if t, err := processStartTime("self"); err == nil {
 		st.StartTime, st.BootID = t, bootID()

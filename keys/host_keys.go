@@ -2,6 +2,7 @@ package keys
 
 import (
 	"bytes"
+	"crypto"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -50,11 +51,8 @@ func HostKeys(dir *os.Root) ([]ssh.Signer, error) {
 	specs := HostKeyFiles()
 	signers := make([]ssh.Signer, 0, len(specs))
 	for _, spec := range specs {
-		signer, err := hostKeyFileOrCreate(dir, spec.Name, spec.KeyType, spec.SSHType)
+		signer, err := CreateHostKey(dir, spec)
 		if err != nil {
-			return nil, err
-		}
-		if err := writeHostPublicKey(dir, spec.Name+".pub", signer.PublicKey()); err != nil {
 			return nil, err
 		}
 		signers = append(signers, signer)
@@ -62,33 +60,52 @@ func HostKeys(dir *os.Root) ([]ssh.Signer, error) {
 	return signers, nil
 }
 
-// hostKeyFileOrCreate loads the host key name in dir, or creates it if there is none.
-func hostKeyFileOrCreate(dir *os.Root, name, keyType, sshType string) (ssh.Signer, error) {
-	path := filepath.Join(dir.Name(), name)
-	signer, err := loadHostKey(dir, name, sshType)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return signer, err
+// CreateHostKey is one step of HostKeys: it loads the host key spec names in dir, or
+// creates it when there is no file (GenerateHostKey, then StoreHostKey).
+func CreateHostKey(dir *os.Root, spec HostKeyFile) (ssh.Signer, error) {
+	signer, err := loadHostKey(dir, spec.Name, spec.SSHType)
+	if errors.Is(err, fs.ErrNotExist) {
+		var key crypto.Signer
+		if key, err = GenerateHostKey(spec); err != nil {
+			return nil, fmt.Errorf("create host key %q: %w", filepath.Join(dir.Name(), spec.Name), err)
+		}
+		return StoreHostKey(dir, spec, key)
 	}
-	key, err := generateKey(keyType)
 	if err != nil {
-		return nil, fmt.Errorf("create host key %q: %w", path, err)
+		return nil, err
 	}
+	if err := writeHostPublicKey(dir, spec.Name+".pub", signer.PublicKey()); err != nil {
+		return nil, err
+	}
+	return signer, nil
+}
+
+// GenerateHostKey generates a new key of spec's type, in memory only.
+func GenerateHostKey(spec HostKeyFile) (crypto.Signer, error) { return generateKey(spec.KeyType) }
+
+// StoreHostKey writes key as spec's file in dir (0600, atomically, never replacing a
+// file) and its .pub, and returns it as a signer. When the file is there by then,
+// another jobsshd sharing the state directory created it first: that one is loaded and
+// returned instead, so that both serve the key that is on disk.
+func StoreHostKey(dir *os.Root, spec HostKeyFile, key crypto.Signer) (ssh.Signer, error) {
+	path := filepath.Join(dir.Name(), spec.Name)
 	data, err := marshalOpenSSHPrivateKey(key, keyComment("jobsshd"))
 	if err != nil {
 		return nil, fmt.Errorf("create host key %q: %w", path, err)
 	}
-	err = writeNewFile(dir, name, data, 0o600, nil)
-	if errors.Is(err, fs.ErrExist) {
-		// Another jobsshd sharing the state dir created it first: use that one, so
-		// both serve the key that is on disk.
-		return loadHostKey(dir, name, sshType)
+	var signer ssh.Signer
+	err = writeNewFile(dir, spec.Name, data, 0o600, nil)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		signer, err = loadHostKey(dir, spec.Name, spec.SSHType)
+	case err == nil:
+		signer, err = ssh.NewSignerFromKey(key)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create host key %q: %w", path, err)
 	}
-	signer, err = ssh.NewSignerFromKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("create host key %q: %w", path, err)
+	if err := writeHostPublicKey(dir, spec.Name+".pub", signer.PublicKey()); err != nil {
+		return nil, err
 	}
 	return signer, nil
 }

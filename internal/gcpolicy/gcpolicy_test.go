@@ -116,3 +116,21 @@ func TestReturnWhenIdleReturnsABurstsHeap(t *testing.T) {
 		t.Errorf("after the return: %d bytes held, live %d: want at most %d beyond it", after.held, after.live, returnSlack)
 	}
 }
+
+func TestPageOutSpellOncePerQuietSpellAfterWork(t *testing.T) {
+	t.Parallel()
+	p := pageOutSpell{busy: true}
+	for i, c := range []struct{ quiet, want bool }{
+		{false, false}, // start-up still running
+		{true, true},   // the first quiet interval after it
+		{true, false},  // still quiet: once is enough
+		{false, false}, // a transfer
+		{false, false},
+		{true, true}, // quiet again
+		{true, false},
+	} {
+		if got := p.due(c.quiet); got != c.want {
+			t.Fatalf("interval %d (quiet %v): page out %v, want %v", i, c.quiet, got, c.want)
+		}
+	}
+}

@@ -67,11 +67,13 @@ func readHeap(samples []metrics.Sample) heapSample {
 // until ctx ends. Without it, GCPercent's garbage and the freed pages stayed resident
 // for minutes after a burst (57-72 MiB against 15 MiB idle, issue 14): the runtime's
 // scavenger returns memory slowly on purpose, and a quiet process does not collect.
+// The first quiet interval after work also pages out the program's code (pageOutSpell).
 func ReturnWhenIdle(ctx context.Context, every time.Duration, log *slog.Logger) {
 	samples := newSamples()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	prev := readHeap(samples)
+	spell := pageOutSpell{busy: true} // start-up was work
 	for {
 		select {
 		case <-ctx.Done():
@@ -89,6 +91,26 @@ func ReturnWhenIdle(ctx context.Context, every time.Duration, log *slog.Logger) 
 			log.Debug("returned idle heap to the system", "held_before", cur.held, "held_after", after.held, "live", after.live)
 			cur = after
 		}
+		if spell.due(cur.allocated-prev.allocated < quietAllocation) {
+			n, err := pageOutExecutable() // page_out_linux.go
+			log.Debug("paged out the program's code", "mapped", n, "err", err)
+		}
 		prev = cur
 	}
+}
+
+// pageOutSpell decides when ReturnWhenIdle pages out the program's code: at the first
+// quiet interval after work (start-up, a transfer), once. Code the idle agent runs
+// faults back in by itself; what the work ran stays out until work runs it again.
+type pageOutSpell struct{ busy bool }
+
+// due records whether the last interval was quiet and reports whether to page out now.
+func (p *pageOutSpell) due(quiet bool) bool {
+	if !quiet {
+		p.busy = true
+		return false
+	}
+	due := p.busy
+	p.busy = false
+	return due
 }

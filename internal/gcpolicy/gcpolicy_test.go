@@ -120,17 +120,17 @@ func TestReturnWhenIdleReturnsABurstsHeap(t *testing.T) {
 func TestPageOutSpellOncePerQuietSpellAfterWork(t *testing.T) {
 	t.Parallel()
 	p := pageOutSpell{busy: true}
-	for i, c := range []struct{ quiet, want bool }{
-		{false, false}, // start-up still running
-		{true, true},   // the first quiet interval after it
-		{true, false},  // still quiet: once is enough
-		{false, false}, // a transfer
-		{false, false},
-		{true, true}, // quiet again
+	for i, c := range []struct{ worked, want bool }{
+		{true, false},  // start-up still running
+		{false, true},  // the first interval without work after it
+		{false, false}, // still idle: once is enough
+		{true, false},  // a login or a transfer
 		{true, false},
+		{false, true}, // idle again
+		{false, false},
 	} {
-		if got := p.due(c.quiet); got != c.want {
-			t.Fatalf("interval %d (quiet %v): page out %v, want %v", i, c.quiet, got, c.want)
+		if got := p.due(c.worked); got != c.want {
+			t.Fatalf("interval %d (work %v): page out %v, want %v", i, c.worked, got, c.want)
 		}
 	}
 }

@@ -22,8 +22,10 @@ import (
 // called once keeps its neighbours resident too. After a page-out the idle agent faults
 // back only what its idle work runs: 1.3 MB (BENCHMARKS.md, issue 14 memory and start).
 // The kernel leaves alone pages another process maps too (the sftp children run the
-// same binary), and a caller that may not write the file (the agent run as a user
-// over a root-owned binary) gets nothing paged out, which is harmless.
+// same binary; mm/madvise.c madvise_cold_or_pageout_pte_range skips pages mapped more
+// than once), and pages out file pages only for a caller that owns the file or may
+// write it (can_do_pageout): the agent run as a user over a root-owned binary gets
+// nothing paged out, which is harmless.
 func pageOutExecutable() (int, error) {
 	exe, err := os.Executable()
 	if err != nil {

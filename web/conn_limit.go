@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -104,6 +105,15 @@ type countedConn struct {
 	l      *limitListener
 	source string
 	once   sync.Once
+}
+
+// SyscallConn gives the socket of a plain TCP or unix connection, for an /ssh
+// connection's wait for frames (frame_wait.go); other connections (TLS) have none.
+func (c *countedConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, syscall.ENOTSOCK
 }
 
 func (c *countedConn) Close() error {

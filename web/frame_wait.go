@@ -2,7 +2,10 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"sync"
+	"sync/atomic"
+	"syscall"
 
 	"jobsshd/internal/coalesce"
 )
@@ -25,10 +28,23 @@ type frameWaitConn struct {
 	mu sync.Mutex
 	// pending was read from the connection and not yet by the library: the frames a
 	// client sent with its upgrade request (read by net/http past the request), or
-	// what waitFrame's read brought, in wait.
+	// what waitFrame's read brought, in waitBuf.
 	pending []byte
-	wait    [waitReadSize]byte
+	// waitBuf is borrowed from waitBuffers while pending holds what waitFrame read.
+	waitBuf *[]byte
+	// raw is the socket under the connection, for waitFrame to wait on without a
+	// buffer; nil for a connection that is not a plain socket (TLS: its bytes must go
+	// through tls.Conn).
+	raw syscall.RawConn
+	// borrowed counts the buffers taken from waitBuffers and not given back (0 or 1),
+	// for tests.
+	borrowed atomic.Int32
 }
+
+// waitBuffers lends waitFrame its read buffer, from the moment the socket has bytes
+// until the library has taken them: an idle connection holds none (it held 256 bytes
+// each, 320 with the allocator's rounding, before).
+var waitBuffers = sync.Pool{New: func() any { b := make([]byte, waitReadSize); return &b }}
 
 // waitReadSize is what waitFrame reads at most: a small message whole (an SFTP read
 // request in its SSH packet and frame is under 100 bytes, and a download brings one
@@ -43,6 +59,11 @@ func newFrameWaitConn(c *coalesce.Conn, early []byte) *frameWaitConn {
 	if len(early) > 0 {
 		w.pending = bytes.Clone(early)
 	}
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			w.raw = raw
+		}
+	}
 	return w
 }
 
@@ -53,6 +74,10 @@ func (c *frameWaitConn) Read(p []byte) (int, error) {
 		n := copy(p, c.pending)
 		if c.pending = c.pending[n:]; len(c.pending) == 0 {
 			c.pending = nil
+			if c.waitBuf != nil {
+				c.giveBack(c.waitBuf)
+				c.waitBuf = nil
+			}
 		}
 		return n, nil
 	}
@@ -68,7 +93,49 @@ func (c *frameWaitConn) waitFrame() {
 	if len(c.pending) > 0 {
 		return
 	}
-	if n, _ := c.Conn.Read(c.wait[:]); n > 0 {
-		c.pending = c.wait[:n]
+	if c.raw == nil {
+		c.keep(c.Conn.Read) // blocks holding the buffer
+		return
+	}
+	// RawConn.Read calls the function when the socket may be readable, and again after
+	// each wake-up of the poller while it returns false (net's fd_posix.go RawRead: the
+	// read, EAGAIN, wait sequence of net.Conn.Read, deadlines included), so the buffer
+	// is borrowed only for a read(2) that finds bytes, as agent/socket_read_ahead_linux.go
+	// does for the SSH port. An error other than EAGAIN is left to the library's next
+	// read, which meets it again.
+	_ = c.raw.Read(func(fd uintptr) bool {
+		again := false
+		c.keep(func(b []byte) (int, error) {
+			n, err := readRetryingEINTR(int(fd), b)
+			again = errors.Is(err, syscall.EAGAIN)
+			return n, err
+		})
+		return !again
+	})
+}
+
+// keep makes one read into a borrowed buffer, and keeps the buffer as pending if the
+// read brought bytes; otherwise it gives it back at once.
+func (c *frameWaitConn) keep(read func([]byte) (int, error)) {
+	c.borrowed.Add(1)
+	buf := waitBuffers.Get().(*[]byte)
+	if n, _ := read(*buf); n > 0 {
+		c.pending, c.waitBuf = (*buf)[:n], buf
+		return
+	}
+	c.giveBack(buf)
+}
+
+func (c *frameWaitConn) giveBack(buf *[]byte) {
+	waitBuffers.Put(buf)
+	c.borrowed.Add(-1)
+}
+
+func readRetryingEINTR(fd int, b []byte) (int, error) {
+	for {
+		n, err := syscall.Read(fd, b)
+		if err != syscall.EINTR {
+			return n, err
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"jobsshd/internal/coalesce"
 	"jobsshd/internal/testwait"
 )
 
@@ -144,4 +146,70 @@ func upgradeRaw(t *testing.T, ts *testServer) (net.Conn, *bufio.Reader) {
 		t.Fatalf("upgrade: %v %v", resp, err)
 	}
 	return c, br
+}
+
+// parkedInWaitFrame reports whether a goroutine waits in the poller from inside
+// frameWaitConn.waitFrame, not merely runs through it.
+func parkedInWaitFrame() bool {
+	buf := make([]byte, 1<<20)
+	for _, g := range bytes.Split(buf[:runtime.Stack(buf, true)], []byte("\n\n")) {
+		if bytes.Contains(g, []byte("frameWaitConn).waitFrame")) && bytes.Contains(g, []byte("pollDesc).waitRead")) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestFrameWaitHoldsNoBufferWhileIdle: an idle /ssh connection's wait for the next
+// frame holds no read buffer; one is borrowed only while bytes read from the socket
+// wait for the library, and given back once it has them, also when the wait ends at
+// a deadline.
+func TestFrameWaitHoldsNoBufferWhileIdle(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	w := newFrameWaitConn(&coalesce.Conn{Conn: server}, nil)
+	if w.raw == nil {
+		t.Fatal("a TCP connection gave no socket to wait on")
+	}
+	waited := make(chan struct{})
+	go func() { w.waitFrame(); close(waited) }()
+	testwait.For(t, 5*time.Second, "the wait for a frame to block in the poller", parkedInWaitFrame)
+	if n := w.borrowed.Load(); n != 0 {
+		t.Fatalf("an idle wait holds %d read buffers, want none", n)
+	}
+	if _, err := client.Write([]byte("frame")); err != nil {
+		t.Fatal(err)
+	}
+	<-waited
+	if n := w.borrowed.Load(); n != 1 {
+		t.Fatalf("bytes waiting for the library: %d buffers borrowed, want 1", n)
+	}
+	got := make([]byte, 16)
+	if n, err := w.Read(got); err != nil || string(got[:n]) != "frame" {
+		t.Fatalf("read after the wait: %q, %v", got[:n], err)
+	}
+	if n := w.borrowed.Load(); n != 0 {
+		t.Fatalf("after the library took the bytes: %d buffers borrowed, want none", n)
+	}
+	_ = server.SetReadDeadline(time.Now().Add(-time.Second))
+	w.waitFrame() // returns at the deadline
+	if n := w.borrowed.Load(); n != 0 {
+		t.Fatalf("after a wait ended by its deadline: %d buffers borrowed, want none", n)
+	}
+	if _, err := w.Read(got); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past the deadline: %v, want the deadline's error", err)
+	}
 }

@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // writeTestCert writes a self-signed certificate for 127.0.0.1 and its key, and
@@ -96,5 +98,37 @@ func TestTLSFlagsGoTogether(t *testing.T) {
 	certFile, _, _ := writeTestCert(t)
 	if _, err := New(Config{Addr: "127.0.0.1:0", Agent: &fakeAgent{}, Token: testToken, TLSCert: certFile}); err == nil {
 		t.Error("--web-tls-cert without --web-tls-key: no error")
+	}
+}
+
+// TestTLSSSHMessagesBetweenWaits: /ssh over TLS carries messages across the reader's
+// waits for frames, which must read through tls.Conn (frame_wait.go waits on the
+// socket itself only for a plain connection: under TLS it would take ciphertext).
+func TestTLSSSHMessagesBetweenWaits(t *testing.T) {
+	certFile, keyFile, pool := writeTestCert(t)
+	s, err := New(Config{Addr: "127.0.0.1:0", Agent: &fakeAgent{accepting: true, echo: true}, Token: testToken, TLSCert: certFile, TLSKey: keyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	defer func() { _ = s.Shutdown(ctx) }()
+	ws, _, err := websocket.Dial(ctx, "wss://"+s.Addr()+"/ssh", &websocket.DialOptions{HTTPHeader: bearer(testToken),
+		HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	for _, msg := range []string{"first", "second", "third"} {
+		if err := ws.Write(ctx, websocket.MessageBinary, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := ws.Read(ctx); err != nil || string(got) != msg {
+			t.Fatalf("echo of %q over TLS: got %q, %v", msg, got, err)
+		}
 	}
 }

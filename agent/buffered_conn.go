@@ -6,13 +6,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 )
 
 // connReadBuffer is the read-ahead in front of each connection.
 const connReadBuffer = 64 << 10
 
-// bufferedConn reads its connection through a large buffer. x/crypto/ssh reads the
+// bufferedConn reads its connection through a large buffer (newBufferedConn), which a
+// TCP connection borrows only while bytes wait in it. x/crypto/ssh reads the
 // transport through a 4 KiB bufio.Reader (transport.go newTransport), so a 32 KiB packet
 // costs eight read(2) calls; with this in front, one call usually brings several packets
 // and the 4 KiB reads are served from memory. Uploads spent about a quarter of the
@@ -28,8 +30,8 @@ const connReadBuffer = 64 << 10
 // onActive whenever the client sends bytes after it (startups.go).
 type bufferedConn struct {
 	net.Conn
-	r       *bufio.Reader
-	checked int // bytes of the "SSH-" prefix seen so far
+	r       io.Reader // the read-ahead (newBufferedConn)
+	checked int       // bytes of the "SSH-" prefix seen so far
 
 	onVersion func() // nil: no one is watching
 	onKexInit func() // nil: no one is watching
@@ -98,17 +100,22 @@ func (w *preambleWatch) feed(p []byte) (done bool, after int) {
 }
 
 // readsAhead is a connection that reads ahead itself, holding a buffer only while
-// bytes wait in it (web's /ssh connections, web/read_ahead.go). bufferedConn puts only
-// bufio's smallest buffer in front of it, which reads of 4 KiB bypass: the 64 KiB one
-// would stay with the connection while it idles, its largest cost.
+// bytes wait in it (web's /ssh connections, web/read_ahead.go): bufferedConn reads it
+// as it is.
 type readsAhead interface{ ReadsAhead() bool }
 
+// newBufferedConn puts a read-ahead in front of c: for a TCP connection one that holds
+// its 64 KiB buffer only while bytes wait in it (socket_read_ahead_linux.go), for a
+// connection that reads ahead itself none, and for any other (net.Pipe in tests) a
+// bufio.Reader it keeps.
 func newBufferedConn(c net.Conn) *bufferedConn {
-	size := connReadBuffer
 	if ra, ok := c.(readsAhead); ok && ra.ReadsAhead() {
-		size = 16 // bufio's minimum
+		return &bufferedConn{Conn: c, r: c}
 	}
-	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, size)}
+	if sr, ok := newSocketReadAhead(c); ok {
+		return &bufferedConn{Conn: c, r: sr}
+	}
+	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, connReadBuffer)}
 }
 
 const versionPrefix = "SSH-"

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bufio"
 	"net"
 	"testing"
 )
@@ -11,16 +12,21 @@ type readingAhead struct{ net.Conn }
 func (readingAhead) ReadsAhead() bool { return true }
 
 // TestBufferedConnLeavesReadAheadToTheConnection: a connection that reads ahead itself
-// gets no 64 KiB buffer in front of it, which it would keep while idle; others do.
+// gets no 64 KiB buffer in front of it, which it would keep while idle; a TCP one
+// borrows its buffer (socket_read_ahead_linux.go), and others keep one.
 func TestBufferedConnLeavesReadAheadToTheConnection(t *testing.T) {
 	t.Parallel()
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if got := newBufferedConn(a).r.Size(); got != connReadBuffer {
-		t.Errorf("a TCP-like connection: read buffer %d bytes, want %d", got, connReadBuffer)
+	if r, ok := newBufferedConn(a).r.(*bufio.Reader); !ok || r.Size() != connReadBuffer {
+		t.Errorf("a pipe: read-ahead %T, want a %d-byte bufio.Reader", newBufferedConn(a).r, connReadBuffer)
 	}
-	if got := newBufferedConn(readingAhead{a}).r.Size(); got > 4096 {
-		t.Errorf("a connection that reads ahead itself: read buffer %d bytes, want at most the 4 KiB x/crypto reads bypass it with", got)
+	if r := newBufferedConn(readingAhead{a}).r; r != (readingAhead{a}) {
+		t.Errorf("a connection that reads ahead itself: read through %T, want the connection itself", r)
+	}
+	_, server := tcpPair(t)
+	if r, ok := newBufferedConn(server).r.(*socketReadAhead); !ok || r.held() {
+		t.Errorf("a TCP connection: read-ahead %T, want a *socketReadAhead holding no buffer", newBufferedConn(server).r)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/coder/websocket"
 	"golang.org/x/crypto/ssh"
+
+	"jobsshd/internal/testwait"
 )
 
 // TestWebUnauthenticatedFlood: 1,000 requests and WebSocket upgrades without the
@@ -116,17 +119,20 @@ func (w *webAgent) rawUpgrade(path string, wrongToken bool) (int, error) {
 const idleConnections = 200
 
 // TestWebIdleMemory: 200 idle SSH connections carried by WebSockets on /ssh cost the
-// agent no more than 200 idle SSH connections on its port (the target). Each
-// set is held on an agent of its own, and the growth of its RSS over its first
-// connection is compared. Measured at 0.77x (median of six runs, the highest 0.87x),
-// BENCHMARKS.md: an idle /ssh connection holds no read buffer (web/read_ahead.go) and
-// waits for frames outside the WebSocket library on a 4 KiB stack
-// (web/frame_wait.go); without those it was 1.07x [1.01 1.15]. A run's direct figure
-// alone moves by 1-3 MiB with the GC's timing, inside the 3.5 MiB between the two.
+// agent no more than 200 idle SSH connections on its port (the target), within
+// this measure's noise. Each
+// set is held on an agent of its own, and the growth of its anonymous memory is
+// compared once the agent has handed back the garbage of the logins. Measured at 0.77x
+// (median of six runs, the highest 0.87x), BENCHMARKS.md: an idle /ssh connection holds
+// no read buffer (web/read_ahead.go) and waits for frames outside the WebSocket library
+// on a 4 KiB stack (web/frame_wait.go); without those it was 1.07x [1.01 1.15]. SSH-port
+// connections now borrow their read buffer too (agent/socket_read_ahead_linux.go), and
+// the two cost the same within the noise of this measure (see below).
 func TestWebIdleMemory(t *testing.T) {
 	t.Parallel()
-	direct := startWebAgent(t, agentOptions{})
-	viaWeb := startWebAgent(t, agentOptions{})
+	debug := agentOptions{Args: []string{"--log-level", "debug"}} // idleCost waits for a debug line
+	direct := startWebAgent(t, debug)
+	viaWeb := startWebAgent(t, debug)
 	directCost := idleCost(t, direct, func() (net.Conn, error) {
 		return net.DialTimeout("tcp", hostPort("127.0.0.1", direct.Port), 5*time.Second)
 	})
@@ -144,14 +150,29 @@ func TestWebIdleMemory(t *testing.T) {
 		}
 		return websocket.NetConn(context.Background(), c, websocket.MessageBinary), nil
 	})
-	t.Logf("agent RSS growth for %d idle connections: direct %d KiB, through /ssh %d KiB", idleConnections, directCost, webCost)
-	if webCost > directCost {
-		t.Errorf("%d idle /ssh WebSockets cost %d KiB, want at most the %d KiB of as many direct connections", idleConnections, webCost, directCost)
+	t.Logf("agent anonymous memory growth for %d idle connections: direct %d KiB, through /ssh %d KiB", idleConnections, directCost, webCost)
+	if webCost*4 > directCost*5 {
+		t.Errorf("%d idle /ssh WebSockets cost %d KiB, want at most 1.25x the %d KiB of as many direct connections", idleConnections, webCost, directCost)
 	}
 }
 
+// Both kinds of connection now borrow their read buffers, and measured as idleCost does
+// they cost the same: nine runs gave direct 12.0-14.2 MiB, /ssh 12.6-14.5 MiB, the
+// ratio 0.96-1.21 (median 1.01). The test allows 1.25x, which a run's noise stays
+// under; what it guarded before, an /ssh connection keeping its 8 KiB stack and 64 KiB
+// buffer (18 KiB resident more each, about 1.27x), is pinned more closely by web's own
+// tests (TestMessageConnReadAheadOnlyWhileReading, TestSSHIdleReaderPingAndClose).
+
+// idleAgain is the agent's debug line for its first interval without work after work
+// (internal/gcpolicy's page-out), written once the heap that work left behind has been
+// returned.
+const idleAgain = "paged out the program's code"
+
 // idleCost logs in idleConnections times over dial with the agent's id_container,
-// leaves them idle, and returns the agent's RSS growth in KiB since the first login.
+// leaves them idle, and returns the growth in KiB of the agent's anonymous memory (its
+// heap and stacks) from its first idle interval to the first after the last login. Measured right after the logins, as it was, the figure was mostly their
+// garbage (the agent collects at GOGC=400), and the resident code pages come and go
+// with the agent's page-outs: neither is what an idle connection keeps.
 func idleCost(t *testing.T, w *webAgent, dial func() (net.Conn, error)) int {
 	t.Helper()
 	keyPEM, err := os.ReadFile(w.IDFile)
@@ -164,7 +185,10 @@ func idleCost(t *testing.T, w *webAgent, dial func() (net.Conn, error)) int {
 	}
 	cfg := &ssh.ClientConfig{User: w.Account.Name, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second} // the test's own agent
-	var base int
+	testwait.For(t, 30*time.Second, "the agent to be idle after start-up", func() bool {
+		return strings.Contains(w.Logs(), idleAgain)
+	})
+	base := rssAnon(t, w.Status.PID)
 	for i := range idleConnections {
 		c, err := dial()
 		if err != nil {
@@ -176,11 +200,32 @@ func idleCost(t *testing.T, w *webAgent, dial func() (net.Conn, error)) int {
 		}
 		client := ssh.NewClient(sc, chans, reqs)
 		t.Cleanup(func() { client.Close() })
-		if i == 0 {
-			base = vmRSS(t, w.Status.PID)
+	}
+	idles := strings.Count(w.Logs(), idleAgain)
+	testwait.For(t, 30*time.Second, "the agent to be idle after the logins, their garbage returned", func() bool {
+		return strings.Count(w.Logs(), idleAgain) > idles
+	})
+	return rssAnon(t, w.Status.PID) - base
+}
+
+// rssAnon is the anonymous resident memory of process pid, in KiB, from /proc/PID/status.
+func rssAnon(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			if err != nil {
+				t.Fatalf("parse RssAnon %q: %v", line, err)
+			}
+			return kb
 		}
 	}
-	return vmRSS(t, w.Status.PID) - base
+	t.Fatalf("no RssAnon in /proc/%d/status", pid)
+	return 0
 }
 
 // TestWebIdleUpgradesClosed: WebSockets on /ssh that never start SSH are SSH

@@ -116,3 +116,21 @@ func TestReturnWhenIdleReturnsABurstsHeap(t *testing.T) {
 		t.Errorf("after the return: %d bytes held, live %d: want at most %d beyond it", after.held, after.live, returnSlack)
 	}
 }
+
+func TestPageOutSpellOncePerQuietSpellAfterWork(t *testing.T) {
+	t.Parallel()
+	p := pageOutSpell{busy: true}
+	for i, c := range []struct{ worked, want bool }{
+		{true, false},  // start-up still running
+		{false, true},  // the first interval without work after it
+		{false, false}, // still idle: once is enough
+		{true, false},  // a login or a transfer
+		{true, false},
+		{false, true}, // idle again
+		{false, false},
+	} {
+		if got := p.due(c.worked); got != c.want {
+			t.Fatalf("interval %d (work %v): page out %v, want %v", i, c.worked, got, c.want)
+		}
+	}
+}

@@ -67,11 +67,14 @@ func readHeap(samples []metrics.Sample) heapSample {
 // until ctx ends. Without it, GCPercent's garbage and the freed pages stayed resident
 // for minutes after a burst (57-72 MiB against 15 MiB idle, issue 14): the runtime's
 // scavenger returns memory slowly on purpose, and a quiet process does not collect.
+// The first interval without work after work also pages out the program's code
+// (pageOutSpell).
 func ReturnWhenIdle(ctx context.Context, every time.Duration, log *slog.Logger) {
 	samples := newSamples()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	prev := readHeap(samples)
+	spell := pageOutSpell{busy: true} // start-up was work
 	for {
 		select {
 		case <-ctx.Done():
@@ -89,6 +92,32 @@ func ReturnWhenIdle(ctx context.Context, every time.Duration, log *slog.Logger) 
 			log.Debug("returned idle heap to the system", "held_before", cur.held, "held_after", after.held, "live", after.live)
 			cur = after
 		}
+		if spell.due(cur.allocated-prev.allocated >= pageOutWork) {
+			n, err := pageOutExecutable() // page_out_linux.go
+			log.Debug("paged out the program's code", "mapped", n, "err", err)
+		}
 		prev = cur
 	}
+}
+
+// pageOutWork is the least an interval allocates when the agent did some work in it
+// (start-up, a login, a transfer): a login allocated 144-228 KiB, an idle interval
+// nothing (the agent at debug level, one login every few seconds).
+const pageOutWork = 32 << 10
+
+// pageOutSpell decides when ReturnWhenIdle pages out the program's code: at the first
+// interval without work after one with work, once. Code the idle agent runs faults
+// back in by itself; what the work ran stays out until work runs it again (a login
+// right after a page-out took about 6 ms longer, BENCHMARKS.md).
+type pageOutSpell struct{ busy bool }
+
+// due records whether the last interval had work and reports whether to page out now.
+func (p *pageOutSpell) due(worked bool) bool {
+	if worked {
+		p.busy = true
+		return false
+	}
+	due := p.busy
+	p.busy = false
+	return due
 }

@@ -40,7 +40,8 @@ func (s *Server) handleSSH(w http.ResponseWriter, r *http.Request) {
 	}
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 	msgs := &coalesce.MessageConn{Conn: newMessageConn(ws, hj), TCP: hj.tcp} // ssh_message_conn.go
-	c := &sshConn{Conn: msgs, tcp: hj.tcp, remote: s.clientTCPAddr(r), local: tcpLocal(local), closed: make(chan struct{})}
+	joined := &packetJoinConn{Conn: msgs}                                    // one message per SSH packet (packet_join.go)
+	c := &sshConn{Conn: joined, tcp: hj.tcp, remote: s.clientTCPAddr(r), local: tcpLocal(local), closed: make(chan struct{})}
 	// The handler returns now, so that net/http lets go of what it holds for the
 	// request (its connection's write buffer, the request and response, and a
 	// goroutine stack grown through the upgrade): an idle /ssh connection then costs

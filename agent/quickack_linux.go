@@ -54,14 +54,18 @@ func withQuickAck(c net.Conn) (net.Conn, func()) {
 
 func (c *quickAckConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 && c.armed.Load() {
-		if c.quickAck() != nil {
-			// The socket is closing, or refuses the option: the login goes on at the
-			// kernel's pace, as it would without this wrapper.
-			c.armed.Store(false)
-		}
-	}
+	c.afterRead(n)
 	return n, err
+}
+
+// afterRead sets TCP_QUICKACK again after a read of n bytes while the wrapper is armed:
+// after Read, and after socketReadAhead's reads of the socket below it.
+func (c *quickAckConn) afterRead(n int) {
+	if n > 0 && c.armed.Load() && c.quickAck() != nil {
+		// The socket is closing, or refuses the option: the login goes on at the
+		// kernel's pace, as it would without this wrapper.
+		c.armed.Store(false)
+	}
 }
 
 // quickAck sets TCP_QUICKACK on the socket once.

@@ -79,13 +79,6 @@ func (c *quickAckConn) readSocket() (syscall.RawConn, func(int), error) {
 	return raw, c.afterRead, err
 }
 
-// afterRead sets TCP_QUICKACK again after a read of n bytes while the wrapper is armed.
-func (c *quickAckConn) afterRead(n int) {
-	if n > 0 && c.armed.Load() && c.quickAck() != nil {
-		c.armed.Store(false) // as in Read: the login goes on at the kernel's pace
-	}
-}
-
 func (r *socketReadAhead) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil

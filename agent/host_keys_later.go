@@ -130,7 +130,7 @@ func (s *Server) updateHostKeys(k ssh.Signer, pending bool) error {
 
 // statusBase is status.json as Listen wrote it, without the live figures, and with the
 // host keys created since: what the live figures' writer (live_status.go) and
-// addHostKey each rewrite the file from, one at a time.
+// updateHostKeys each rewrite the file from, one at a time.
 type statusBase struct {
 	mu sync.Mutex
 	st Status

@@ -14,7 +14,7 @@ import (
 // of creating it. An RSA-3072 key takes from a few hundred milliseconds to several
 // seconds to generate on one core (the search for its primes is random), which is every
 // first start of a container whose state directory is not kept; the caller creates the
-// keys in later with CreateHostKey while it serves with the ready ones. ready keeps
+// keys in later with GenerateHostKey and StoreHostKey while it serves with the ready ones. ready keeps
 // HostKeys' order (ed25519 first), and a file that is there but refused is an error,
 // as in HostKeys.
 func HostKeysReady(dir *os.Root) (ready []ssh.Signer, later []HostKeyFile, err error) {

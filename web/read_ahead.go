@@ -7,7 +7,8 @@ import "sync"
 //
 // x/crypto/ssh reads its connection 4 KiB at a time (transport.go's bufio.Reader); the
 // agent puts a 64 KiB buffer in front of each connection (agent/buffered_conn.go) so
-// that an upload costs one read(2) per 64 KiB rather than per 4 KiB. That buffer is
+// that an upload costs one read(2) per 64 KiB rather than per 4 KiB. In front of a
+// connection that is not a TCP socket, such as this one, that buffer is a bufio.Reader
 // kept for the connection's life, also while it idles, and costs an idle connection
 // more than all the rest. An /ssh connection says it reads ahead itself
 // (sshConn.ReadsAhead), so the agent adds no buffer of its own, and messageConn borrows

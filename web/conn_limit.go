@@ -7,7 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
+
+	"jobsshd/internal/loglimit"
 )
 
 // maxHTTPConnections bounds the connections the web server holds at once, idle,
@@ -33,10 +34,10 @@ type limitListener struct {
 	exempt    func(netip.Addr) bool // peers bounded by max only (trusted proxies)
 	open      atomic.Int64
 	log       *slog.Logger
+	refusals  *loglimit.Limiter // the server's, for web.refuse lines
 
 	mu       sync.Mutex
 	bySource map[string]int
-	extra    time.Time // when "too many" was last logged
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -54,12 +55,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			l.giveSource(source)
 		}
 		_ = c.Close() // over a bound: nothing to tell it that costs less
-		l.mu.Lock()
-		if time.Since(l.extra) > time.Second {
-			l.extra = time.Now()
-			l.log.Warn("web connection refused: too many connections", "event", "web.refuse", "max", l.max, "max_per_address", l.perSource)
-		}
-		l.mu.Unlock()
+		l.refusals.Log(l.log, slog.LevelWarn, "web connection refused: too many connections", "event", "web.refuse", "max", l.max, "max_per_address", l.perSource)
 	}
 }
 
@@ -70,8 +66,7 @@ func (l *limitListener) takeSource(a net.Addr) (source string, ok bool) {
 	if !isTCP || l.perSource <= 0 {
 		return "", true // a unix socket's sidecar
 	}
-	ip, _ := netip.AddrFromSlice(tcp.IP)
-	ip = ip.Unmap()
+	ip := netipOf(tcp)
 	if l.exempt != nil && l.exempt(ip) {
 		return "", true
 	}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -14,20 +13,7 @@ import (
 // TestConnectionLimit: past the bound, a new connection is closed at once; once a
 // held one leaves, connections are served again.
 func TestConnectionLimit(t *testing.T) {
-	s, err := New(Config{Addr: "127.0.0.1:0", Agent: &fakeAgent{accepting: true}, Token: testToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.maxConns = 3
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	})
+	s := startRealServer(t, Config{}, func(s *Server) { s.maxConns = 3 })
 	var held []net.Conn
 	for range 3 {
 		c, err := net.Dial("tcp", s.Addr())

@@ -135,7 +135,7 @@ func (s *Server) Listen() error {
 			return fmt.Errorf("web: chmod %s: %w", address, err)
 		}
 	}
-	s.ln = &limitListener{Listener: ln, max: s.maxConns, perSource: s.maxConnsPerSource, exempt: s.trustedProxy, log: s.log}
+	s.ln = &limitListener{Listener: ln, max: s.maxConns, perSource: s.maxConnsPerSource, exempt: s.trustedProxy, log: s.log, refusals: &s.refusals}
 	s.log.Info("web listening", "addr", s.Addr(), "tls", s.tlsConfig != nil, "token_file", s.token.file)
 	return nil
 }

@@ -106,17 +106,9 @@ func TestTLSFlagsGoTogether(t *testing.T) {
 // socket itself only for a plain connection: under TLS it would take ciphertext).
 func TestTLSSSHMessagesBetweenWaits(t *testing.T) {
 	certFile, keyFile, pool := writeTestCert(t)
-	s, err := New(Config{Addr: "127.0.0.1:0", Agent: &fakeAgent{accepting: true, echo: true}, Token: testToken, TLSCert: certFile, TLSKey: keyFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.Serve() }()
+	s := startRealServer(t, Config{Agent: &fakeAgent{accepting: true, echo: true}, TLSCert: certFile, TLSKey: keyFile}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	defer func() { _ = s.Shutdown(ctx) }()
 	ws, _, err := websocket.Dial(ctx, "wss://"+s.Addr()+"/ssh", &websocket.DialOptions{HTTPHeader: bearer(testToken),
 		HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}})
 	if err != nil {

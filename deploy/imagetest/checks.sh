@@ -27,18 +27,11 @@ fail() {
 expect() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "$2" "$3"; fi
 }
-# expect_rc NAME WANT CMD...: CMD (bounded to 120 s) must exit WANT; its output is shown
-# when it does not. OUT holds the output (stdout and stderr) afterwards.
+# expect_rc NAME WANT CMD...: CMD (bounded to 120 s), its stdin /dev/null, must exit
+# WANT; its output is shown when it does not. OUT holds the output (stdout and stderr)
+# afterwards.
 expect_rc() {
-	local name=$1 want=$2 rc
-	shift 2
-	OUT=$(timeout 120 "$@" 2>&1 </dev/null)
-	rc=$?
-	if [ "$rc" = "$want" ]; then
-		pass "$name"
-	else
-		fail "$name" "exit status $want from: $*" "exit status $rc, output: ${OUT:0:2000}"
-	fi
+	expect_rc_stdin "$@" </dev/null
 }
 # expect_has NAME WANT TEXT: TEXT must contain WANT.
 expect_has() {
@@ -158,8 +151,8 @@ EOF
 	expect_same "$c: scp round trip" "$dir/down-scp"
 }
 
-# The `sftp -b -` above reads its batch from the heredoc, so expect_rc must not
-# redirect stdin for it; this variant keeps the caller's stdin.
+# expect_rc_stdin NAME WANT CMD...: expect_rc, CMD reading the caller's stdin (the
+# `sftp -b -` above reads its batch from a heredoc).
 expect_rc_stdin() {
 	local name=$1 want=$2 rc
 	shift 2

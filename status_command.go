@@ -41,7 +41,7 @@ func statusCommand(args []string, getenv func(string) string, stdout, stderr io.
 		fmt.Fprintf(stderr, "jobsshd status: %v\n", err)
 		return exitUsage
 	}
-	st, err := awaitStatus(o, os.Geteuid(), time.Now)
+	st, err := awaitStatus(o, os.Geteuid(), time.Now, time.Sleep)
 	if err != nil {
 		fmt.Fprintf(stderr, "jobsshd status: %v\n", err)
 		return exitFailure

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"jobsshd/agent"
@@ -104,21 +105,27 @@ func TestStatusCommand(t *testing.T) {
 }
 
 // TestStatusWaitsForTheFile: status --wait started before status.json exists returns
-// once it appears.
+// once it appears. The file appears only from the waiter's first sleep, so the waiter
+// has looked and found nothing before it does.
 func TestStatusWaitsForTheFile(t *testing.T) {
 	t.Parallel()
 	ready := writeTestStatus(t, os.Getpid(), true)
 	state := filepath.Join(t.TempDir(), "state") // not there yet
-	done := make(chan int, 1)
-	var stderr bytes.Buffer
-	go func() {
-		done <- run([]string{"status", "--wait", "--timeout", "30s", "--state-dir", state}, func(string) string { return "" }, new(bytes.Buffer), &stderr)
-	}()
-	if err := os.Rename(ready, state); err != nil {
-		t.Fatal(err)
+	sleeps := 0
+	sleep := func(time.Duration) {
+		if sleeps++; sleeps == 1 {
+			if err := os.Rename(ready, state); err != nil {
+				t.Error(err)
+			}
+		}
 	}
-	if got := <-done; got != exitOK {
-		t.Errorf("status --wait: exit %d, want 0\n%s", got, stderr.String())
+	o := statusOptions{wait: true, timeout: 30 * time.Second, stateDir: state}
+	st, err := awaitStatus(o, os.Geteuid(), time.Now, sleep)
+	if err != nil {
+		t.Fatalf("status --wait: %v", err)
+	}
+	if sleeps != 1 || st.PID != os.Getpid() {
+		t.Errorf("status --wait: %d sleeps, pid %d; want 1 sleep (the file appears during it), pid %d", sleeps, st.PID, os.Getpid())
 	}
 }
 

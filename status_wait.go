@@ -23,7 +23,8 @@ const (
 // awaitStatus is the running agent's status.json in o.stateDir. With o.wait it polls,
 // with a backoff from statusPollFirst to statusPollMax, until there is one and its
 // id_container exists, up to o.timeout; the last reason it was not ready is the error.
-func awaitStatus(o statusOptions, euid int, now func() time.Time) (*agent.Status, error) {
+// sleep is time.Sleep but in tests, which act between polls.
+func awaitStatus(o statusOptions, euid int, now func() time.Time, sleep func(time.Duration)) (*agent.Status, error) {
 	deadline := now().Add(o.timeout)
 	delay := statusPollFirst
 	for {
@@ -35,7 +36,7 @@ func awaitStatus(o statusOptions, euid int, now func() time.Time) (*agent.Status
 		if left <= 0 {
 			return nil, fmt.Errorf("waited %v: %w", o.timeout, err)
 		}
-		time.Sleep(min(delay, left))
+		sleep(min(delay, left))
 		delay = min(2*delay, statusPollMax)
 	}
 }

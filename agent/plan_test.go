@@ -111,16 +111,22 @@ func TestResolveErrorIsNews(t *testing.T) {
 	}
 }
 
-// TestPortPolicyTaken: a taken preferred port is ErrPortTaken for Probe (doctor) and
-// for Listen's first step; strict, Listen fails with the reason, else it falls back.
-func TestPortPolicyTaken(t *testing.T) {
-	t.Parallel()
+// takenPort is a loopback port held by a listener until the test ends.
+func takenPort(t *testing.T) int {
+	t.Helper()
 	held, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { held.Close() })
-	port := held.Addr().(*net.TCPAddr).Port
+	return held.Addr().(*net.TCPAddr).Port
+}
+
+// TestPortPolicyTaken: a taken preferred port is ErrPortTaken for Probe (doctor) and
+// for Listen's first step; strict, Listen fails with the reason, else it falls back.
+func TestPortPolicyTaken(t *testing.T) {
+	t.Parallel()
+	port := takenPort(t)
 	loose := PortPolicy{Bind: "127.0.0.1", Port: port}
 	if err := loose.Probe(); !errors.Is(err, ErrPortTaken) {
 		t.Errorf("Probe: got %v, want ErrPortTaken", err)
@@ -143,12 +149,7 @@ func TestPortPolicyTaken(t *testing.T) {
 // Config.StrictPort = true did before the plan; without job trust it falls back.
 func TestJobTrustPortStrictOnListen(t *testing.T) {
 	t.Parallel()
-	held, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { held.Close() })
-	port := held.Addr().(*net.TCPAddr).Port
+	port := takenPort(t)
 	for _, jobTrust := range []bool{true, false} {
 		cfg, _ := planConfig(t)
 		cfg.Port = port

@@ -152,7 +152,7 @@ func newServer(p *Plan) (*Server, error) {
 func (s *Server) loadHostKeys() error {
 	hostKeys, later, err := keys.HostKeysReady(s.stateDir.Root) // the rest: host_keys_later.go
 	if err != nil {
-		return fmt.Errorf("host keys: %w", readOnlyAdvice(err))
+		return fmt.Errorf("host keys: %w", statedir.ReadOnlyAdvice(err))
 	}
 	s.keysLater.files = later
 	s.removeStatus()

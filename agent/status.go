@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"jobsshd/internal/atomicfile"
+	"jobsshd/internal/statedir"
 )
 
 // Status is the content of status.json, which platforms read to learn where the agent
@@ -136,7 +137,7 @@ func (s *Server) writeStatus(st Status) error {
 		return err
 	}
 	if err := atomicfile.Replace(s.stateDir.Root, StatusFileName, append(b, '\n'), 0o644, nil); err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Join(s.cfg.StateDir, StatusFileName), readOnlyAdvice(err))
+		return fmt.Errorf("write %s: %w", filepath.Join(s.cfg.StateDir, StatusFileName), statedir.ReadOnlyAdvice(err))
 	}
 	return nil
 }

@@ -2,13 +2,10 @@ package doctor
 
 import (
 	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"jobsshd/agent"
-	"jobsshd/internal/account"
 )
 
 // planErrorCases are configurations serve refuses to start with (exit 2).
@@ -28,26 +25,18 @@ var planErrorCases = map[string]func(*agent.Config){
 // doctor reports one FAIL that holds the very error serve prints (agent.Resolve's, which
 // New returns), whichever check reports it.
 func TestRunReportsServesError(t *testing.T) {
-	a := selfAccount(t)
-	lookup := func(name string) (*account.Account, error) {
-		if name != a.Name {
-			return nil, fmt.Errorf("user %q: %w", name, account.ErrNoAccount)
-		}
-		return a, nil
-	}
-	environ := filepath.Join(t.TempDir(), "environ")
-	writeFile(t, environ, []byte("A=1\x00"), 0o600)
+	a, input := runFixture(t)
 	for name, configure := range planErrorCases {
 		t.Run(name, func(t *testing.T) {
-			cfg := agent.Config{User: a.Name, Bind: "127.0.0.1", StateDir: filepath.Join(t.TempDir(), "state"),
-				LookupAccount: lookup, Environ: []string{"PATH=/bin"}}
-			configure(&cfg)
-			_, serveErr := agent.Resolve(cfg, os.Geteuid())
+			in := input(a.Name, "")
+			in.Config.Environ = []string{"PATH=/bin"}
+			configure(&in.Config)
+			_, serveErr := agent.Resolve(in.Config, os.Geteuid())
 			var ce *agent.ConfigError
 			if !errors.As(serveErr, &ce) {
 				t.Fatalf("agent.Resolve: got %v, want a *agent.ConfigError", serveErr)
 			}
-			r := Run(Input{Config: cfg, UserGiven: true, EUID: os.Geteuid(), PID1Environ: environ})
+			r := Run(in)
 			f := only(t, r, serveErr.Error())
 			if f.Severity != Fail {
 				t.Errorf("finding %q: got %v, want FAIL", f.What, f.Severity)

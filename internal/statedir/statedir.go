@@ -51,9 +51,6 @@ func open(path string, euid int, hooks raceHooks) (*Dir, error) {
 		if IsUnsafe(err) {
 			return nil, err
 		}
-		if errors.Is(err, syscall.EROFS) {
-			return nil, fmt.Errorf("create state directory %q: %w: %s", path, err, ReadOnlyFix)
-		}
 		return nil, fmt.Errorf("create state directory %q: %w: %s", path, err, createFix(err, euid))
 	}
 	if hooks.beforeOpen != nil {
@@ -127,6 +124,9 @@ func checkSymlink(path string, euid int) error {
 // not as root the default is under $HOME, which a container run as an arbitrary uid
 // may have set to "/" (podman's and CRI-O's added /etc/passwd entry), hence HOME.
 func createFix(err error, euid int) string {
+	if errors.Is(err, syscall.EROFS) {
+		return readOnlyFix
+	}
 	fix := "pass --state-dir (or set JOBSSHD_STATE_DIR) with a directory jobsshd can create"
 	if euid != 0 && errors.Is(err, fs.ErrPermission) {
 		fix += fmt.Sprintf(", or set HOME to a directory uid %d may write (a volume, or -e HOME=... on a writable mount), under which jobsshd keeps its state by default", euid)
@@ -134,10 +134,20 @@ func createFix(err error, euid int) string {
 	return fix
 }
 
-// ReadOnlyFix is the advice for a state directory on a read-only file system: a
+// ReadOnlyAdvice adds the fix to err when it is a write to the state directory that
+// failed because its file system is read-only (a state directory that exists in an
+// image run with --read-only), and returns err as it is otherwise.
+func ReadOnlyAdvice(err error) error {
+	if errors.Is(err, syscall.EROFS) {
+		return fmt.Errorf("%w: %s", err, readOnlyFix)
+	}
+	return err
+}
+
+// readOnlyFix is the advice for a state directory on a read-only file system: a
 // container run with --read-only has its image read-only, /var/lib/jobsshd included,
 // and only the mounts it is given (a tmpfs on /tmp, volumes) writable.
-const ReadOnlyFix = "the file system is read-only (a container run with --read-only?): pass --state-dir (or set JOBSSHD_STATE_DIR) with a directory on a writable mount, such as /tmp/jobsshd on a tmpfs or a volume"
+const readOnlyFix = "the file system is read-only (a container run with --read-only?): pass --state-dir (or set JOBSSHD_STATE_DIR) with a directory on a writable mount, such as /tmp/jobsshd on a tmpfs or a volume"
 
 // UnsafeError is a state directory jobsshd refuses, with the reason and the fix.
 type UnsafeError struct {

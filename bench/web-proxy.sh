@@ -2,13 +2,16 @@
 # web-proxy.sh — SSH through `jobsshd proxy` and the agent's /ssh WebSocket against the
 # same agent's SSH port, in one run (issue 12's performance targets):
 #
-#   - 512 MiB sftp get (to /dev/null) and put, direct and through the proxy as
-#     ProxyCommand, taking turns in an order that rotates from round to round;
+#   - 512 MiB sftp get (to /dev/null) and put, direct, through the proxy as
+#     ProxyCommand, and through a plain TCP relay as ProxyCommand (socat with 1 MiB
+#     buffers: the least any process between ssh and the agent costs, with no WebSocket
+#     and no Go), taking turns in an order that rotates from round to round; then the
+#     median of each round's proxy/direct and relay/direct ratios;
 #   - `ssh host true`, N times each way, alternating, median wall time.
 #
 # Usage (as root, from anywhere):
 #   bench/web-proxy.sh [SIZE_MB] [ROUNDS] [LATENCY_RUNS]     defaults: 512 3 20
-# Needs openssh-client and python3. Env: BENCH_USER, the account served (default work,
+# Needs openssh-client, socat and python3. Env: BENCH_USER, the account served (default work,
 # which must exist); CIPHER (default aes128-gcm@openssh.com).
 set -euo pipefail
 SIZE_MB=${1:-512}
@@ -21,6 +24,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "web-proxy.sh: run as root (the agent serves $U)" >&2; exit 1; }
 id "$U" >/dev/null 2>&1 || { echo "web-proxy.sh: no account $U: set BENCH_USER" >&2; exit 1; }
 command -v sftp >/dev/null || { echo "web-proxy.sh: sftp is missing: apt-get install openssh-client" >&2; exit 1; }
+command -v socat >/dev/null || { echo "web-proxy.sh: socat is missing: apt-get install socat" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "web-proxy.sh: python3 is missing: apt-get install python3" >&2; exit 1; }
 
 W=$(mktemp -d /tmp/web-proxy.XXXXXX)
@@ -53,11 +57,15 @@ trap 'cleanup; rm -f "$SRC" "$HOMEDIR/web-proxy-bench.up"' EXIT
 OPTS=(-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes
   -o BatchMode=yes -o LogLevel=ERROR -c "$CIPHER" -i "$KEY")
 PROXY=(-o "ProxyCommand=$W/jobsshd proxy --token-file $W/state/web-token ws://127.0.0.1:$WEBPORT/ssh")
+RELAY=(-o "ProxyCommand=socat -b 1048576 - TCP:127.0.0.1:$PORT")
 
 # transfer WAY DIRECTION: prints MiB/s of one sftp get or put, login included.
 transfer() {
   local way=$1 dir=$2 extra=()
-  [ "$way" = proxy ] && extra=("${PROXY[@]}")
+  case $way in
+    proxy) extra=("${PROXY[@]}") ;;
+    relay) extra=("${RELAY[@]}") ;;
+  esac
   local cmd="get $SRC /dev/null"
   [ "$dir" = put ] && cmd="put $LOCAL $HOMEDIR/web-proxy-bench.up"
   local t0 t1
@@ -69,13 +77,30 @@ transfer() {
 }
 
 echo "round way get_MBps put_MBps"
+: >"$W/rows"
 for r in $(seq "$ROUNDS"); do
-  ways=(direct proxy)
-  [ $((r % 2)) -eq 0 ] && ways=(proxy direct)
+  ways=(direct proxy relay)
+  case $((r % 3)) in
+    2) ways=(proxy relay direct) ;;
+    0) ways=(relay direct proxy) ;;
+  esac
   for way in "${ways[@]}"; do
-    echo "$r $way $(transfer "$way" get) $(transfer "$way" put)"
+    echo "$r $way $(transfer "$way" get) $(transfer "$way" put)" | tee -a "$W/rows"
   done
 done
+python3 - "$W/rows" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    r, way, get, put = line.split()
+    rows.setdefault(way, {})[r] = (float(get), float(put))
+def span(xs):
+    return f"{statistics.median(xs):.2f} [{min(xs):.2f} {max(xs):.2f}]"
+for i, what in ((0, "get"), (1, "put")):
+    for way in ("proxy", "relay"):
+        ratios = [rows[way][r][i] / rows["direct"][r][i] for r in rows["direct"]]
+        print(f"{what} {way}/direct: {span(ratios)}")
+PY
 
 # latency WAY: seconds of one `ssh host true`.
 latency() {

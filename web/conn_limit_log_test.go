@@ -7,10 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"jobsshd/internal/loglimit"
+	"jobsshd/internal/testwait"
 )
 
 // queuedListener hands out the connections queued in it, then errPaused, so that a
@@ -107,3 +110,41 @@ func refuseLines(t *testing.T, buf *bytes.Buffer) []map[string]any {
 	buf.Reset()
 	return lines
 }
+
+// TestConnectionLimitLogsThroughServer: the server's listener logs its refusals with
+// the server's logger (component web), so they reach the agent's log.
+func TestConnectionLimitLogsThroughServer(t *testing.T) {
+	var logs lockedBuffer
+	s := startRealServer(t, Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}, func(s *Server) { s.maxConns = 1 })
+	held, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { held.Close() })
+	if !testwait.Until(5*time.Second, func() bool { return s.ln.(*limitListener).open.Load() == 1 }) {
+		t.Fatalf("the server holds %d connections, want 1", s.ln.(*limitListener).open.Load())
+	}
+	extra, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	const want = `"component":"web","event":"web.refuse","max":1`
+	if !testwait.Until(5*time.Second, func() bool { return strings.Contains(logs.String(), want) }) {
+		t.Errorf("the server's log has no %s line:\n%s", want, logs.String())
+	}
+}
+
+// lockedBuffer is a log destination the test reads while the server writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }

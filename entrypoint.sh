@@ -88,6 +88,19 @@ start_time() {
 	printf '%s\n' "${20}"
 } 2>/dev/null
 
+# gone PID START succeeds when process PID, which started at START (start_time; empty
+# without /proc), has exited: collected, a zombie this shell has not collected yet (kill
+# -0 succeeds on one), or its pid taken by another process since.
+gone() {
+	kill -0 "$1" 2>/dev/null || return 0
+	read -r s <"/proc/$1/stat" 2>/dev/null || return 1 # no /proc: kill -0 is all there is
+	set -- "$2" ${s##*) } # START, then the fields from 3 (the state) on: field N is $((N-1))
+	case $2 in
+	Z | X) return 0 ;;
+	esac
+	[ -n "$1" ] && [ "${21}" != "$1" ]
+}
+
 # state_dir prints the directory where jobsshd writes status.json, chosen as jobsshd
 # chooses it (README: --state-dir).
 state_dir() {
@@ -100,41 +113,6 @@ state_dir() {
 	else
 		printf '%s\n' "${HOME:-.}/.local/state/jobsshd"
 	fi
-}
-
-# status_names FILE PID succeeds when status.json FILE was written by process PID, that
-# is, by the jobsshd this script started (not left by an earlier run).
-status_names() {
-	(
-		while IFS= read -r line || [ -n "$line" ]; do
-			case $line in
-			*'"pid":'*)
-				n=${line#*\"pid\":}
-				n=${n#"${n%%[0-9]*}"}
-				[ "${n%%[!0-9]*}" = "$2" ] && exit 0
-				;;
-			esac
-		done <"$1"
-		exit 1
-	) 2>/dev/null
-}
-
-# poll_start PID FILE, run in the background: exits 0 once FILE names PID, 1 once PID is
-# gone, 2 after START_TIMEOUT. It runs apart from this shell so that this shell stays in
-# `wait`, which collects jobsshd (and orphans) the moment they exit.
-# `jobsshd status --wait` is for the platform and users, not for here: it does not know
-# which pid this script started, so it would neither tell this jobsshd's file from
-# another's nor stop waiting when this jobsshd exits before listening (it would sit out
-# its timeout, and JOBSSHD_REQUIRED would stop the container that much later); and it
-# also waits for id_container, which the job does not need.
-poll_start() {
-	ticks=0
-	while [ "$ticks" -lt $((START_TIMEOUT * 10)) ]; do
-		status_names "$2" "$1" && exit 0
-		kill -0 "$1" 2>/dev/null || exit 1
-		nap
-	done
-	exit 2
 }
 
 # kill_after PID, run in the background: SIGKILL PID unless it exits within STOP_TIMEOUT.
@@ -165,27 +143,33 @@ start_jobsshd() {
 	"$bin" &
 	jobsshd_pid=$!
 	jobsshd_start=$(start_time "$jobsshd_pid") # empty without /proc
-	poll_start "$jobsshd_pid" "$status" &
+	# status --wait --pid ends when this jobsshd listens, when it exits first (at once,
+	# not after the timeout: JOBSSHD_REQUIRED=1 stops the container that much sooner), or
+	# after START_TIMEOUT; the reason it was not ready goes to stderr. --listening: the
+	# job needs neither the RSA host key a new state directory gets after listening nor
+	# id_container. It runs in the background so that this shell stays in `wait`, which
+	# collects jobsshd (and orphans) the moment they exit.
+	"$bin" status --wait --listening --pid "$jobsshd_pid" --timeout "${START_TIMEOUT}s" >/dev/null &
 	poller=$!
 	if ! wait_child "$poller" interruptible; then
 		kill "$poller" 2>/dev/null || :
 		wait_child "$poller"
 		return 2
 	fi
-	case $rc in
-	0)
+	if [ "$rc" = 0 ]; then
 		log "jobsshd is listening (pid $jobsshd_pid, $status)"
 		return 0
-		;;
-	1)
+	fi
+	status_rc=$rc
+	if gone "$jobsshd_pid" "$jobsshd_start"; then
 		wait_child "$jobsshd_pid"
 		jobsshd_pid=
 		log "jobsshd exited with status $rc before listening; its error is above"
-		;;
-	*)
+	elif [ "$status_rc" = 1 ]; then
 		log "jobsshd (pid $jobsshd_pid) did not write $status within ${START_TIMEOUT}s"
-		;;
-	esac
+	else
+		log "jobsshd status exited with status $status_rc (its error is above): is $bin older than this entrypoint.sh?"
+	fi
 	return 1
 }
 

@@ -18,10 +18,12 @@ import (
 
 // statusOptions are the flags of `jobsshd status`.
 type statusOptions struct {
-	wait     bool
-	timeout  time.Duration
-	json     bool
-	stateDir string
+	wait      bool
+	timeout   time.Duration
+	json      bool
+	stateDir  string
+	pid       int  // the agent's pid, as its starter knows it (status_pid.go); 0: any
+	listening bool // with wait: ready once it listens, before its RSA host key
 }
 
 // defaultStatusTimeout bounds `status --wait`: the agent listens within a second or
@@ -107,12 +109,17 @@ func parseStatusFlags(args []string, getenv func(string) string, stderr io.Write
 	fs.BoolVar(&o.wait, "wait", false, "wait until an agent listens and id_container exists, up to --timeout")
 	fs.DurationVar(&o.timeout, "timeout", o.timeout, "how long --wait waits")
 	fs.BoolVar(&o.json, "json", false, "print status.json (checked to be a running agent's) instead of the text")
+	fs.IntVar(&o.pid, "pid", 0, "the pid of the agent to wait for (the process that started it knows it): only its status.json counts, and --wait fails at once when it exits")
+	fs.BoolVar(&o.listening, "listening", false, "with --wait, stop waiting once the agent listens, before its RSA host key of a new state directory exists")
 	fs.StringVar(&o.stateDir, "state-dir", "", "the state directory jobsshd serve uses (default: $JOBSSHD_STATE_DIR, else serve's default)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q: status takes only flags (jobsshd status --help)", fs.Arg(0))
+	}
+	if o.pid < 0 {
+		return o, fmt.Errorf("--pid %d: give the pid of the jobsshd process (the $! of the shell that started it)", o.pid)
 	}
 	if o.timeout <= 0 {
 		return o, fmt.Errorf("--timeout %v: give a positive duration such as 30s", o.timeout)

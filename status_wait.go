@@ -22,13 +22,21 @@ const (
 
 // awaitStatus is the running agent's status.json in o.stateDir. With o.wait it polls,
 // with a backoff from statusPollFirst to statusPollMax, until there is one and its
-// id_container exists, up to o.timeout; the last reason it was not ready is the error.
+// id_container exists (with o.listening, until there is one), up to o.timeout; the last
+// reason it was not ready is the error. With o.pid only the status.json of that
+// process counts, and its exit ends the wait at once (status_pid.go).
 // sleep is time.Sleep but in tests, which act between polls.
 func awaitStatus(o statusOptions, euid int, now func() time.Time, sleep func(time.Duration)) (*agent.Status, error) {
 	deadline := now().Add(o.timeout)
 	delay := statusPollFirst
 	for {
-		st, err := runningStatus(o.stateDir, euid, o.wait)
+		if o.pid > 0 && agent.ProcessExited(o.pid) {
+			return nil, errExitedBeforeReady(o.pid)
+		}
+		st, err := runningStatus(o.stateDir, euid, o.wait && !o.listening)
+		if o.pid > 0 {
+			st, err = statusOfPID(o, st, err)
+		}
 		if err == nil || !o.wait {
 			return st, err
 		}
@@ -48,7 +56,7 @@ func awaitStatus(o statusOptions, euid int, now func() time.Time, sleep func(tim
 func runningStatus(stateDir string, euid int, ready bool) (*agent.Status, error) {
 	st, err := agent.ReadStatus(stateDir, euid)
 	if errors.Is(err, agent.ErrNoStatus) {
-		return nil, fmt.Errorf("jobsshd is not running (%v): start it (entrypoint.sh with JOBSSHD_ENABLE=1, or jobsshd serve), or pass --state-dir with the directory it uses", err)
+		return nil, fmt.Errorf("jobsshd is not running (%w): start it (entrypoint.sh with JOBSSHD_ENABLE=1, or jobsshd serve), or pass --state-dir with the directory it uses", err)
 	}
 	if err != nil {
 		return nil, err

@@ -263,15 +263,24 @@ func TestEntrypointStartsAndStopsJobsshd(t *testing.T) {
 	})
 }
 
-// fakeJobsshd writes a shell script that stands for jobsshd and returns its path.
+// fakeJobsshd writes a shell script that stands for jobsshd and returns its path. As
+// `jobsshd status` (entrypoint.sh's wait for it to listen) it runs the real one.
 func fakeJobsshd(t *testing.T, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "fake-jobsshd")
-	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+	dispatch := `[ "$1" != status ] || exec "` + binPath + `" "$@"` + "\n"
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+dispatch+body+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
+
+// fakeListening is the part of a fakeJobsshd that says it listens: the status.json of
+// a running agent, its pid and start time (field 22 of /proc/$$/stat, which exec
+// keeps), written whole as jobsshd writes it.
+const fakeListening = `read -r s </proc/$$/stat; set -- ${s##*) }
+	printf '{"pid": %s, "start_time": %s}\n' $$ "${20}" >"$JOBSSHD_STATE_DIR/status.json.tmp"
+	mv "$JOBSSHD_STATE_DIR/status.json.tmp" "$JOBSSHD_STATE_DIR/status.json"`
 
 func TestEntrypointJobsshdOnlyWhenEnabled(t *testing.T) {
 	tests := []struct {
@@ -376,7 +385,7 @@ func TestEntrypointKillsStubbornJobsshd(t *testing.T) {
 		dir := t.TempDir()
 		pidFile := filepath.Join(dir, "pid")
 		bin := fakeJobsshd(t, `trap '' TERM; echo $$ >"`+pidFile+`"
-			echo "{\"pid\": $$}" >"$JOBSSHD_STATE_DIR/status.json"; exec sleep 60`)
+			`+fakeListening+`; exec sleep 60`)
 		env := []string{"JOBSSHD_ENABLE=1", "JOBSSHD_BIN=" + bin, "JOBSSHD_STATE_DIR=" + dir}
 		r := startEntrypoint(t, sh, env, nil, "exit 6")
 		if got := r.wait(t); got != 6 {
@@ -399,7 +408,7 @@ func TestEntrypointJobsshdDiesDuringJob(t *testing.T) {
 		dir := t.TempDir()
 		pidFile := filepath.Join(dir, "pid")
 		bin := fakeJobsshd(t, `echo $$ >"`+pidFile+`"
-			echo "{\"pid\": $$}" >"$JOBSSHD_STATE_DIR/status.json"; exec sleep 60`)
+			`+fakeListening+`; exec sleep 60`)
 		env := []string{"JOBSSHD_ENABLE=1", "JOBSSHD_BIN=" + bin, "JOBSSHD_STATE_DIR=" + dir}
 		r := startEntrypoint(t, sh, env, nil, `kill -KILL "$(cat "$1")"; sleep 0.3; exit 3`, pidFile)
 		if got := r.wait(t); got != 3 {

@@ -114,8 +114,12 @@ func DefaultName(currentUID int, lookupUID func(uid int) (string, error), lookup
 
 // NameByUID returns the name of the account with uid, for DefaultName.
 func NameByUID(uid int) (string, error) {
+	return nameByUIDIn("/etc/passwd", uid)
+}
+
+func nameByUIDIn(passwdPath string, uid int) (string, error) {
 	var name string
-	err := eachLine("/etc/passwd", func(fields []string) bool {
+	err := eachLine(passwdPath, func(fields []string) bool {
 		if len(fields) >= 3 && fields[2] == strconv.Itoa(uid) {
 			name = fields[0]
 			return false
@@ -126,7 +130,7 @@ func NameByUID(uid int) (string, error) {
 		return "", err
 	}
 	if name == "" {
-		return "", fmt.Errorf("uid %d has no entry in /etc/passwd: %w", uid, ErrNoAccount)
+		return "", fmt.Errorf("uid %d has no entry in %s: %w", uid, passwdPath, ErrNoAccount)
 	}
 	return name, nil
 }

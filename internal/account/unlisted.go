@@ -43,15 +43,21 @@ func SelfOf(getenv func(string) string) Self {
 // the name asked for (Unlisted). As root a missing account stays an error: root serves
 // only real accounts.
 func LookupFor(euid int, self func() Self) LookupFunc {
+	return lookupForIn("/etc/passwd", "/etc/group", euid, self)
+}
+
+// lookupForIn is LookupFor with the user database read from passwdPath and groupPath,
+// so that tests pin every branch on fixture files rather than on the machine's.
+func lookupForIn(passwdPath, groupPath string, euid int, self func() Self) LookupFunc {
 	return func(name string) (*Account, error) {
-		a, err := Lookup(name)
+		a, err := lookupIn(passwdPath, groupPath, name)
 		if err == nil && euid != 0 {
 			preferUsableHome(a, euid, self)
 		}
 		if err == nil || euid == 0 || !errors.Is(err, ErrNoAccount) {
 			return a, err
 		}
-		own, ownErr := NameByUID(euid)
+		own, ownErr := nameByUIDIn(passwdPath, euid)
 		switch {
 		case ownErr == nil:
 			return nil, &AdvisedError{fmt.Errorf("%w: jobsshd runs as uid %d, which is %q: pass --user %s, or drop --user", err, euid, own, own)}

@@ -79,39 +79,33 @@ func TestUnlistedGroups(t *testing.T) {
 	}
 }
 
-// TestLookupFor: only an agent that is not root, with a uid /etc/passwd does not list,
-// serves itself under another name; root still needs a real account, and a listed uid
-// is told its name.
+// TestLookupFor: only an agent that is not root, with a uid the passwd file does not
+// list, serves itself under another name; root still needs a real account, a listed uid
+// is told its name, and a listed name is the database's account. The database is the
+// fixture in testdata/, so every case runs on any machine.
 func TestLookupFor(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
 	self := func() Self { return Self{UID: 4000000001, Home: home, CanWrite: func(string) bool { return true }} }
 	const missing = "no-such-account-for-jobsshd-tests"
-	if _, err := LookupFor(0, self)(missing); !errors.Is(err, ErrNoAccount) {
+	lookup := func(euid int) LookupFunc { return lookupForIn("testdata/passwd", "testdata/group", euid, self) }
+	if _, err := lookup(0)(missing); !errors.Is(err, ErrNoAccount) {
 		t.Errorf("as root: got %v, want ErrNoAccount", err)
 	}
-	a, err := LookupFor(4000000001, self)(missing)
-	if err != nil || a.UID != 4000000001 || a.Name != missing || a.Home != home {
+	a, err := lookup(4000000001)(missing)
+	if err != nil || a.UID != 4000000001 || a.Name != missing || a.Home != home || a.Unlisted == "" {
 		t.Errorf("as an unlisted uid: got %+v, %v; want the process's own account under %q", a, err, missing)
 	}
-	listed, name := listedNonRootUID(t)
-	_, err = LookupFor(listed, self)(missing)
+	// testdata/passwd lists uid 1000 as work.
+	_, err = lookup(1000)(missing)
 	var advised *AdvisedError
-	if !errors.As(err, &advised) || !strings.Contains(err.Error(), "pass --user "+name) {
-		t.Errorf("as listed uid %d: got %v, want the advice to pass --user %s", listed, err, name)
+	if !errors.As(err, &advised) || !errors.Is(err, ErrNoAccount) || !strings.Contains(err.Error(), "pass --user work") {
+		t.Errorf("as listed uid 1000: got %v, want ErrNoAccount with the advice to pass --user work", err)
 	}
-}
-
-// listedNonRootUID is a uid other than 0 that /etc/passwd lists, and its name.
-func listedNonRootUID(t *testing.T) (int, string) {
-	t.Helper()
-	for _, name := range []string{"nobody", "daemon", "bin"} {
-		if a, err := Lookup(name); err == nil && a.UID != 0 {
-			return int(a.UID), name
-		}
+	a, err = lookup(1000)("ma-user")
+	if err != nil || a.UID != 1001 || a.Home != "/home/ma-user" || a.Unlisted != "" {
+		t.Errorf("a listed name: got %+v, %v; want ma-user (uid 1001, /home/ma-user) from the passwd file", a, err)
 	}
-	t.Skip("/etc/passwd lists no nobody, daemon or bin")
-	return 0, ""
 }
 
 // TestLookupWithoutPasswdFile: an image without /etc/passwd lists no one; that is "no

@@ -17,7 +17,10 @@ import (
 // MaxAuthTries refused queries of a connection are not counted, "so that legitimate
 // clients with multiple keys do not hit the limit": with --max-auth-tries 2, a client
 // could offer 2 wrong keys and log in with a third, or have 4 wrong ones looked up
-// (each a read of authorized_keys as the account) before being disconnected.
+// (each a read of authorized_keys as the account) before being disconnected. A query
+// also tells a stranger whether a public key, such as one a code host publishes for
+// each of its users, may log in here; Dropbear bounds queries for that reason
+// (mkj/dropbear#398).
 //
 // What a client sees: the N-th refused key is answered with an authentication banner
 // (RFC 4252 §5.4; OpenSSH prints it on stderr unless LogLevel is below INFO) saying so.

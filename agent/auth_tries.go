@@ -51,7 +51,9 @@ func (s *Server) authTries(base *ssh.ServerConfig) *ssh.ServerConfig {
 	examine := base.PublicKeyCallback
 	c.PublicKeyCallback = func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 		if t.failures >= t.max {
-			return nil, fmt.Errorf("too many authentication failures (--max-auth-tries %d): key %s not examined", t.max, keyFingerprint(key))
+			err := fmt.Errorf("too many authentication failures (--max-auth-tries %d): key %s not examined", t.max, keyFingerprint(key))
+			s.logKeyRefused(meta, key, err)
+			return nil, err
 		}
 		perms, err := examine(meta, key)
 		if err != nil && t.failures+1 >= t.max {

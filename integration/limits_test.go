@@ -234,9 +234,17 @@ func TestMaxAuthTries(t *testing.T) {
 	}
 	// id_container came third or fourth and was refused unseen, both times.
 	unseen := "key " + keyFingerprint(t, a.IDFile) + " not examined"
-	logged := func() bool { return strings.Count(a.Logs(), unseen) == 2 }
+	logged := func() bool {
+		n := 0
+		for _, line := range strings.Split(a.Logs(), "\n") {
+			if strings.Contains(line, "event=auth.reject") && strings.Contains(line, unseen) {
+				n++
+			}
+		}
+		return n == 2
+	}
 	if !testwait.Until(5*time.Second, logged) {
-		t.Errorf("the agent does not log %q twice:\n%s", unseen, a.Logs())
+		t.Errorf("the agent does not log auth.reject %q twice:\n%s", unseen, a.Logs())
 	}
 	if got := a.Run(t, "echo in"); got != "in\n" {
 		t.Errorf("the right key alone: got %q, want \"in\\n\"", got)

@@ -3,8 +3,8 @@ module jobsshd
 go 1.26.8
 
 require (
-	golang.org/x/crypto v0.58.0
-	golang.org/x/sys v0.49.0
+	golang.org/x/crypto v0.59.0
+	golang.org/x/sys v0.50.0
 )
 
 require (

@@ -46,11 +46,16 @@ func (k inlineKeys) KeysAndRejected() ([]keys.AuthorizedKey, []*keys.LineError, 
 func (s *Server) authenticate(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 	g, err := s.authorize(meta, key)
 	if err != nil {
-		s.limits.authReject.Log(s.log, slog.LevelInfo, "key refused", "event", "auth.reject", "remote", meta.RemoteAddr().String(),
-			"user", clip(meta.User(), logNameMax), "key", keyFingerprint(key), "reason", clipErr(err))
+		s.logKeyRefused(meta, key, err)
 		return nil, err
 	}
 	return g.permissions(), nil
+}
+
+// logKeyRefused logs the auth.reject event of a key refused for reason.
+func (s *Server) logKeyRefused(meta ssh.ConnMetadata, key ssh.PublicKey, reason error) {
+	s.limits.authReject.Log(s.log, slog.LevelInfo, "key refused", "event", "auth.reject", "remote", meta.RemoteAddr().String(),
+		"user", clip(meta.User(), logNameMax), "key", keyFingerprint(key), "reason", clipErr(reason))
 }
 
 // authorize decides whether key may log in over the connection meta describes.

@@ -114,8 +114,9 @@ func (s *Server) checkCertificate(cert *ssh.Certificate, from netip.Addr, princi
 		return nil, fmt.Errorf("%s: the certificate's principals %q do not include %q", caSource, cert.ValidPrincipals, strings.Join(principals, ","))
 	}
 	// The CA's signature over the certificate must not use SHA-1 (OpenSSH ≥ 8.2's
-	// CASignatureAlgorithms leaves ssh-rsa out).
-	if cert.Signature == nil || cert.Signature.Format == ssh.KeyAlgoRSA || cert.Signature.Format == ssh.KeyAlgoDSA {
+	// CASignatureAlgorithms leaves ssh-rsa out). A DSA CA (ssh-dss, SHA-1 only) cannot
+	// occur: x/crypto ≥ v0.59.0 does not parse a certificate whose signature key is DSA.
+	if cert.Signature == nil || cert.Signature.Format == ssh.KeyAlgoRSA {
 		return nil, fmt.Errorf("%s: the certificate is signed with SHA-1 (%s): re-sign it with ssh-keygen -t rsa-sha2-512", caSource, cert.Signature.Format)
 	}
 	checker := ssh.CertChecker{

@@ -73,8 +73,9 @@ type Config struct {
 	// address (one /64 for IPv6). 0, the default, means no such bound: behind a
 	// platform's relay every user has the relay's address.
 	MaxUnauthenticatedPerSource int
-	// MaxAuthTries bounds the keys a client may try on one connection. 0 means
-	// DefaultMaxAuthTries.
+	// MaxAuthTries bounds the refused authentication attempts of one connection, keys
+	// only offered included, as OpenSSH counts them (auth_tries.go). 0 means
+	// DefaultMaxAuthTries; a negative value, x/crypto's "unlimited", means no bound.
 	MaxAuthTries int
 	// MaxConnections bounds all connections at once, logged in or not. 0 means
 	// DefaultMaxConnections.

@@ -337,7 +337,7 @@ func (s *Server) serveConn(c net.Conn) {
 	bc := s.watchPreamble(qc, place, start)
 	wc, in, unwatch := s.memory.watch(bc, func() { _ = c.Close() }, log) // channel_memory.go
 	defer unwatch()
-	conn, chans, reqs, err := ssh.NewServerConn(wc, s.sshConfig.Load())
+	conn, chans, reqs, err := ssh.NewServerConn(wc, s.authTries(s.sshConfig.Load())) // auth_tries.go
 	loggedIn()
 	s.startups.release(place)
 	if err != nil && place.wasEvicted(s.startups) {

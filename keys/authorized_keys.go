@@ -145,6 +145,9 @@ func parseAuthorizedKeyLine(line []byte) (k AuthorizedKey, ok bool, err error) {
 	// error is the uninformative "ssh: no key found" either way.
 	pub, comment, options, _, err := ssh.ParseAuthorizedKey(trimmed)
 	if err != nil {
+		if namesDSAKey(trimmed) {
+			return AuthorizedKey{}, false, errDSAKey // dsa_key_line.go
+		}
 		return AuthorizedKey{}, false, errNotAKey
 	}
 	opts, err := ParseKeyOptions(options)

@@ -1,0 +1,223 @@
+package rawio
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// pipePair is an os.Pipe, whose ends Go makes non-blocking and polls.
+func pipePair(t *testing.T) (*os.File, *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return r, w
+}
+
+// tcpPair is a connected pair of loopback TCP connections.
+func tcpPair(t *testing.T) (*net.TCPConn, *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() { c, _ := ln.Accept(); accepted <- c }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-accepted
+	if s == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// copyThrough writes data through w in pieces while r is read to the end, and returns
+// what was read.
+func copyThrough(t *testing.T, r io.Reader, w io.Writer, closeW func() error, data []byte) []byte {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		for rest := data; len(rest) > 0; {
+			n := min(len(rest), 300_000) // more than a pipe or socket buffer holds
+			if _, err := w.Write(rest[:n]); err != nil {
+				_ = closeW() // ends the reader's ReadAll
+				done <- err
+				return
+			}
+			rest = rest[n:]
+		}
+		done <- closeW()
+	}()
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	return got
+}
+
+func TestPipeRoundTrip(t *testing.T) {
+	r, w := pipePair(t)
+	rr, ww := Reader(r), Writer(w)
+	if _, ok := rr.(conn); !ok {
+		t.Fatalf("Reader(os.Pipe end) = %T, want the raw reader", rr)
+	}
+	if _, ok := ww.(conn); !ok {
+		t.Fatalf("Writer(os.Pipe end) = %T, want the raw writer", ww)
+	}
+	data := randomBytes(t, 8<<20)
+	if got := copyThrough(t, rr, ww, w.Close, data); !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, not the %d written", len(got), len(data))
+	}
+}
+
+// TestSocketWriteWaitsWhileFull writes far more than the socket buffers hold to a
+// peer that reads slowly: the writer must wait in the poller and resume, losing and
+// repeating nothing.
+func TestSocketWriteWaitsWhileFull(t *testing.T) {
+	a, b := tcpPair(t)
+	data := randomBytes(t, 16<<20)
+	slow := readerFunc(func(p []byte) (int, error) {
+		time.Sleep(time.Millisecond) // lets the sender fill the buffers between reads
+		return Reader(b).Read(p)
+	})
+	if got := copyThrough(t, slow, Writer(a), a.CloseWrite, data); !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, not the %d written", len(got), len(data))
+	}
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// TestReadDeadline: a deadline set on the connection ends a raw read that waits.
+func TestReadDeadline(t *testing.T) {
+	a, _ := tcpPair(t)
+	if err := a.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Reader(a).Read(make([]byte, 10))
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past the deadline: %v, want os.ErrDeadlineExceeded", err)
+	}
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("read past the deadline: %v is not a net.Error timeout", err)
+	}
+}
+
+// TestCloseEndsWaitingRead: closing the connection ends a raw read that waits.
+func TestCloseEndsWaitingRead(t *testing.T) {
+	a, _ := tcpPair(t)
+	errc := make(chan error, 1)
+	go func() { _, err := Reader(a).Read(make([]byte, 10)); errc <- err }()
+	time.Sleep(20 * time.Millisecond) // the read is waiting by then, or not yet started: either way it must end
+	a.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("read of a closed connection: %v, want net.ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a read waiting on a closed connection did not end")
+	}
+}
+
+func TestEOFAndEPIPE(t *testing.T) {
+	r, w := pipePair(t)
+	w.Close()
+	if n, err := Reader(r).Read(make([]byte, 10)); n != 0 || err != io.EOF {
+		t.Fatalf("read of a pipe with no writer: %d, %v; want 0, io.EOF", n, err)
+	}
+	r2, w2 := pipePair(t)
+	r2.Close()
+	if _, err := Writer(w2).Write([]byte("x")); !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("write to a pipe with no reader: %v, want EPIPE", err)
+	}
+}
+
+// TestBlockingDescriptorIsNotWrapped: a raw read of a blocking descriptor would stall
+// its thread without the scheduler knowing, so such a descriptor is left as it is.
+func TestBlockingDescriptorIsNotWrapped(t *testing.T) {
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil { // blocking, unlike os.Pipe
+		t.Fatal(err)
+	}
+	r, w := os.NewFile(uintptr(fds[0]), "r"), os.NewFile(uintptr(fds[1]), "w")
+	defer r.Close()
+	defer w.Close()
+	if got := Reader(r); got != io.Reader(r) {
+		t.Fatalf("Reader(blocking pipe) = %T, want the file itself", got)
+	}
+	if got := Writer(w); got != io.Writer(w) {
+		t.Fatalf("Writer(blocking pipe) = %T, want the file itself", got)
+	}
+	var buf bytes.Buffer
+	if got := Reader(&buf); got != io.Reader(&buf) {
+		t.Fatalf("Reader(bytes.Buffer) = %T, want it unchanged", got)
+	}
+}
+
+func TestNetConn(t *testing.T) {
+	a, b := tcpPair(t)
+	ra, rb := NetConn(a), NetConn(b)
+	if _, ok := ra.(*netConn); !ok {
+		t.Fatalf("NetConn(TCP) = %T, want the raw connection", ra)
+	}
+	if _, ok := ra.(syscall.Conn); !ok {
+		t.Fatal("NetConn(TCP) lost SyscallConn, which code that waits on the socket needs")
+	}
+	data := randomBytes(t, 4<<20)
+	if got := copyThrough(t, rb, ra, a.CloseWrite, data); !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, not the %d written", len(got), len(data))
+	}
+	p1, p2 := net.Pipe()
+	defer p1.Close()
+	defer p2.Close()
+	if got := NetConn(p1); got != p1 {
+		t.Fatalf("NetConn(net.Pipe) = %T, want it unchanged", got)
+	}
+}
+
+// TestRegularFileIsNotWrapped: a regular file's reads wait for the disk even in
+// non-blocking mode, so a raw call on it could stall its thread.
+func TestRegularFileIsNotWrapped(t *testing.T) {
+	f, err := os.OpenFile(t.TempDir()+"/f", os.O_RDWR|os.O_CREATE|unix.O_NONBLOCK, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := Reader(f); got != io.Reader(f) {
+		t.Fatalf("Reader(regular file) = %T, want the file itself", got)
+	}
+	if got := Writer(f); got != io.Writer(f) {
+		t.Fatalf("Writer(regular file) = %T, want the file itself", got)
+	}
+}

@@ -1,0 +1,19 @@
+//go:build !linux
+
+package rawio
+
+import (
+	"io"
+	"net"
+)
+
+// Outside Linux (where only `jobsshd proxy` runs) everything is left as it is.
+
+// Reader returns r.
+func Reader(r io.Reader) io.Reader { return r }
+
+// Writer returns w.
+func Writer(w io.Writer) io.Writer { return w }
+
+// NetConn returns c.
+func NetConn(c net.Conn) net.Conn { return c }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+
+	"jobsshd/internal/rawio"
 )
 
 // connReadBuffer is the read-ahead in front of each connection.
@@ -30,8 +32,10 @@ const connReadBuffer = 64 << 10
 // onActive whenever the client sends bytes after it (startups.go).
 type bufferedConn struct {
 	net.Conn
-	r       io.Reader // the read-ahead (newBufferedConn)
-	checked int       // bytes of the "SSH-" prefix seen so far
+	r io.Reader // the read-ahead (newBufferedConn)
+	// w writes a TCP socket with raw system calls (internal/rawio); nil: Conn.Write.
+	w       io.Writer
+	checked int // bytes of the "SSH-" prefix seen so far
 
 	onVersion func() // nil: no one is watching
 	onKexInit func() // nil: no one is watching
@@ -113,7 +117,9 @@ func newBufferedConn(c net.Conn) *bufferedConn {
 		return &bufferedConn{Conn: c, r: c}
 	}
 	if sr, ok := newSocketReadAhead(c); ok {
-		return &bufferedConn{Conn: c, r: sr}
+		bc := &bufferedConn{Conn: c, r: sr}
+		bc.w, _ = rawio.WriterOf(sr.raw) // nil (Conn.Write) if the socket were blocking
+		return bc
 	}
 	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, connReadBuffer)}
 }
@@ -152,4 +158,13 @@ func (c *bufferedConn) Read(p []byte) (int, error) {
 		c.onActive()
 	}
 	return n, err
+}
+
+// Write writes to the socket outside the runtime's syscall bookkeeping when it can
+// (internal/rawio): every packet the agent sends passes here.
+func (c *bufferedConn) Write(p []byte) (int, error) {
+	if c.w != nil {
+		return c.w.Write(p)
+	}
+	return c.Conn.Write(p)
 }

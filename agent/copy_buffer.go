@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"sync"
+
+	"jobsshd/internal/rawio"
 )
 
 // Every byte a session or a forwarded connection moves goes through a copy loop with a
@@ -77,6 +79,9 @@ func (b *copyBuffer) release() {
 func (p *copyPools) copyStream(dst io.Writer, src io.Reader) (written int64, err error) {
 	buf := p.buffer()
 	defer buf.release()
+	// A program's pipes and a forward's socket are read and written outside the
+	// runtime's syscall bookkeeping (internal/rawio); a channel is left as it is.
+	src, dst = rawio.Reader(src), rawio.Writer(dst)
 	for {
 		n, err := src.Read(buf.bytes())
 		if n > 0 {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+
+	"jobsshd/internal/rawio"
 )
 
 // readAheadBuffers lends the 64 KiB read-ahead of SSH-port connections: a connection
@@ -107,16 +109,16 @@ func (r *socketReadAhead) fill() error {
 	)
 	err := r.raw.Read(func(fd uintptr) bool {
 		buf = r.borrow()
-		for {
-			n, rerr = syscall.Read(int(fd), *buf)
-			if rerr != syscall.EINTR {
-				break
-			}
-		}
-		if rerr == syscall.EAGAIN {
+		var errno syscall.Errno
+		n, errno = rawio.ReadFD(fd, *buf) // outside the runtime's syscall bookkeeping (rawio)
+		switch errno {
+		case 0:
+		case syscall.EAGAIN:
 			r.giveBack(buf) // nothing yet: wait without it
 			buf = nil
 			return false
+		default:
+			rerr = errno
 		}
 		return true
 	})

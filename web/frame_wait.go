@@ -2,12 +2,12 @@ package web
 
 import (
 	"bytes"
-	"errors"
 	"sync"
 	"sync/atomic"
 	"syscall"
 
 	"jobsshd/internal/coalesce"
+	"jobsshd/internal/rawio"
 )
 
 // frameWaitConn is the connection under an /ssh WebSocket's frame reader. Between
@@ -106,9 +106,12 @@ func (c *frameWaitConn) waitFrame() {
 	_ = c.raw.Read(func(fd uintptr) bool {
 		again := false
 		c.keep(func(b []byte) (int, error) {
-			n, err := readRetryingEINTR(int(fd), b)
-			again = errors.Is(err, syscall.EAGAIN)
-			return n, err
+			n, errno := rawio.ReadFD(fd, b) // outside the runtime's syscall bookkeeping (rawio)
+			again = errno == syscall.EAGAIN
+			if errno != 0 {
+				return 0, errno
+			}
+			return n, nil
 		})
 		return !again
 	})
@@ -129,13 +132,4 @@ func (c *frameWaitConn) keep(read func([]byte) (int, error)) {
 func (c *frameWaitConn) giveBack(buf *[]byte) {
 	waitBuffers.Put(buf)
 	c.borrowed.Add(-1)
-}
-
-func readRetryingEINTR(fd int, b []byte) (int, error) {
-	for {
-		n, err := syscall.Read(fd, b)
-		if err != syscall.EINTR {
-			return n, err
-		}
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"jobsshd/internal/coalesce"
+	"jobsshd/internal/rawio"
 )
 
 // handleSSH carries one SSH connection in the binary messages of a WebSocket to the
@@ -85,7 +86,9 @@ func (h *coalescingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		_ = c.Close() // the handshake cannot complete
 		return nil, nil, err
 	}
-	h.tcp = &coalesce.Conn{Conn: c}
+	// The socket's reads and writes are raw calls (internal/rawio): every frame of a
+	// transfer passes here.
+	h.tcp = &coalesce.Conn{Conn: rawio.NetConn(c)}
 	// What net/http read past the request (frames a client sent without waiting for
 	// the 101) is kept by under: the library reads under through a small reader.
 	early, _ := brw.Reader.Peek(brw.Reader.Buffered()) // Buffered bytes: cannot fail

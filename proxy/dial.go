@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"jobsshd/internal/coalesce"
+	"jobsshd/internal/rawio"
 )
 
 // Options say where and how to reach the agent's /ssh WebSocket.
@@ -71,7 +72,7 @@ func Dial(ctx context.Context, o Options) (net.Conn, error) {
 				if err != nil {
 					return nil, err
 				}
-				tcp = &coalesce.Conn{Conn: c}
+				tcp = &coalesce.Conn{Conn: rawio.NetConn(c)} // raw reads and writes (internal/rawio)
 				return tcp, nil
 			}}
 	}

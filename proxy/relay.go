@@ -52,7 +52,8 @@ func Stdio(ctx context.Context, o Options, stdin io.Reader, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	growStdioPipes(stdin, stdout) // pipe_size_linux.go
+	growStdioPipes(stdin, stdout)           // pipe_size_linux.go
+	stdin, stdout = rawStdio(stdin, stdout) // stdio_poll_linux.go
 	if err := pipe(ws, stdio{stdin, stdout}); err != nil && !isClosed(err) {
 		return fmt.Errorf("relay: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"jobsshd/internal/account"
+	"jobsshd/internal/rawio"
 	"jobsshd/sftpd"
 )
 
@@ -44,6 +45,7 @@ func sftpServer(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv
 		fmt.Fprintf(stderr, "jobsshd sftp-server: %v\n", err)
 		return exitFailure
 	}
+	stdin, stdout = rawio.Stdio(stdin, stdout) // the agent's pipes: pollable, raw calls (internal/rawio)
 	if err := sftpd.NewServer(stdin, stdout, home, opts).Serve(); err != nil {
 		fmt.Fprintf(stderr, "jobsshd sftp-server: %v\n", err)
 		return exitFailure
@@ -86,6 +88,7 @@ func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	// Relative paths are relative to the working directory, as with OpenSSH's scp: the
 	// agent starts this in the user's home, a shell wherever it is.
+	stdin, stdout = rawio.Stdio(stdin, stdout) // as for sftp-server
 	return sftpd.ServeSCP(scpArgs, "", stdin, stdout, errLog, opts)
 }
 

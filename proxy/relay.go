@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"jobsshd/internal/coalesce"
+	"jobsshd/internal/rawio"
 )
 
 // copyBufferSize is the size of each WebSocket message the proxy sends: large enough
@@ -52,8 +53,8 @@ func Stdio(ctx context.Context, o Options, stdin io.Reader, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	growStdioPipes(stdin, stdout)           // pipe_size_linux.go
-	stdin, stdout = rawStdio(stdin, stdout) // stdio_poll_linux.go
+	growStdioPipes(stdin, stdout)              // pipe_size_linux.go
+	stdin, stdout = rawio.Stdio(stdin, stdout) // pollable, raw (internal/rawio)
 	if err := pipe(ws, stdio{stdin, stdout}); err != nil && !isClosed(err) {
 		return fmt.Errorf("relay: %w", err)
 	}

@@ -3,65 +3,107 @@ package rawio
 import (
 	"io"
 	"os"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// conn reads and writes a descriptor through its syscall.RawConn: the runtime's poller
-// waits (so deadlines and Close work as they do for net.Conn and *os.File), the calls
-// themselves are raw.
-type conn struct{ rc syscall.RawConn }
+// reader reads a descriptor through its syscall.RawConn: the runtime's poller waits
+// (so deadlines and Close work as they do for net.Conn and *os.File), the calls
+// themselves are raw. The function handed to RawConn.Read is bound once: a closure
+// made per call would be one allocation per Read, which a stream read in small pieces
+// (a 16-byte bufio.Reader skipping a frame byte by byte) turns into megabytes.
+type reader struct {
+	rc   syscall.RawConn
+	step func(fd uintptr) bool // r.readOnce, bound once
+
+	mu    sync.Mutex // one Read at a time: p, n and errno are its state
+	p     []byte
+	n     int
+	errno syscall.Errno
+}
+
+func newReader(rc syscall.RawConn) *reader {
+	r := &reader{rc: rc}
+	r.step = r.readOnce
+	return r
+}
+
+// readOnce is one read(2); false (EAGAIN) makes RawConn.Read wait in the poller and
+// call it again.
+func (r *reader) readOnce(fd uintptr) bool {
+	r.n, r.errno = ReadFD(fd, r.p)
+	return r.errno != unix.EAGAIN
+}
 
 // Read reads once into p; it returns io.EOF at the end of the stream.
-func (c conn) Read(p []byte) (int, error) {
+func (r *reader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	var (
-		n     int
-		errno syscall.Errno
-	)
-	err := c.rc.Read(func(fd uintptr) bool {
-		n, errno = ReadFD(fd, p)
-		return errno != unix.EAGAIN // EAGAIN: wait in the poller, then call again
-	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.p = p
+	err := r.rc.Read(r.step)
+	r.p = nil
 	switch {
 	case err != nil: // a deadline, or the descriptor closed while waiting
 		return 0, err
-	case errno != 0:
-		return 0, os.NewSyscallError("read", errno)
-	case n == 0:
+	case r.errno != 0:
+		return 0, os.NewSyscallError("read", r.errno)
+	case r.n == 0:
 		return 0, io.EOF
 	}
-	return n, nil
+	return r.n, nil
 }
 
-// Write writes all of p, waiting in the poller whenever the descriptor is full.
-func (c conn) Write(p []byte) (int, error) {
-	var (
-		done  int
-		errno syscall.Errno
-	)
-	err := c.rc.Write(func(fd uintptr) bool {
-		for done < len(p) {
-			n, e := writeFD(fd, p[done:])
-			switch e {
-			case 0:
-				done += n
-			case unix.EAGAIN:
-				return false // full: wait in the poller, then call again
-			default:
-				errno = e
-				return true
-			}
+// writer writes a descriptor as reader reads one.
+type writer struct {
+	rc   syscall.RawConn
+	step func(fd uintptr) bool // w.writeSome, bound once
+
+	mu    sync.Mutex // one Write at a time: p, done and errno are its state
+	p     []byte
+	done  int
+	errno syscall.Errno
+}
+
+func newWriter(rc syscall.RawConn) *writer {
+	w := &writer{rc: rc}
+	w.step = w.writeSome
+	return w
+}
+
+// writeSome writes until p is written, the descriptor is full (false: RawConn.Write
+// waits in the poller and calls it again) or an error.
+func (w *writer) writeSome(fd uintptr) bool {
+	for w.done < len(w.p) {
+		n, e := writeFD(fd, w.p[w.done:])
+		switch e {
+		case 0:
+			w.done += n
+		case unix.EAGAIN:
+			return false
+		default:
+			w.errno = e
+			return true
 		}
-		return true
-	})
-	if err == nil && errno != 0 {
-		err = os.NewSyscallError("write", errno)
 	}
-	return done, err
+	return true
+}
+
+// Write writes all of p.
+func (w *writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.p, w.done, w.errno = p, 0, 0
+	err := w.rc.Write(w.step)
+	w.p = nil
+	if err == nil && w.errno != 0 {
+		err = os.NewSyscallError("write", w.errno)
+	}
+	return w.done, err
 }
 
 // syscallConner is what *os.File, *net.TCPConn and *net.UnixConn have.
@@ -111,7 +153,7 @@ func rawConnOf(v any) (syscall.RawConn, bool) {
 // has no non-blocking descriptor.
 func Reader(r io.Reader) io.Reader {
 	if rc, ok := rawConnOf(r); ok {
-		return conn{rc}
+		return newReader(rc)
 	}
 	return r
 }
@@ -120,7 +162,7 @@ func Reader(r io.Reader) io.Reader {
 // has no non-blocking descriptor.
 func Writer(w io.Writer) io.Writer {
 	if rc, ok := rawConnOf(w); ok {
-		return conn{rc}
+		return newWriter(rc)
 	}
 	return w
 }
@@ -129,7 +171,7 @@ func Writer(w io.Writer) io.Writer {
 // non-blocking.
 func WriterOf(rc syscall.RawConn) (io.Writer, bool) {
 	if rc, ok := Usable(rc); ok {
-		return conn{rc}, true
+		return newWriter(rc), true
 	}
 	return nil, false
 }

@@ -86,10 +86,10 @@ func copyThrough(t *testing.T, r io.Reader, w io.Writer, closeW func() error, da
 func TestPipeRoundTrip(t *testing.T) {
 	r, w := pipePair(t)
 	rr, ww := Reader(r), Writer(w)
-	if _, ok := rr.(conn); !ok {
+	if _, ok := rr.(*reader); !ok {
 		t.Fatalf("Reader(os.Pipe end) = %T, want the raw reader", rr)
 	}
-	if _, ok := ww.(conn); !ok {
+	if _, ok := ww.(*writer); !ok {
 		t.Fatalf("Writer(os.Pipe end) = %T, want the raw writer", ww)
 	}
 	data := randomBytes(t, 8<<20)
@@ -219,5 +219,66 @@ func TestRegularFileIsNotWrapped(t *testing.T) {
 	}
 	if got := Writer(f); got != io.Writer(f) {
 		t.Fatalf("Writer(regular file) = %T, want the file itself", got)
+	}
+}
+
+// TestStdio: inherited blocking pipes (as a child's stdin and stdout are) become
+// pollable raw ones; a regular file is left alone.
+func TestStdio(t *testing.T) {
+	var in, out [2]int
+	if err := unix.Pipe2(in[:], unix.O_CLOEXEC); err != nil { // blocking, as inherited
+		t.Fatal(err)
+	}
+	if err := unix.Pipe2(out[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	inR, inW := os.NewFile(uintptr(in[0]), "in-r"), os.NewFile(uintptr(in[1]), "in-w")
+	outR, outW := os.NewFile(uintptr(out[0]), "out-r"), os.NewFile(uintptr(out[1]), "out-w")
+	defer func() { inR.Close(); inW.Close(); outR.Close(); outW.Close() }()
+	r, w := Stdio(inR, outW)
+	if _, ok := r.(*reader); !ok {
+		t.Fatalf("Stdio: stdin %T, want the raw reader", r)
+	}
+	if _, ok := w.(*writer); !ok {
+		t.Fatalf("Stdio: stdout %T, want the raw writer", w)
+	}
+	go func() { _, _ = inW.Write([]byte("request")) }()
+	got := make([]byte, len("request"))
+	if _, err := io.ReadFull(r, got); err != nil || string(got) != "request" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	go func() { _, _ = w.Write([]byte("reply")) }()
+	got = make([]byte, len("reply"))
+	if _, err := io.ReadFull(outR, got); err != nil || string(got) != "reply" {
+		t.Fatalf("wrote %q, %v", got, err)
+	}
+	f, err := os.Create(t.TempDir() + "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if r, w := Stdio(f, f); r != io.Reader(f) || w != io.Writer(f) {
+		t.Fatalf("Stdio(regular file) = %T, %T, want the file itself", r, w)
+	}
+}
+
+// TestNoAllocationPerCall: a Read or Write allocates nothing, however small, or a
+// stream read a few bytes at a time would feed the collector megabytes (a 16 MiB
+// WebSocket frame skipped through a 16-byte bufio.Reader grew the agent by 16 MiB).
+func TestNoAllocationPerCall(t *testing.T) {
+	a, b := tcpPair(t)
+	ra, rb := NetConn(a), NetConn(b)
+	one := []byte{1}
+	got := make([]byte, 1)
+	allocs := testing.AllocsPerRun(1000, func() {
+		if _, err := ra.Write(one); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rb.Read(got); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per 1-byte Write and Read, want 0", allocs)
 	}
 }

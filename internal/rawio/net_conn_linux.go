@@ -8,12 +8,13 @@ import (
 // netConn is a socket whose Read and Write are raw calls; the rest is the connection's.
 type netConn struct {
 	net.Conn
-	raw conn
-	sc  syscallConner
+	r  *reader
+	w  *writer
+	sc syscallConner
 }
 
-func (c *netConn) Read(p []byte) (int, error)  { return c.raw.Read(p) }
-func (c *netConn) Write(p []byte) (int, error) { return c.raw.Write(p) }
+func (c *netConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
+func (c *netConn) Write(p []byte) (int, error) { return c.w.Write(p) }
 
 // SyscallConn is the connection's own, for code that waits on the socket itself.
 func (c *netConn) SyscallConn() (syscall.RawConn, error) { return c.sc.SyscallConn() }
@@ -30,5 +31,5 @@ func NetConn(c net.Conn) net.Conn {
 	if !ok {
 		return c
 	}
-	return &netConn{Conn: c, raw: conn{rc}, sc: sc}
+	return &netConn{Conn: c, r: newReader(rc), w: newWriter(rc), sc: sc}
 }

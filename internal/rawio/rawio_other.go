@@ -17,3 +17,6 @@ func Writer(w io.Writer) io.Writer { return w }
 
 // NetConn returns c.
 func NetConn(c net.Conn) net.Conn { return c }
+
+// Stdio returns stdin and stdout.
+func Stdio(stdin io.Reader, stdout io.Writer) (io.Reader, io.Writer) { return stdin, stdout }

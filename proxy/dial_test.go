@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,43 @@ func TestStdioRoundTrip(t *testing.T) {
 	}
 	if !bytes.Equal(stdout.Bytes(), payload) {
 		t.Error("the bytes that came back differ from those sent")
+	}
+}
+
+// TestStdioThroughPipes: with stdin and stdout OS pipes, as OpenSSH gives a
+// ProxyCommand (which the proxy then reads and writes with raw calls, internal/rawio),
+// the bytes come back whole; and once the reader of stdout has gone, the relay ends
+// without an error, as it ends when ssh closes the connection.
+func TestStdioThroughPipes(t *testing.T) {
+	s := echoServer(t, false)
+	opts := Options{URL: strings.Replace(s.URL, "http://", "ws://", 1) + "/ssh", Token: "right"}
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { inR.Close(); inW.Close(); outR.Close(); outW.Close() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- Stdio(ctx, opts, inR, outW) }()
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 100_000)
+	go func() { _, _ = inW.Write(payload) }()
+	got := make([]byte, len(payload))
+	if _, err := io.ReadFull(outR, got); err != nil || !bytes.Equal(got, payload) {
+		t.Fatalf("read back %v: the bytes differ from those sent", err)
+	}
+	outR.Close()                                     // ssh has gone
+	go func() { _, _ = inW.Write([]byte("more")) }() // the echo now meets a closed stdout
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Stdio after stdout's reader left: %v, want nil", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Stdio did not end after stdout's reader left")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 
 	"jobsshd/internal/coalesce"
 	"jobsshd/internal/rawio"
@@ -37,14 +38,22 @@ func pipe(a, b io.ReadWriteCloser) error {
 	return err
 }
 
-// stdio joins stdin and stdout into one io.ReadWriteCloser; closing it closes neither
-// (the process ends instead).
+// stdio joins stdin and stdout into one io.ReadWriteCloser. Closing it closes what of
+// them is closable: the duplicate descriptors internal/rawio.Stdio made of pipes (so
+// that a copy waiting on one of them ends), never the process's own stdin and stdout.
 type stdio struct {
 	io.Reader
 	io.Writer
 }
 
-func (stdio) Close() error { return nil }
+func (s stdio) Close() error {
+	for _, v := range []any{s.Reader, s.Writer} {
+		if c, ok := v.(io.Closer); ok {
+			_ = c.Close() // a duplicate: nothing to report
+		}
+	}
+	return nil
+}
 
 // Stdio carries one SSH connection between stdin/stdout and the WebSocket (an OpenSSH
 // ProxyCommand). It returns when either side has ended.
@@ -91,7 +100,11 @@ func Listen(ctx context.Context, o Options, ln net.Listener, log *slog.Logger) e
 	}
 }
 
-// isClosed reports whether err is just the other side having gone.
+// isClosed reports whether err is just the other side having gone: among them EPIPE,
+// a write to stdout after ssh has closed its end (with ordinary writes to descriptor 1
+// the runtime ended the process by SIGPIPE there; stdout is now a duplicate descriptor,
+// internal/rawio.Stdio).
 func isClosed(err error) bool {
-	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled)
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, syscall.EPIPE)
 }

@@ -236,10 +236,10 @@ func TestStdio(t *testing.T) {
 	outR, outW := os.NewFile(uintptr(out[0]), "out-r"), os.NewFile(uintptr(out[1]), "out-w")
 	defer func() { inR.Close(); inW.Close(); outR.Close(); outW.Close() }()
 	r, w := Stdio(inR, outW)
-	if _, ok := r.(*reader); !ok {
+	if _, ok := r.(closingReader); !ok {
 		t.Fatalf("Stdio: stdin %T, want the raw reader", r)
 	}
-	if _, ok := w.(*writer); !ok {
+	if _, ok := w.(closingWriter); !ok {
 		t.Fatalf("Stdio: stdout %T, want the raw writer", w)
 	}
 	go func() { _, _ = inW.Write([]byte("request")) }()
@@ -251,6 +251,24 @@ func TestStdio(t *testing.T) {
 	got = make([]byte, len("reply"))
 	if _, err := io.ReadFull(outR, got); err != nil || string(got) != "reply" {
 		t.Fatalf("wrote %q, %v", got, err)
+	}
+	// Closing the reader ends a Read waiting on it; the process's own descriptor stays.
+	errc := make(chan error, 1)
+	go func() { _, err := r.Read(make([]byte, 10)); errc <- err }()
+	time.Sleep(20 * time.Millisecond) // the Read waits by then, or starts after Close: it must end either way
+	if err := r.(io.Closer).Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("a Read of a closed stdin succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("closing Stdio's reader did not end the Read waiting on it")
+	}
+	if _, err := inW.Write([]byte("x")); err != nil {
+		t.Fatalf("the process's own stdin was closed with the duplicate: %v", err)
 	}
 	f, err := os.Create(t.TempDir() + "/f")
 	if err != nil {

@@ -15,15 +15,38 @@ import (
 // of an idle one is a blocking system call that ties up a thread, and after 20 µs the
 // runtime hands the processor to another thread. Terminals and files are left as they
 // are (a terminal made non-blocking would stay so for the shell that shares it).
+//
+// The reader and writer returned for a pipe are also io.Closers that close the
+// duplicate, which ends a Read or Write waiting on it; the process's own descriptor
+// stays open.
 func Stdio(stdin io.Reader, stdout io.Writer) (io.Reader, io.Writer) {
 	if f, ok := pollable(stdin); ok {
-		stdin = Reader(f)
+		if rc, ok := rawConnOf(f); ok {
+			stdin = closingReader{newReader(rc), f}
+		}
 	}
 	if f, ok := pollable(stdout); ok {
-		stdout = Writer(f)
+		if rc, ok := rawConnOf(f); ok {
+			stdout = closingWriter{newWriter(rc), f}
+		}
 	}
 	return stdin, stdout
 }
+
+// closingReader and closingWriter close the duplicate descriptor Stdio made.
+type closingReader struct {
+	*reader
+	f *os.File
+}
+
+func (r closingReader) Close() error { return r.f.Close() }
+
+type closingWriter struct {
+	*writer
+	f *os.File
+}
+
+func (w closingWriter) Close() error { return w.f.Close() }
 
 // pollable returns a non-blocking, pollable duplicate of s if s is an *os.File on a
 // pipe or socket. The duplicate shares the open file description, so the original

@@ -6,19 +6,20 @@
 # of them alike. CPU per transfer moves less with the load than MB/s does.
 #
 # Usage (as root, from the repository root):
-#   bench/receive-ab.sh [ROUNDS] [SIZE_MB] BINARY...        defaults: 5 512
+#   bench/receive-ab.sh ROUNDS SIZE_MB BINARY...        e.g. 7 512 /tmp/jobsshd-a /tmp/jobsshd-b
 # A BINARY may be a wrapper script that sets the environment and execs a binary (its
 # name is the server's name in the output). Env: WORKLOADS (default "forward_L
-# exec_upload"), CIPHER (default aes128-gcm@openssh.com), BENCH_USER (default work).
+# exec_upload"), CIPHER (default aes128-gcm@openssh.com; CIPHER= for what the client and
+# each server negotiate), BENCH_USER (default work).
 # Before the rounds each jobsshd server receives the file once through
 # `ssh host sha256sum` and once through -L into a file, and both must have its digest:
 # a receive path that corrupts data fails here rather than measuring well.
 # Needs: openssh-server, openssh-client, socat, netcat-openbsd, python3.
 set -euo pipefail
-ROUNDS=${1:-5}; SIZE_MB=${2:-512}; shift 2 || { echo "usage: $0 ROUNDS SIZE_MB BINARY..." >&2; exit 2; }
-[ $# -ge 1 ] || { echo "receive-ab.sh: name at least one jobsshd binary" >&2; exit 2; }
+[ $# -ge 3 ] || { echo "usage: $0 ROUNDS SIZE_MB BINARY... (e.g. 7 512 /tmp/jobsshd-a /tmp/jobsshd-b)" >&2; exit 2; }
+ROUNDS=$1; SIZE_MB=$2; shift 2
 WORKLOADS=${WORKLOADS:-forward_L exec_upload}
-CIPHER=${CIPHER:-aes128-gcm@openssh.com}
+CIPHER=${CIPHER-aes128-gcm@openssh.com}
 U=${BENCH_USER:-work}
 [ "$(id -u)" -eq 0 ] || { echo "receive-ab.sh: run as root (the servers serve $U)" >&2; exit 1; }
 id "$U" >/dev/null 2>&1 || { echo "receive-ab.sh: no account $U: set BENCH_USER" >&2; exit 1; }
@@ -27,15 +28,16 @@ for t in sshd socat nc python3; do
 done
 
 W=$(mktemp -d /tmp/receive-ab.XXXXXX); chmod 755 "$W"
+HOMEDIR=$(getent passwd "$U" | cut -d: -f6)
 CG=/sys/fs/cgroup/cpuacct
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  [ -s "$W/client.pub" ] && sed -i "\|$(cut -d' ' -f2 "$W/client.pub")|d" "$HOMEDIR/.ssh/authorized_keys"
   rm -rf "$W"; rmdir $CG/rab-$$-* 2>/dev/null || true
 }
 trap cleanup EXIT
-HOMEDIR=$(getent passwd "$U" | cut -d: -f6)
 ssh-keygen -q -t ed25519 -N '' -f "$W/client"; ssh-keygen -q -t ed25519 -N '' -f "$W/hostkey"
 mkdir -p "$HOMEDIR/.ssh"; cat "$W/client.pub" >>"$HOMEDIR/.ssh/authorized_keys"
 chown -R "$U:" "$HOMEDIR/.ssh"; chmod 700 "$HOMEDIR/.ssh"; chmod 600 "$HOMEDIR/.ssh/authorized_keys"
@@ -75,6 +77,7 @@ for b in "$@"; do
   p=$(freeport); printf -v "P_$n" %s "$p"
   (incg "$n" "$(readlink -f "$b")" --user "$U" --bind 127.0.0.1 --port "$p" --state-dir "$W/state-$n" \
     >"$W/$n.out" 2>"$W/$n.log" </dev/null) & PIDS+=($!)
+  printf -v "PID_$n" %s $!   # the subshell execs into the server: this is its pid
   NAMES+=("$n")
 done
 for n in "${NAMES[@]}"; do
@@ -83,13 +86,15 @@ for n in "${NAMES[@]}"; do
   nc -z 127.0.0.1 "${!p}" || { echo "receive-ab.sh: $n did not start listening" >&2; cat "$W/$n.log" >&2 || true; exit 1; }
 done
 O=(-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
-   -o BatchMode=yes -o IdentitiesOnly=yes -i "$W/client" -c "$CIPHER")
+   -o BatchMode=yes -o IdentitiesOnly=yes -i "$W/client")
+[ -n "$CIPHER" ] && O+=(-c "$CIPHER")
 H=$U@127.0.0.1
 
 want=$(sha256sum <"$SRC" | cut -d' ' -f1)
 for n in "${NAMES[@]:1}"; do
   p=P_$n
-  got=$(ssh "${O[@]}" -p "${!p}" "$H" sha256sum <"$SRC" | cut -d' ' -f1)
+  got=$(ssh "${O[@]}" -p "${!p}" "$H" sha256sum <"$SRC" | cut -d' ' -f1) ||
+    { echo "receive-ab.sh: ssh into $n failed; the end of its log:" >&2; tail -3 "$W/$n.log" >&2; exit 1; }
   [ "$got" = "$want" ] || { echo "receive-ab.sh: $n received a corrupted file ($got, want $want)" >&2; exit 1; }
 done
 for n in "${NAMES[@]:1}"; do   # and through -L, into a file
@@ -139,6 +144,13 @@ for r in $(seq "$ROUNDS"); do
     done
   done
 done
+# The servers' memory: right after the last transfer, and once idle (jobsshd returns its
+# idle heap to the kernel after an interval of 2 s without work).
+rss() { local p=PID_$1; awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/${!p}/status"; }
+for n in "${NAMES[@]:1}"; do printf -v "R0_$n" %s "$(rss "$n")"; done
+sleep 6
+echo
+for n in "${NAMES[@]:1}"; do r=R0_$n; echo "RSS of $n: ${!r} MiB after the last transfer, $(rss "$n") MiB 6 s later"; done
 python3 - "$W/rows" "${NAMES[@]}" <<'PY'
 import statistics as st, sys
 rows = [l.split() for l in open(sys.argv[1])]

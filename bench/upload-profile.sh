@@ -62,8 +62,8 @@ BEGIN { RS = "" }
   else if (leaf ~ /memmove/ && caller ~ /transport\)\.readPacket$/) c = "x/crypto: copy of each decrypted packet"
   else if (leaf ~ /memmove/ && st ~ /ReadExtended/) c = "x/crypto: channel buffer -> copy loop buffer"
   else if (leaf ~ /memmove/ && st ~ /bufio/) c = "bufio copies of the transport reads"
-  else if (st ~ /syscall\.(write|pwrite)|poll\.\(\*FD\)\.(Write|Pwrite)/) c = "write(2), pwrite(2): socket, pipe or file"
-  else if (st ~ /syscall\.(read|pread)|poll\.\(\*FD\)\.(Read|Pread)/) c = "read(2), pread(2)"
+  else if (st ~ /syscall\.(write|pwrite)|poll\.\(\*FD\)\.(Write|Pwrite)|rawio\.writeFD/) c = "write(2), pwrite(2): socket, pipe or file"
+  else if (st ~ /syscall\.(read|pread)|poll\.\(\*FD\)\.(Read|Pread)|rawio\.ReadFD/) c = "read(2), pread(2)"
   else if (st ~ /netpoll|findRunnable|park_m|stopm/) c = "Go scheduler, netpoll"
   cnt[comm SUBSEP c]++; tot[comm]++
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"jobsshd/internal/rawio"
 )
 
 // dispatch answers one request by handing it to the handler of its type, one per
@@ -160,7 +162,8 @@ func (s *Server) handleRead(id uint32, r *reader) error {
 	if err != nil {
 		return fmt.Errorf("sftp: write reply: %w", err)
 	}
-	got, err := h.f.ReadAt(pkt[hdr:], int64(off))
+	// From the page cache without the scheduler's bookkeeping when it can (rawio.ReadAt).
+	got, err := rawio.ReadAt(h.f, pkt[hdr:], int64(off))
 	h.bytesRead += int64(got)
 	s.out.unreserve(int(n) - got)
 	if got == 0 {

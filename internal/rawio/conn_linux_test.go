@@ -300,3 +300,55 @@ func TestNoAllocationPerCall(t *testing.T) {
 		t.Fatalf("%.1f allocations per 1-byte Write and Read, want 0", allocs)
 	}
 }
+
+// TestReadAt: a file's bytes come back whole from the page cache, past its end as
+// io.EOF and short at its end, as os.File.ReadAt gives them; and a file the cache does
+// not hold is read by the ordinary call after preadv2(RWF_NOWAIT) has declined.
+func TestReadAt(t *testing.T) {
+	// In the package's directory: t.TempDir() may be on a tmpfs, which is all cache.
+	dir, err := os.MkdirTemp(".", "readat-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	data := randomBytes(t, 4<<20)
+	path := dir + "/f"
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	check := func(what string, off int64, size, wantN int, wantErr error) {
+		t.Helper()
+		p := make([]byte, size)
+		n, err := ReadAt(f, p, off)
+		want := data[min(off, int64(len(data))):min(off+int64(wantN), int64(len(data)))]
+		if n != wantN || err != wantErr || !bytes.Equal(p[:n], want) {
+			t.Errorf("%s: %d bytes (want %d), %v (want %v), the file's bytes: %v", what, n, wantN, err, wantErr, bytes.Equal(p[:n], want))
+		}
+	}
+	if n, ok := preadCached(f, make([]byte, 1<<20), 0); !ok || n != 1<<20 {
+		t.Fatalf("preadCached of a file just written: %d, %v; want the page cache to answer", n, ok)
+	}
+	check("cached", 12345, 1<<20, 1<<20, nil)
+	check("the end", int64(len(data))-100, 1000, 100, io.EOF)
+	check("past the end", int64(len(data))+10, 1000, 0, io.EOF)
+
+	// Drop the file's pages from the cache: preadCached must then decline (EAGAIN)
+	// rather than wait for the disk, and ReadAt must still read the bytes.
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = rc.Control(func(fd uintptr) { _ = unix.Fadvise(int(fd), 0, 0, unix.FADV_DONTNEED) })
+	if n, ok := preadCached(f, make([]byte, 1<<20), 2<<20); ok {
+		t.Errorf("preadCached of pages just dropped from the cache read %d bytes; want it to decline", n)
+	}
+	check("not cached", 2<<20, 1<<20, 1<<20, nil)
+}

@@ -5,6 +5,7 @@ package rawio
 import (
 	"io"
 	"net"
+	"os"
 )
 
 // Outside Linux (where only `jobsshd proxy` runs) everything is left as it is.
@@ -20,3 +21,6 @@ func NetConn(c net.Conn) net.Conn { return c }
 
 // Stdio returns stdin and stdout.
 func Stdio(stdin io.Reader, stdout io.Writer) (io.Reader, io.Writer) { return stdin, stdout }
+
+// ReadAt is f.ReadAt.
+func ReadAt(f *os.File, p []byte, off int64) (int, error) { return f.ReadAt(p, off) }

@@ -236,10 +236,10 @@ func TestStdio(t *testing.T) {
 	outR, outW := os.NewFile(uintptr(out[0]), "out-r"), os.NewFile(uintptr(out[1]), "out-w")
 	defer func() { inR.Close(); inW.Close(); outR.Close(); outW.Close() }()
 	r, w := Stdio(inR, outW)
-	if _, ok := r.(closingReader); !ok {
+	if _, ok := r.(*closingReader); !ok {
 		t.Fatalf("Stdio: stdin %T, want the raw reader", r)
 	}
-	if _, ok := w.(closingWriter); !ok {
+	if _, ok := w.(*closingWriter); !ok {
 		t.Fatalf("Stdio: stdout %T, want the raw writer", w)
 	}
 	go func() { _, _ = inW.Write([]byte("request")) }()

@@ -27,14 +27,14 @@ import (
 func Stdio(stdin io.Reader, stdout io.Writer) (io.Reader, io.Writer) {
 	m := &stdioModes{}
 	if f, ok := m.pollable(stdin); ok {
-		if rc, ok := rawConnOf(f); ok {
+		if rc, ok := rawConnOf(f, true); ok {
 			stdin = &closingReader{reader: newReader(rc), f: f, m: m}
 		} else {
 			m.drop(f)
 		}
 	}
 	if f, ok := m.pollable(stdout); ok {
-		if rc, ok := rawConnOf(f); ok {
+		if rc, ok := rawConnOf(f, true); ok {
 			stdout = &closingWriter{writer: newWriter(rc), f: f, m: m}
 		} else {
 			m.drop(f)

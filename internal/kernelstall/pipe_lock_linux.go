@@ -1,10 +1,14 @@
-// Package pipelock holds the lock of a pipe the way a user's program can, for tests of
-// code that must not wait for it: a write to the pipe from a page that faults and is
-// not served (a userfaultfd page; for a user, a file mapped from a FUSE or network file
+// Package kernelstall stages, for tests, the waits in the kernel that a user's program
+// can put in the way of the agent's system calls on descriptors it shares a kernel
+// object with, to show that the agent keeps running meanwhile (internal/rawio: a raw
+// call that waits stops the whole agent).
+//
+// Hold holds a pipe's lock: a write to the pipe from a page that faults and is not
+// served (a userfaultfd page; for a user, a file mapped from a FUSE or network file
 // system) keeps the pipe's one lock held, for both its ends, until the page is served
 // (fs/pipe.c: pipe_write copies under pipe->mutex). A userfaultfd that holds a copy
 // the kernel makes needs CAP_SYS_PTRACE (or vm.unprivileged_userfaultfd).
-package pipelock
+package kernelstall
 
 import (
 	"fmt"

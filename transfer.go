@@ -46,6 +46,7 @@ func sftpServer(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv
 		return exitFailure
 	}
 	stdin, stdout = rawio.Stdio(stdin, stdout) // the agent's pipes: pollable, raw calls (internal/rawio)
+	defer rawio.CloseStdio(stdin, stdout)      // blocking again, for whoever shares them
 	if err := sftpd.NewServer(stdin, stdout, home, opts).Serve(); err != nil {
 		fmt.Fprintf(stderr, "jobsshd sftp-server: %v\n", err)
 		return exitFailure
@@ -89,6 +90,7 @@ func scpServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// Relative paths are relative to the working directory, as with OpenSSH's scp: the
 	// agent starts this in the user's home, a shell wherever it is.
 	stdin, stdout = rawio.Stdio(stdin, stdout) // as for sftp-server
+	defer rawio.CloseStdio(stdin, stdout)      // blocking again, for whoever shares them
 	return sftpd.ServeSCP(scpArgs, "", stdin, stdout, errLog, opts)
 }
 

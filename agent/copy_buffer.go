@@ -79,8 +79,10 @@ func (b *copyBuffer) release() {
 func (p *copyPools) copyStream(dst io.Writer, src io.Reader) (written int64, err error) {
 	buf := p.buffer()
 	defer buf.release()
-	// A program's pipes and a forward's socket are read and written outside the
-	// runtime's syscall bookkeeping (internal/rawio); a channel is left as it is.
+	// A forward's socket and a terminal are read and written outside the runtime's
+	// syscall bookkeeping (internal/rawio); a channel is left as it is, and so is a
+	// program's pipe unless copyInput or copyOutput made it raw already (only this
+	// binary's own programs: rawio.Usable says why).
 	src, dst = rawio.Reader(src), rawio.Writer(dst)
 	for {
 		n, err := src.Read(buf.bytes())

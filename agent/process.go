@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
+
+	"jobsshd/internal/rawio"
 )
 
 const (
@@ -53,9 +55,15 @@ type exitResult struct {
 
 // copyInput moves the client's stdin to the program. On the client's EOF a pipe is
 // closed so the program sees EOF; a terminal cannot be half-closed and stays open.
-func copyInput(pools *copyPools, dst *os.File, ch ssh.Channel, closeOnEOF bool) {
+// ownProgram: the program is this binary's own (sftp-server, scp), so its pipe is
+// written with raw calls (rawio.PipeWriter): no user code holds the lock of its pipes.
+func copyInput(pools *copyPools, dst *os.File, ch ssh.Channel, closeOnEOF, ownProgram bool) {
+	var w io.Writer = dst
+	if ownProgram {
+		w = rawio.PipeWriter(dst)
+	}
 	// With a large buffer, one write to the pipe carries several SSH packets.
-	_, _ = pools.copyStream(dst, ch) // ends at EOF, a closed channel, or a gone program
+	_, _ = pools.copyStream(w, ch) // ends at EOF, a closed channel, or a gone program
 	if closeOnEOF {
 		dst.Close()
 	}
@@ -63,9 +71,13 @@ func copyInput(pools *copyPools, dst *os.File, ch ssh.Channel, closeOnEOF bool) 
 
 // copyOutput moves one output pipe to the channel until every writer of the pipe is
 // gone (as OpenSSH does, a background job that keeps stdout open keeps the session open)
-// or hangUp closes the pipe.
-func copyOutput(pools *copyPools, dst io.Writer, src *os.File) {
-	_, _ = pools.copyStream(dst, src) // a write error means the client is gone
+// or hangUp closes the pipe. ownProgram is copyInput's.
+func copyOutput(pools *copyPools, dst io.Writer, src *os.File, ownProgram bool) {
+	var r io.Reader = src
+	if ownProgram {
+		r = rawio.PipeReader(src)
+	}
+	_, _ = pools.copyStream(dst, r) // a write error means the client is gone
 	src.Close()
 }
 

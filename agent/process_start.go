@@ -41,7 +41,7 @@ func (s *Server) startOnTerminal(sess *session, prog program) (*process, error) 
 	tty.closeSlave()
 	p := &process{cmd: cmd, tty: tty}
 	sess.copiers.Add(1)
-	go func() { defer sess.copiers.Done(); copyInput(&s.copyBuffers, tty.master, sess.ch, false) }()
+	go func() { defer sess.copiers.Done(); copyInput(&s.copyBuffers, tty.master, sess.ch, false, false) }()
 	p.outDone.Add(1)
 	go func() { defer p.outDone.Done(); p.copyTerminalOutput(&s.copyBuffers, sess.ch) }()
 	return p, nil
@@ -90,11 +90,15 @@ func (s *Server) startOnPipes(sess *session, prog program) (*process, error) {
 		p.outDone.Add(1)
 		go func() { defer p.outDone.Done(); logProgramLines(pp.logR, log) }()
 	}
+	// Raw calls on a pipe wait for whatever its other end's process waits for while
+	// the kernel copies its bytes (internal/rawio.Usable): only the pipes of this
+	// binary's own transfer programs, the ones that log on descriptor 3, are raw.
+	own := prog.logsOnFD3
 	sess.copiers.Add(1)
-	go func() { defer sess.copiers.Done(); copyInput(&s.copyBuffers, pp.stdinW, sess.ch, true) }()
+	go func() { defer sess.copiers.Done(); copyInput(&s.copyBuffers, pp.stdinW, sess.ch, true, own) }()
 	p.outDone.Add(2)
-	go func() { defer p.outDone.Done(); copyOutput(&s.copyBuffers, sess.ch, pp.stdoutR) }()
-	go func() { defer p.outDone.Done(); copyOutput(&s.copyBuffers, sess.ch.Stderr(), pp.stderrR) }()
+	go func() { defer p.outDone.Done(); copyOutput(&s.copyBuffers, sess.ch, pp.stdoutR, own) }()
+	go func() { defer p.outDone.Done(); copyOutput(&s.copyBuffers, sess.ch.Stderr(), pp.stderrR, own) }()
 	return p, nil
 }
 

@@ -47,11 +47,7 @@ type stdio struct {
 }
 
 func (s stdio) Close() error {
-	for _, v := range []any{s.Reader, s.Writer} {
-		if c, ok := v.(io.Closer); ok {
-			_ = c.Close() // a duplicate: nothing to report
-		}
-	}
+	rawio.CloseStdio(s.Reader, s.Writer) // duplicates: nothing to report
 	return nil
 }
 

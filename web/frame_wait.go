@@ -34,7 +34,7 @@ type frameWaitConn struct {
 	waitBuf *[]byte
 	// raw is the socket under the connection, for waitFrame to wait on without a
 	// buffer; nil for a connection that is not a plain socket (TLS: its bytes must go
-	// through tls.Conn).
+	// through tls.Conn), or one that rawio does not read raw (a unix socket).
 	raw syscall.RawConn
 	// borrowed counts the buffers taken from waitBuffers and not given back (0 or 1),
 	// for tests.
@@ -61,7 +61,9 @@ func newFrameWaitConn(c *coalesce.Conn, early []byte) *frameWaitConn {
 	}
 	if sc, ok := c.Conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			w.raw = raw
+			// Only a socket a raw read cannot wait on: not a unix socket (--web
+			// unix:PATH), whose peer can make a read wait (rawio.Usable).
+			w.raw, _ = rawio.Usable(raw)
 		}
 	}
 	return w

@@ -111,33 +111,58 @@ type syscallConner interface {
 	SyscallConn() (syscall.RawConn, error)
 }
 
-// Usable returns rc if a raw call on its descriptor cannot block: a socket, pipe or
+// Usable returns rc if a raw call on its descriptor cannot block: a TCP socket or a
 // terminal in non-blocking mode. A regular file is never usable: its reads and writes
-// wait for the disk whatever its mode says.
-func Usable(rc syscall.RawConn) (syscall.RawConn, bool) {
-	usable := false
+// wait for the disk whatever its mode says. Nor is a descriptor whose calls can wait
+// for the process at its other end:
+//   - a pipe: its two ends share one lock, which the process at the other end holds
+//     while the kernel copies to or from that process's memory (fs/pipe.c: pipe_read
+//     and pipe_write take pipe->mutex whatever O_NONBLOCK says, and copy under it), so
+//     a page fault there that waits (a file mapped from a FUSE or network file system)
+//     makes our non-blocking call wait for it too;
+//   - a unix socket: the peer can send descriptors with its bytes, a read that does not
+//     take them drops them, and the kernel releases the last reference to a file before
+//     the call returns (fput's task_work), however long that waits (the release of a
+//     pipe end waits for the pipe's lock; a TCP socket's close with SO_LINGER, for its
+//     peer).
+//
+// With a raw call such a wait holds the runtime's processor. Only where the other end
+// is a process of ours are pipes and unix sockets raw: PipeReader, PipeWriter, Stdio.
+func Usable(rc syscall.RawConn) (syscall.RawConn, bool) { return usable(rc, false) }
+
+// usable is Usable, and with ownPeer true a pipe or unix socket too.
+func usable(rc syscall.RawConn, ownPeer bool) (syscall.RawConn, bool) {
+	ok := false
 	if err := rc.Control(func(fd uintptr) {
 		var st unix.Stat_t
 		if unix.Fstat(int(fd), &st) != nil {
 			return
 		}
 		switch st.Mode & unix.S_IFMT {
-		case unix.S_IFSOCK, unix.S_IFIFO, unix.S_IFCHR:
+		case unix.S_IFCHR:
+		case unix.S_IFSOCK:
+			domain, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
+			if err != nil || (domain == unix.AF_UNIX && !ownPeer) {
+				return
+			}
+		case unix.S_IFIFO:
+			if !ownPeer {
+				return
+			}
 		default:
 			return
 		}
 		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
-		usable = err == nil && fl&unix.O_NONBLOCK != 0
-	}); err != nil || !usable {
+		ok = err == nil && fl&unix.O_NONBLOCK != 0
+	}); err != nil || !ok {
 		return nil, false
 	}
 	return rc, true
 }
 
-// rawConnOf returns v's RawConn if v has one and its descriptor is non-blocking: a
-// socket from package net, or a pipe from os.Pipe. A terminal, a regular file or a
-// blocking pipe is not wrapped.
-func rawConnOf(v any) (syscall.RawConn, bool) {
+// rawConnOf returns v's RawConn if v has one and Usable (with ownPeer, usable) says
+// a raw call on it cannot block.
+func rawConnOf(v any, ownPeer bool) (syscall.RawConn, bool) {
 	sc, ok := v.(syscallConner)
 	if !ok {
 		return nil, false
@@ -146,22 +171,41 @@ func rawConnOf(v any) (syscall.RawConn, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return Usable(rc)
+	return usable(rc, ownPeer)
 }
 
 // Reader returns a reader of r's descriptor that makes raw calls, or r itself when r
-// has no non-blocking descriptor.
+// has no non-blocking descriptor or is a pipe or unix socket (see Usable).
 func Reader(r io.Reader) io.Reader {
-	if rc, ok := rawConnOf(r); ok {
+	if rc, ok := rawConnOf(r, false); ok {
 		return newReader(rc)
 	}
 	return r
 }
 
 // Writer returns a writer of w's descriptor that makes raw calls, or w itself when w
-// has no non-blocking descriptor.
+// has no non-blocking descriptor or is a pipe or unix socket (see Usable).
 func Writer(w io.Writer) io.Writer {
-	if rc, ok := rawConnOf(w); ok {
+	if rc, ok := rawConnOf(w, false); ok {
+		return newWriter(rc)
+	}
+	return w
+}
+
+// PipeReader is Reader for a pipe or unix socket too: only for one whose other end is
+// a process of ours, which never holds the pipe's lock while it waits nor sends
+// descriptors (see Usable).
+func PipeReader(r io.Reader) io.Reader {
+	if rc, ok := rawConnOf(r, true); ok {
+		return newReader(rc)
+	}
+	return r
+}
+
+// PipeWriter is Writer for a pipe or unix socket too: only for one whose other end is
+// a process of ours.
+func PipeWriter(w io.Writer) io.Writer {
+	if rc, ok := rawConnOf(w, true); ok {
 		return newWriter(rc)
 	}
 	return w

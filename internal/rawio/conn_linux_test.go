@@ -85,12 +85,15 @@ func copyThrough(t *testing.T, r io.Reader, w io.Writer, closeW func() error, da
 
 func TestPipeRoundTrip(t *testing.T) {
 	r, w := pipePair(t)
-	rr, ww := Reader(r), Writer(w)
+	if rr, ww := Reader(r), Writer(w); rr != io.Reader(r) || ww != io.Writer(w) {
+		t.Fatalf("Reader, Writer(os.Pipe ends) = %T, %T; want the files themselves (TestPipeLockHeldByPeer)", rr, ww)
+	}
+	rr, ww := PipeReader(r), PipeWriter(w)
 	if _, ok := rr.(*reader); !ok {
-		t.Fatalf("Reader(os.Pipe end) = %T, want the raw reader", rr)
+		t.Fatalf("PipeReader(os.Pipe end) = %T, want the raw reader", rr)
 	}
 	if _, ok := ww.(*writer); !ok {
-		t.Fatalf("Writer(os.Pipe end) = %T, want the raw writer", ww)
+		t.Fatalf("PipeWriter(os.Pipe end) = %T, want the raw writer", ww)
 	}
 	data := randomBytes(t, 8<<20)
 	if got := copyThrough(t, rr, ww, w.Close, data); !bytes.Equal(got, data) {
@@ -153,12 +156,12 @@ func TestCloseEndsWaitingRead(t *testing.T) {
 func TestEOFAndEPIPE(t *testing.T) {
 	r, w := pipePair(t)
 	w.Close()
-	if n, err := Reader(r).Read(make([]byte, 10)); n != 0 || err != io.EOF {
+	if n, err := PipeReader(r).Read(make([]byte, 10)); n != 0 || err != io.EOF {
 		t.Fatalf("read of a pipe with no writer: %d, %v; want 0, io.EOF", n, err)
 	}
 	r2, w2 := pipePair(t)
 	r2.Close()
-	if _, err := Writer(w2).Write([]byte("x")); !errors.Is(err, syscall.EPIPE) {
+	if _, err := PipeWriter(w2).Write([]byte("x")); !errors.Is(err, syscall.EPIPE) {
 		t.Fatalf("write to a pipe with no reader: %v, want EPIPE", err)
 	}
 }
@@ -173,11 +176,11 @@ func TestBlockingDescriptorIsNotWrapped(t *testing.T) {
 	r, w := os.NewFile(uintptr(fds[0]), "r"), os.NewFile(uintptr(fds[1]), "w")
 	defer r.Close()
 	defer w.Close()
-	if got := Reader(r); got != io.Reader(r) {
-		t.Fatalf("Reader(blocking pipe) = %T, want the file itself", got)
+	if got := PipeReader(r); got != io.Reader(r) {
+		t.Fatalf("PipeReader(blocking pipe) = %T, want the file itself", got)
 	}
-	if got := Writer(w); got != io.Writer(w) {
-		t.Fatalf("Writer(blocking pipe) = %T, want the file itself", got)
+	if got := PipeWriter(w); got != io.Writer(w) {
+		t.Fatalf("PipeWriter(blocking pipe) = %T, want the file itself", got)
 	}
 	var buf bytes.Buffer
 	if got := Reader(&buf); got != io.Reader(&buf) {
@@ -236,10 +239,10 @@ func TestStdio(t *testing.T) {
 	outR, outW := os.NewFile(uintptr(out[0]), "out-r"), os.NewFile(uintptr(out[1]), "out-w")
 	defer func() { inR.Close(); inW.Close(); outR.Close(); outW.Close() }()
 	r, w := Stdio(inR, outW)
-	if _, ok := r.(closingReader); !ok {
+	if _, ok := r.(*closingReader); !ok {
 		t.Fatalf("Stdio: stdin %T, want the raw reader", r)
 	}
-	if _, ok := w.(closingWriter); !ok {
+	if _, ok := w.(*closingWriter); !ok {
 		t.Fatalf("Stdio: stdout %T, want the raw writer", w)
 	}
 	go func() { _, _ = inW.Write([]byte("request")) }()

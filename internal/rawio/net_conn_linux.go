@@ -27,7 +27,7 @@ func NetConn(c net.Conn) net.Conn {
 	if !ok {
 		return c
 	}
-	rc, ok := rawConnOf(c)
+	rc, ok := rawConnOf(c, false)
 	if !ok {
 		return c
 	}

@@ -1,6 +1,6 @@
-// Package rawio reads and writes the agent's non-blocking descriptors (its sockets and
-// the pipes of the programs it runs) with raw system calls, outside the Go runtime's
-// system-call bookkeeping, while the runtime's poller still does the waiting.
+// Package rawio reads and writes the agent's non-blocking descriptors (its sockets, and
+// the pipes of its own sftp and scp children) with raw system calls, outside the Go
+// runtime's system-call bookkeeping, while the runtime's poller still does the waiting.
 //
 // Every ordinary system call goes through runtime.entersyscall, and that wakes the
 // runtime's sysmon thread whenever sysmon sleeps deeply, which it does each time the
@@ -13,10 +13,12 @@
 // bookkeeping"). A read or write of a non-blocking descriptor returns at once, so it
 // needs none of that: the scheduler loses nothing by not hearing of it.
 //
-// The one rule: the descriptor must be non-blocking, or a raw call would stall its
-// thread without the scheduler knowing (with one processor, the whole agent). Reader
-// and Writer check that before they wrap; *os.File.Fd() switches a file back to
-// blocking mode, so no code may call it on a wrapped descriptor.
+// The one rule: a raw call must never wait, or it would stall its thread without the
+// scheduler knowing (with one processor, the whole agent). So the descriptor must be
+// non-blocking, and no lock the call takes may be held by a process that can wait: a
+// pipe's lock is shared with the process at its other end (Usable). Reader and Writer
+// check that before they wrap; *os.File.Fd() switches a file back to blocking mode, so
+// no code may call it on a wrapped descriptor.
 package rawio
 
 import (

@@ -24,3 +24,12 @@ func Stdio(stdin io.Reader, stdout io.Writer) (io.Reader, io.Writer) { return st
 
 // ReadAt is f.ReadAt.
 func ReadAt(f *os.File, p []byte, off int64) (int, error) { return f.ReadAt(p, off) }
+
+// CloseStdio does nothing: Stdio made nothing to close.
+func CloseStdio(stdin io.Reader, stdout io.Writer) {}
+
+// PipeReader returns r.
+func PipeReader(r io.Reader) io.Reader { return r }
+
+// PipeWriter returns w.
+func PipeWriter(w io.Writer) io.Writer { return w }

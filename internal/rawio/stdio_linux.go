@@ -3,6 +3,7 @@ package rawio
 import (
 	"io"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,16 +19,25 @@ import (
 //
 // The reader and writer returned for a pipe are also io.Closers that close the
 // duplicate, which ends a Read or Write waiting on it; the process's own descriptor
-// stays open.
+// stays open. Once both are closed, a description Stdio made non-blocking is made
+// blocking again: whoever shares it (the shell of `(jobsshd proxy ...; cat) | ...`)
+// gets it back as it gave it. Not before: stdin and stdout may be one socket (sshd
+// gives a subsystem one end of a socketpair as both), and the other's raw calls would
+// then block. Callers close both when they are done.
 func Stdio(stdin io.Reader, stdout io.Writer) (io.Reader, io.Writer) {
-	if f, ok := pollable(stdin); ok {
-		if rc, ok := rawConnOf(f); ok {
-			stdin = closingReader{newReader(rc), f}
+	m := &stdioModes{}
+	if f, ok := m.pollable(stdin); ok {
+		if rc, ok := rawConnOf(f, true); ok {
+			stdin = &closingReader{reader: newReader(rc), f: f, m: m}
+		} else {
+			m.drop(f)
 		}
 	}
-	if f, ok := pollable(stdout); ok {
-		if rc, ok := rawConnOf(f); ok {
-			stdout = closingWriter{newWriter(rc), f}
+	if f, ok := m.pollable(stdout); ok {
+		if rc, ok := rawConnOf(f, true); ok {
+			stdout = &closingWriter{writer: newWriter(rc), f: f, m: m}
+		} else {
+			m.drop(f)
 		}
 	}
 	return stdin, stdout
@@ -36,22 +46,65 @@ func Stdio(stdin io.Reader, stdout io.Writer) (io.Reader, io.Writer) {
 // closingReader and closingWriter close the duplicate descriptor Stdio made.
 type closingReader struct {
 	*reader
-	f *os.File
+	f    *os.File
+	m    *stdioModes
+	once sync.Once
 }
 
-func (r closingReader) Close() error { return r.f.Close() }
+func (r *closingReader) Close() error {
+	err := r.f.Close()
+	r.once.Do(r.m.closed)
+	return err
+}
 
 type closingWriter struct {
 	*writer
-	f *os.File
+	f    *os.File
+	m    *stdioModes
+	once sync.Once
 }
 
-func (w closingWriter) Close() error { return w.f.Close() }
+func (w *closingWriter) Close() error {
+	err := w.f.Close()
+	w.once.Do(w.m.closed)
+	return err
+}
+
+// stdioModes gives back the blocking mode of the descriptions one Stdio call made
+// non-blocking, once every duplicate it made is closed. Closing a duplicate that Go's
+// poller owns waits until no call on it is under way (internal/poll's FD.Close), so
+// after the last Close no raw call can meet the blocking mode.
+type stdioModes struct {
+	mu      sync.Mutex
+	open    int   // duplicates made and not yet closed
+	restore []int // plain duplicates of the descriptions to make blocking again
+}
+
+func (m *stdioModes) closed() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.open--; m.open > 0 {
+		return
+	}
+	for _, fd := range m.restore {
+		_ = unix.SetNonblock(fd, false)
+		_ = unix.Close(fd)
+	}
+	m.restore = nil
+}
+
+// drop closes a duplicate that could not be used: the caller goes on with the
+// original descriptor, which must then be as it was.
+func (m *stdioModes) drop(f *os.File) {
+	_ = f.Close()
+	m.closed()
+}
 
 // pollable returns a non-blocking, pollable duplicate of s if s is an *os.File on a
 // pipe or socket. The duplicate shares the open file description, so the original
-// descriptor becomes non-blocking too: nothing may read or write it after this.
-func pollable(s any) (*os.File, bool) {
+// descriptor becomes non-blocking too, until the duplicates are closed: nothing may
+// read or write it meanwhile.
+func (m *stdioModes) pollable(s any) (*os.File, bool) {
 	f, ok := s.(*os.File)
 	if !ok {
 		return nil, false
@@ -60,7 +113,7 @@ func pollable(s any) (*os.File, bool) {
 	if err != nil {
 		return nil, false
 	}
-	dup := -1
+	dup, keep := -1, -1
 	_ = rc.Control(func(fd uintptr) {
 		var st unix.Stat_t
 		if unix.Fstat(int(fd), &st) != nil {
@@ -69,8 +122,19 @@ func pollable(s any) (*os.File, bool) {
 		if t := st.Mode & unix.S_IFMT; t != unix.S_IFIFO && t != unix.S_IFSOCK {
 			return
 		}
+		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+		if err != nil {
+			return
+		}
+		if fl&unix.O_NONBLOCK == 0 { // to make blocking again at the end
+			if keep, err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0); err != nil {
+				return
+			}
+		}
 		if d, err := unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0); err == nil {
 			dup = d
+		} else if keep >= 0 {
+			_ = unix.Close(keep)
 		}
 	})
 	if dup < 0 {
@@ -78,7 +142,28 @@ func pollable(s any) (*os.File, bool) {
 	}
 	if err := unix.SetNonblock(dup, true); err != nil {
 		_ = unix.Close(dup)
+		if keep >= 0 {
+			_ = unix.Close(keep)
+		}
 		return nil, false
 	}
+	m.mu.Lock()
+	m.open++
+	if keep >= 0 {
+		m.restore = append(m.restore, keep)
+	}
+	m.mu.Unlock()
 	return os.NewFile(uintptr(dup), f.Name()), true
+}
+
+// CloseStdio closes the reader and writer Stdio returned, if it made them (which
+// gives the descriptions back their blocking mode); the process's own stdin and stdout
+// are never closed.
+func CloseStdio(stdin io.Reader, stdout io.Writer) {
+	if r, ok := stdin.(*closingReader); ok {
+		_ = r.Close() // a duplicate descriptor: nothing to report
+	}
+	if w, ok := stdout.(*closingWriter); ok {
+		_ = w.Close()
+	}
 }

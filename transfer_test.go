@@ -39,16 +39,20 @@ func TestSCPCommandLine(t *testing.T) {
 // ignoring SIGHUP and turning off dumpability are prepareAgentRun's, which the transfer
 // programs call themselves (issue 11).
 func TestLogFDOnlyParses(t *testing.T) {
-	devNull, err := os.Open(os.DevNull)
+	// A descriptor of the test's own, which logFD's *os.File then owns and closes: two
+	// Files of one descriptor would close it twice (the second through the collector's
+	// cleanup, at any later moment, on whatever file has been given the number since:
+	// other tests then failed with EBADF).
+	num, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fd := strconv.Itoa(int(devNull.Fd()))
+	fd := strconv.Itoa(num)
 	logFile, rest, ok := logFD("sftp-server", []string{"--log-fd", fd, "x"}, io.Discard)
-	if !ok || logFile == nil || logFile.Fd() != devNull.Fd() || !slices.Equal(rest, []string{"x"}) {
+	if !ok || logFile == nil || logFile.Fd() != uintptr(num) || !slices.Equal(rest, []string{"x"}) {
 		t.Fatalf("logFD: got %v, %v, %q; want descriptor %s and the rest [x]", logFile, ok, rest, fd)
 	}
-	_ = devNull.Close() // the same descriptor as logFile; logFile is not closed again
+	_ = logFile.Close()
 	if signal.Ignored(syscall.SIGHUP) {
 		t.Error("logFD ignored SIGHUP: parsing a flag must not change the process")
 	}

@@ -32,24 +32,16 @@ import (
 // bytes read, or 0 and the error. It is for the function given to
 // syscall.RawConn.Read, which waits in the poller when that returns false (on EAGAIN).
 // p must not be empty.
-func ReadFD(fd uintptr, p []byte) (int, syscall.Errno) {
-	for {
-		n, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-		switch e {
-		case 0:
-			return int(n), 0
-		case unix.EINTR:
-			continue
-		}
-		return 0, e
-	}
-}
+func ReadFD(fd uintptr, p []byte) (int, syscall.Errno) { return rawIO(unix.SYS_READ, fd, p) }
 
 // writeFD is one write(2) of p to fd made with unix.RawSyscall, retried on EINTR: the
 // bytes written, or 0 and the error.
-func writeFD(fd uintptr, p []byte) (int, syscall.Errno) {
+func writeFD(fd uintptr, p []byte) (int, syscall.Errno) { return rawIO(unix.SYS_WRITE, fd, p) }
+
+// rawIO is the read(2) or write(2) (trap) of ReadFD and writeFD.
+func rawIO(trap, fd uintptr, p []byte) (int, syscall.Errno) {
 	for {
-		n, _, e := unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+		n, _, e := unix.RawSyscall(trap, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
 		switch e {
 		case 0:
 			return int(n), 0

@@ -35,7 +35,9 @@ func TestKeepAliveWhileInputWaits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const every, timeout = 20 * time.Millisecond, 20 * time.Millisecond
+	// A ping every 20 ms; 100 ms for its answer, so that a loaded machine (a race build
+	// beside other tests) does not miss an answer the page did send.
+	const every, timeout = 20 * time.Millisecond, 100 * time.Millisecond
 	s.terminals.pingEvery, s.terminals.pingTimeout = every, timeout
 	hs := httptest.NewServer(s.http.Handler)
 	t.Cleanup(hs.Close)

@@ -87,7 +87,19 @@ func waitJS(t *testing.T, ctx context.Context, what, expr string, timeout time.D
 	t.Helper()
 	pctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(pctx, chromedp.Poll[any](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
+	deadline := time.Now().Add(timeout)
+	var err error
+	for {
+		_, err = chromedp.Run(pctx, chromedp.Poll[any](expr, chromedp.WithPollingTimeout(time.Until(deadline)), chromedp.WithPollingInterval(20*time.Millisecond)))
+		// A navigation that lands while the page polls ends the poll with its page
+		// ("Inspected target navigated or closed", "Execution context was destroyed"):
+		// poll again, in the page the navigation brought, until the deadline.
+		if err == nil || !navigatedAway(err) || time.Until(deadline) < 20*time.Millisecond {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
 		screen, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`window.jobsshd ? `+screenJS+` : document.body.innerText`))
 		status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('status') || {}).textContent || ''`))
 		t.Fatalf("waiting for %s: %v\nstatus: %s\nscreen:\n%s", what, err, status, screen)
@@ -220,4 +232,11 @@ func (p *cutProxy) release() {
 		p.held = false
 		close(p.resume)
 	}
+}
+
+// navigatedAway reports whether err ended an evaluation because its page went away.
+func navigatedAway(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "navigated or closed") || strings.Contains(msg, "Execution context was destroyed") ||
+		strings.Contains(msg, "Cannot find context")
 }

@@ -228,17 +228,10 @@ func TestRegularFileIsNotWrapped(t *testing.T) {
 // TestStdio: inherited blocking pipes (as a child's stdin and stdout are) become
 // pollable raw ones; a regular file is left alone.
 func TestStdio(t *testing.T) {
-	var in, out [2]int
-	if err := unix.Pipe2(in[:], unix.O_CLOEXEC); err != nil { // blocking, as inherited
-		t.Fatal(err)
-	}
-	if err := unix.Pipe2(out[:], unix.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
-	inR, inW := os.NewFile(uintptr(in[0]), "in-r"), os.NewFile(uintptr(in[1]), "in-w")
-	outR, outW := os.NewFile(uintptr(out[0]), "out-r"), os.NewFile(uintptr(out[1]), "out-w")
-	defer func() { inR.Close(); inW.Close(); outR.Close(); outW.Close() }()
-	r, w := Stdio(inR, outW)
+	in, out := inheritedPipes(t)
+	inW, outR := in.w, out.r
+	r, w := Stdio(in.r, out.w)
+	defer w.(io.Closer).Close()
 	if _, ok := r.(*closingReader); !ok {
 		t.Fatalf("Stdio: stdin %T, want the raw reader", r)
 	}

@@ -28,14 +28,14 @@ func Stdio(stdin io.Reader, stdout io.Writer) (io.Reader, io.Writer) {
 	m := &stdioModes{}
 	if f, ok := m.pollable(stdin); ok {
 		if rc, ok := rawConnOf(f, true); ok {
-			stdin = &closingReader{reader: newReader(rc), f: f, m: m}
+			stdin = &closingReader{newReader(rc), &duplicate{f: f, m: m}}
 		} else {
 			m.drop(f)
 		}
 	}
 	if f, ok := m.pollable(stdout); ok {
 		if rc, ok := rawConnOf(f, true); ok {
-			stdout = &closingWriter{writer: newWriter(rc), f: f, m: m}
+			stdout = &closingWriter{newWriter(rc), &duplicate{f: f, m: m}}
 		} else {
 			m.drop(f)
 		}
@@ -46,27 +46,24 @@ func Stdio(stdin io.Reader, stdout io.Writer) (io.Reader, io.Writer) {
 // closingReader and closingWriter close the duplicate descriptor Stdio made.
 type closingReader struct {
 	*reader
-	f    *os.File
-	m    *stdioModes
-	once sync.Once
-}
-
-func (r *closingReader) Close() error {
-	err := r.f.Close()
-	r.once.Do(r.m.closed)
-	return err
+	*duplicate
 }
 
 type closingWriter struct {
 	*writer
+	*duplicate
+}
+
+// duplicate is a descriptor Stdio made; closing it tells m, once.
+type duplicate struct {
 	f    *os.File
 	m    *stdioModes
 	once sync.Once
 }
 
-func (w *closingWriter) Close() error {
-	err := w.f.Close()
-	w.once.Do(w.m.closed)
+func (d *duplicate) Close() error {
+	err := d.f.Close()
+	d.once.Do(d.m.closed)
 	return err
 }
 

@@ -18,6 +18,27 @@ func nonblocking(t *testing.T, fd int) bool {
 	return fl&unix.O_NONBLOCK != 0
 }
 
+// pipe is an inherited, blocking pipe (as a child's stdin and stdout are).
+type pipe struct {
+	r, w     *os.File
+	rfd, wfd int
+}
+
+// inheritedPipes returns two blocking pipes, closed when the test ends.
+func inheritedPipes(t *testing.T) (in, out pipe) {
+	t.Helper()
+	for _, p := range []*pipe{&in, &out} {
+		var fds [2]int
+		if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil { // blocking, unlike os.Pipe
+			t.Fatal(err)
+		}
+		p.rfd, p.wfd = fds[0], fds[1]
+		p.r, p.w = os.NewFile(uintptr(fds[0]), "r"), os.NewFile(uintptr(fds[1]), "w")
+		t.Cleanup(func() { p.r.Close(); p.w.Close() })
+	}
+	return in, out
+}
+
 // TestStdioGivesBackBlockingMode: stdin and stdout share their open file descriptions
 // with whoever else holds them (the shell of `(jobsshd proxy ...; cat) | ...`, the next
 // command of a script), so once Stdio's reader and writer are closed the descriptions
@@ -25,32 +46,23 @@ func nonblocking(t *testing.T, fd int) bool {
 // stdout may be one socket (sshd gives a subsystem one socketpair end as both), whose
 // writer would otherwise make a blocking raw call.
 func TestStdioGivesBackBlockingMode(t *testing.T) {
-	var in, out [2]int
-	if err := unix.Pipe2(in[:], unix.O_CLOEXEC); err != nil { // blocking, as inherited
-		t.Fatal(err)
-	}
-	if err := unix.Pipe2(out[:], unix.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
-	inR, inW := os.NewFile(uintptr(in[0]), "in-r"), os.NewFile(uintptr(in[1]), "in-w")
-	outR, outW := os.NewFile(uintptr(out[0]), "out-r"), os.NewFile(uintptr(out[1]), "out-w")
-	defer func() { inR.Close(); inW.Close(); outR.Close(); outW.Close() }()
-	r, w := Stdio(inR, outW)
-	if !nonblocking(t, in[0]) || !nonblocking(t, out[1]) {
+	in, out := inheritedPipes(t)
+	r, w := Stdio(in.r, out.w)
+	if !nonblocking(t, in.rfd) || !nonblocking(t, out.wfd) {
 		t.Fatal("Stdio left stdin or stdout blocking: its raw calls could block")
 	}
 	if err := r.(io.Closer).Close(); err != nil {
 		t.Fatal(err)
 	}
-	if !nonblocking(t, out[1]) {
+	if !nonblocking(t, out.wfd) {
 		t.Fatal("closing the reader made stdout blocking while its writer may still write")
 	}
 	if err := w.(io.Closer).Close(); err != nil {
 		t.Fatal(err)
 	}
-	if nonblocking(t, in[0]) || nonblocking(t, out[1]) {
+	if nonblocking(t, in.rfd) || nonblocking(t, out.wfd) {
 		t.Errorf("after Close: stdin non-blocking %v, stdout non-blocking %v; want both blocking again",
-			nonblocking(t, in[0]), nonblocking(t, out[1]))
+			nonblocking(t, in.rfd), nonblocking(t, out.wfd))
 	}
 	// A second Close changes nothing.
 	_ = r.(io.Closer).Close()
